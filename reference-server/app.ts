@@ -1,0 +1,53 @@
+import express, { type Express } from 'express'
+import { pinoHttp } from 'pino-http'
+import type { ServerDeps } from './http/types.js'
+import { requestId } from './http/request-id.js'
+import { errorHandler, sendProblem } from './http/problem.js'
+import { mountAuth } from './http/auth/routes.js'
+import { mountApp } from './http/app/routes.js'
+import { mountDashboard } from './http/dashboard/routes.js'
+import { mountPortal } from './http/portal/routes.js'
+
+/**
+ * Builds the Express app from its dependencies. It never listens and never opens a database: main.ts
+ * and the tests do that, so the same app runs embedded, under supertest and as a real process.
+ */
+export function createApp(deps: ServerDeps): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('etag', false)
+  app.set('query parser', 'simple')
+  app.use(requestId)
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId: (_req, res) => String(res.locals?.requestId ?? ''),
+      // Log the route, never the Authorization header, cookies or bodies.
+      serializers: {
+        req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  )
+  app.use(express.json({ limit: deps.settings.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }))
+  mountAuth(app, deps)
+  mountApp(app, deps)
+  mountDashboard(app, deps)
+  mountPortal(app, deps)
+  app.use((req, res) => {
+    // A known path with another method is 405 with Allow; anything else is 404.
+    const allowed = deps.contract.operations.filter((op) => matches(op.expressPath, req.path)).map((op) => op.method.toUpperCase())
+    if (allowed.length > 0) {
+      res.setHeader('Allow', [...new Set(allowed)].join(', '))
+      return sendProblem(res, 405, 'method-not-allowed', `Use ${[...new Set(allowed)].join(', ')}.`)
+    }
+    sendProblem(res, 404, 'not-found', 'No such route.')
+  })
+  app.use(errorHandler((err, id) => deps.log.error({ err, requestId: id }, 'unhandled error')))
+  return app
+}
+
+function matches(expressPath: string, path: string): boolean {
+  const re = new RegExp('^' + expressPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\?:[A-Za-z]+/g, '[^/]+') + '/?$')
+  return re.test(path)
+}

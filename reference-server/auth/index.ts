@@ -1,0 +1,11 @@
+/** The reference server's token machinery: pure modules, no HTTP and no database. */
+export { AuthError, isAuthError } from './errors.js'
+export type { AuthErrorCode } from './errors.js'
+export { DUMMY_HASH, generatePassword, hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
+export { createKeyStore } from './keys.js'
+export type { KeyAlg, KeyStore, KeyStoreOptions, VerificationKey } from './keys.js'
+export { DEFAULT_ACCESS_TTL_SECONDS, issueAccessToken, issueIdToken } from './tokens.js'
+export type { AccessClaims, IdClaims, TokenSettings } from './tokens.js'
+export { extractBearer, MAX_TOKEN_LENGTH } from './bearer.js'
+export { createVerifier, DEFAULT_CLOCK_TOLERANCE_SECONDS } from './verify.js'
+export type { VerifiedToken, VerifierOptions } from './verify.js'

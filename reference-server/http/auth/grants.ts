@@ -1,0 +1,115 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { Tx } from '../../store/db.js'
+import type { ServerDeps } from '../types.js'
+import { issueAccessToken, issueIdToken } from '../../auth/tokens.js'
+import { verifyAgainstDummy, verifyPassword } from '../../auth/passwords.js'
+import { tokenRolesFor, type PlatformRole, type WorkspaceRole } from '../../tenancy/policy.js'
+
+export const hashRefresh = (token: string) => createHash('sha256').update(token).digest('hex')
+
+export type Subject =
+  | { kind: 'user'; id: string; email: string; accountId: string; workspaceId: string; role: WorkspaceRole; accountRole: 'admin' | null }
+  | { kind: 'principal'; id: string; email: string; platformRole: PlatformRole }
+
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token: string
+  id_token: string
+  scope: string
+}
+
+/** Thrown for RFC 6749 §5.2 errors: the token endpoint answers 400 `{error}`, not problem+json. */
+export class OAuthError extends Error {
+  constructor(readonly error: 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type', readonly description: string) {
+    super(description)
+  }
+}
+
+const badCredentials = () => new OAuthError('invalid_grant', 'The credentials are invalid.')
+
+/**
+ * Password grant. The lookup runs under a context that can see exactly the rows with this email;
+ * an unknown email costs one scrypt like a known one. A suspended account cannot log in.
+ */
+export async function passwordGrant(tx: Tx, email: string, password: string, workspaceId: string | undefined): Promise<Subject> {
+  const users = await tx.query<{ id: string; email: string; account_id: string; workspace_id: string; role: WorkspaceRole; account_role: 'admin' | null; password_hash: string }>(
+    'SELECT id, email, account_id, workspace_id, role, account_role, password_hash FROM users WHERE email = $1', [email])
+  const principals = await tx.query<{ id: string; email: string; platform_role: PlatformRole; password_hash: string }>(
+    'SELECT id, email, platform_role, password_hash FROM principals WHERE email = $1', [email])
+  const u = users.rows[0]
+  const p = principals.rows[0]
+  if (u && (!workspaceId || workspaceId === u.workspace_id) && (await verifyPassword(password, u.password_hash))) {
+    await tx.query("SELECT set_config('app.account_id', $1, true)", [u.account_id])
+    const acct = await tx.query<{ status: string }>('SELECT status FROM accounts WHERE id = $1', [u.account_id])
+    if (acct.rows[0]?.status !== 'active') throw badCredentials()
+    return { kind: 'user', id: u.id, email: u.email, accountId: u.account_id, workspaceId: u.workspace_id, role: u.role, accountRole: u.account_role }
+  }
+  if (p && !workspaceId && (await verifyPassword(password, p.password_hash))) {
+    return { kind: 'principal', id: p.id, email: p.email, platformRole: p.platform_role }
+  }
+  if (!u && !p) await verifyAgainstDummy(password)
+  throw badCredentials()
+}
+
+/** Issues the access, ID and refresh tokens for a subject; the refresh token is stored hashed in `familyId`. */
+export async function issueTokens(tx: Tx, deps: ServerDeps, s: Subject, familyId: string = randomUUID()): Promise<TokenResponse> {
+  const { settings } = deps
+  const scope = s.kind === 'user' ? 'app dashboard' : 'portal'
+  const access = await issueAccessToken(deps.keys, deps.tokens, s.kind === 'user'
+    ? { sub: s.id, client_id: settings.clientId, scope, account_id: s.accountId, workspace_id: s.workspaceId, roles: tokenRolesFor(s.role, s.accountRole) }
+    : { sub: s.id, client_id: settings.clientId, scope, platform_role: s.platformRole })
+  const idToken = await issueIdToken(deps.keys, deps.tokens, s.kind === 'user'
+    ? { sub: s.id, email: s.email, account_id: s.accountId, workspace_id: s.workspaceId }
+    : { sub: s.id, email: s.email })
+  const refresh = randomBytes(32).toString('base64url')
+  await tx.query("SELECT set_config('app.refresh_family', $1, true)", [familyId])
+  await tx.query(
+    `INSERT INTO refresh_tokens (token_hash, family_id, user_id, principal_id, account_id, workspace_id, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+    [hashRefresh(refresh), familyId, s.kind === 'user' ? s.id : null, s.kind === 'principal' ? s.id : null,
+      s.kind === 'user' ? s.accountId : null, s.kind === 'user' ? s.workspaceId : null, settings.refreshTtlSeconds])
+  return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refresh, id_token: idToken, scope }
+}
+
+interface RefreshRow { id: string; family_id: string; user_id: string | null; principal_id: string | null; account_id: string | null; expired: boolean; used_at: unknown; revoked_at: unknown }
+
+/**
+ * Refresh grant with rotation: each refresh token works once. Presenting a used or revoked one is
+ * treated as theft, and revokes the whole family (every token of that login). Returns the subject and
+ * family, or throws `invalid_grant`. `revokeFamily` runs in its own committed transaction by the caller.
+ */
+export async function refreshGrant(tx: Tx, token: string): Promise<{ subject: Subject; familyId: string } | { reuse: string }> {
+  const { rows } = await tx.query<RefreshRow>(
+    'SELECT id, family_id, user_id, principal_id, account_id, expires_at < now() AS expired, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1',
+    [hashRefresh(token)])
+  const row = rows[0]
+  if (!row || row.expired) throw new OAuthError('invalid_grant', 'The refresh token is invalid.')
+  if (row.used_at || row.revoked_at) return { reuse: row.family_id }
+  await tx.query("SELECT set_config('app.refresh_family', $1, true)", [row.family_id])
+  await tx.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [row.id])
+  let subject: Subject | undefined
+  if (row.user_id && row.account_id) {
+    await tx.query("SELECT set_config('app.account_id', $1, true)", [row.account_id])
+    const u = await tx.query<{ id: string; email: string; account_id: string; workspace_id: string; role: WorkspaceRole; account_role: 'admin' | null; status: string }>(
+      'SELECT u.id, u.email, u.account_id, u.workspace_id, u.role, u.account_role, a.status FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = $1',
+      [row.user_id])
+    const r = u.rows[0]
+    if (r && r.status === 'active') subject = { kind: 'user', id: r.id, email: r.email, accountId: r.account_id, workspaceId: r.workspace_id, role: r.role, accountRole: r.account_role }
+  } else if (row.principal_id) {
+    await tx.query("SELECT set_config('app.platform_role', 'support', true)")
+    const p = await tx.query<{ id: string; email: string; platform_role: PlatformRole }>('SELECT id, email, platform_role FROM principals WHERE id = $1', [row.principal_id])
+    await tx.query("SELECT set_config('app.platform_role', '', true)")
+    const r = p.rows[0]
+    if (r) subject = { kind: 'principal', id: r.id, email: r.email, platformRole: r.platform_role }
+  }
+  if (!subject) throw new OAuthError('invalid_grant', 'The refresh token is invalid.')
+  return { subject, familyId: row.family_id }
+}
+
+/** Revokes every refresh token of one login. */
+export async function revokeFamily(tx: Tx, familyId: string): Promise<void> {
+  await tx.query("SELECT set_config('app.refresh_family', $1, true)", [familyId])
+  await tx.query('UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE family_id = $1', [familyId])
+}

@@ -1,0 +1,58 @@
+import type { Express, Request, RequestHandler, Response } from 'express'
+import type { Operation } from '../contract.js'
+import type { Handler, ServerDeps } from './types.js'
+import { authorize } from '../tenancy/authorize.js'
+import { HttpError, notFound } from './problem.js'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+function checkParams(op: Operation, req: Request): Record<string, string> {
+  const params: Record<string, string> = {}
+  for (const name of op.pathParams) {
+    const value = req.params[name]
+    // A path id that is not a lowercase UUID names nothing: 404, like any unknown object.
+    if (typeof value !== 'string' || !UUID.test(value)) throw notFound()
+    params[name] = value
+  }
+  return params
+}
+
+function requireJsonBody(req: Request): void {
+  if (req.method === 'GET' || req.method === 'DELETE' || req.method === 'HEAD') return
+  if (!req.is('application/json')) throw new HttpError(415, 'unsupported-media-type', 'Send the body as application/json.')
+}
+
+/**
+ * Mounts one contract operation: method and path come from openapi.yaml, never from here, so the
+ * served routes and the document cannot drift. The whole call (authorization reads and the handler)
+ * runs in one transaction under the verified tenant; the reply is sent only after it commits.
+ */
+export function mount(app: Express, deps: ServerDeps, operationId: string, handler: Handler): void {
+  const op = deps.contract.operation(operationId)
+  const route: RequestHandler = async (req: Request, res: Response) => {
+    const params = checkParams(op, req)
+    requireJsonBody(req)
+    const token = await deps.verify(req.get('authorization'))
+    const reply = await deps.db.withTenant(
+      token.kind === 'principal'
+        ? { platformRole: token.platformRole }
+        : { accountId: token.accountId, workspaceId: token.workspaceId, userId: token.sub },
+      async (tx) => {
+        const decision = await authorize(tx, op, token, params, deps.faults)
+        return handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
+      },
+    )
+    if (reply.body === undefined) res.status(reply.status).end()
+    else res.status(reply.status).json(reply.body)
+  }
+  app[op.method](op.expressPath, route)
+}
+
+/** Mounts an unauthenticated operation (context auth/public); the handler writes the response itself. */
+export function mountPublic(app: Express, deps: ServerDeps, operationId: string, handler: RequestHandler): void {
+  const op = deps.contract.operation(operationId)
+  if (op.tenancy.context !== 'auth' && op.tenancy.context !== 'public') {
+    throw new Error(`${operationId} is not a public operation`)
+  }
+  app[op.method](op.expressPath, handler)
+}

@@ -1,0 +1,74 @@
+import type { Request } from 'express'
+import type { Logger } from 'pino'
+import type { Database, Tx } from '../store/db.js'
+import type { FaultSet } from '../faults/index.js'
+import type { KeyStore } from '../auth/keys.js'
+import type { TokenSettings } from '../auth/tokens.js'
+import type { Contract } from '../contract.js'
+import type { PlatformRole, WorkspaceRole } from '../tenancy/policy.js'
+
+export interface ServerSettings {
+  issuer: string
+  audience: string
+  clientId: string
+  accessTtlSeconds: number
+  refreshTtlSeconds: number
+  clockToleranceSeconds: number
+  bodyLimit: string
+}
+
+/** Everything a request handler may use; `createApp(deps)` never opens a port or a database itself. */
+export interface ServerDeps {
+  db: Database
+  faults: FaultSet
+  keys: KeyStore
+  settings: ServerSettings
+  tokens: TokenSettings
+  contract: Contract
+  log: Logger
+  verify(authorization: string | undefined): Promise<import('../auth/verify.js').VerifiedToken>
+}
+
+export interface UserActor {
+  kind: 'user'
+  id: string
+  email: string
+  accountId: string
+  /** The login workspace the token is bound to. */
+  workspaceId: string
+  role: WorkspaceRole
+  accountRole: 'admin' | null
+}
+
+export interface PrincipalActor {
+  kind: 'principal'
+  id: string
+  email: string
+  platformRole: PlatformRole
+}
+
+export type Actor = UserActor | PrincipalActor
+
+/** One authorized call: the verified actor, the tenant it acts in, and the request's transaction. */
+export interface Call {
+  tx: Tx
+  actor: Actor
+  /** Roles the actor holds for this operation's target (after the workspace/account was resolved). */
+  roles: readonly string[]
+  /** The workspace the call acts in (workspace-scoped operations), checked against the token. */
+  workspaceId: string | undefined
+  /** The account the call acts in (the token's, or the Portal path's). */
+  accountId: string | undefined
+  params: Record<string, string>
+  req: Request
+  requestId: string
+  deps: ServerDeps
+}
+
+/** Handlers return their reply; it is sent only after the request's transaction has committed. */
+export interface Reply {
+  status: number
+  body?: unknown
+}
+
+export type Handler = (call: Call) => Promise<Reply>

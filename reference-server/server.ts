@@ -1,0 +1,116 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import pino, { type Logger } from 'pino'
+import { createApp } from './app.js'
+import type { Database } from './store/db.js'
+import { createPgliteDatabase } from './store/pglite.js'
+import { createPgDatabase } from './store/pg.js'
+import { createKeyStore, type KeyStore } from './auth/keys.js'
+import { createVerifier } from './auth/verify.js'
+import { generatePassword, hashPassword } from './auth/passwords.js'
+import { loadContract } from './contract.js'
+import { NO_FAULTS, type FaultSet } from './faults/index.js'
+import type { ServerDeps, ServerSettings } from './http/types.js'
+
+export interface StartOptions {
+  port?: number
+  host?: string
+  /** Real Postgres; the embedded PGlite otherwise. */
+  databaseUrl?: string
+  databaseRuntimeUrl?: string
+  pgliteDataDir?: string
+  /** An already-open database (tests share one per file). */
+  db?: Database
+  faults?: FaultSet
+  issuer?: string
+  bootstrap?: { email: string; password?: string }
+  logger?: Logger
+  settings?: Partial<ServerSettings>
+}
+
+export interface RunningServer {
+  url: string
+  deps: ServerDeps
+  /** The bootstrap principal's password when it was generated (printed once by `serve`). */
+  generatedPassword?: string
+  close(): Promise<void>
+}
+
+export async function openDatabase(opts: Pick<StartOptions, 'databaseUrl' | 'databaseRuntimeUrl' | 'pgliteDataDir'>): Promise<Database> {
+  if (opts.databaseUrl) return createPgDatabase({ url: opts.databaseUrl, runtimeUrl: opts.databaseRuntimeUrl })
+  return createPgliteDatabase({ dataDir: opts.pgliteDataDir })
+}
+
+export async function buildDeps(db: Database, opts: StartOptions, issuer: string): Promise<ServerDeps> {
+  const settings: ServerSettings = {
+    issuer,
+    audience: 'tenant-audit-api',
+    clientId: 'tenant-audit',
+    accessTtlSeconds: 900,
+    refreshTtlSeconds: 86_400,
+    clockToleranceSeconds: 5,
+    bodyLimit: '64kb',
+    ...opts.settings,
+  }
+  const keys: KeyStore = await createKeyStore({ retireAfterSeconds: settings.accessTtlSeconds + settings.clockToleranceSeconds })
+  const verifier = createVerifier({
+    keys,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    maxTokenAgeSeconds: settings.accessTtlSeconds,
+    clockToleranceSeconds: settings.clockToleranceSeconds,
+    isRevoked: (jti) =>
+      db.withTenant({}, async (tx) => (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).rowCount > 0),
+  })
+  return {
+    db,
+    faults: opts.faults ?? NO_FAULTS,
+    keys,
+    settings,
+    tokens: { issuer: settings.issuer, audience: settings.audience, accessTtlSeconds: settings.accessTtlSeconds, idAudience: settings.clientId },
+    contract: loadContract(),
+    log: opts.logger ?? pino({ level: 'silent' }),
+    verify: (h) => verifier.verify(h),
+  }
+}
+
+/** Creates the bootstrap platform_admin principal if no principal has that email yet. */
+export async function bootstrapPrincipal(db: Database, email: string, password: string): Promise<void> {
+  const hash = await hashPassword(password)
+  await db.withTenant({ platformRole: 'platform_admin' }, (tx) =>
+    tx.query(`INSERT INTO principals (email, password_hash, platform_role) VALUES ($1, $2, 'platform_admin') ON CONFLICT (email) DO NOTHING`,
+      [email.toLowerCase(), hash]))
+}
+
+/** Opens the database, listens, and serves. The issuer is the listening URL unless one is given. */
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const db = opts.db ?? (await openDatabase(opts))
+  const server: Server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
+  })
+  const { port } = server.address() as AddressInfo
+  const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1'
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const deps = await buildDeps(db, opts, opts.issuer ?? url)
+  let generatedPassword: string | undefined
+  if (opts.bootstrap) {
+    const password = opts.bootstrap.password ?? (generatedPassword = generatePassword())
+    await bootstrapPrincipal(db, opts.bootstrap.email, password)
+  }
+  server.on('request', createApp(deps))
+  server.keepAliveTimeout = 5_000
+  return {
+    url,
+    deps,
+    generatedPassword,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      if (!opts.db) await db.close()
+    },
+  }
+}

@@ -1,0 +1,78 @@
+import pg from 'pg'
+import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
+import { migrate, assertRuntimeRoleIsSafe } from './migrate.js'
+
+export interface PgOptions {
+  /** Administrative connection: runs migrations. Requests use it too unless `runtimeUrl` is given. */
+  url: string
+  /** A connection without administrative rights (e.g. the `ta_login` role) for requests. */
+  runtimeUrl?: string
+  poolSize?: number
+}
+
+function wrap(client: pg.PoolClient): Tx {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []) {
+      const res = await client.query(sql, params as unknown[])
+      return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length }
+    },
+  }
+}
+
+async function inTransaction<T>(pool: pg.Pool, role: string, ctx: TenantContext, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  let broken = false
+  try {
+    await client.query('BEGIN')
+    await client.query(SET_CONTEXT_SQL, tenantSettings(ctx).map(([, v]) => v))
+    await client.query(`SET LOCAL ROLE ${role}`)
+    const result = await fn(wrap(client))
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => (broken = true))
+    throw err
+  } finally {
+    // A connection whose rollback failed is discarded, never handed to the next request.
+    client.release(broken)
+  }
+}
+
+/** The real-Postgres driver (`DATABASE_URL`). Migrates, then refuses to start if RLS could be bypassed. */
+export async function createPgDatabase(opts: PgOptions): Promise<Database> {
+  const admin = new pg.Pool({ connectionString: opts.url, max: 2 })
+  const runtime = opts.runtimeUrl ? new pg.Pool({ connectionString: opts.runtimeUrl, max: opts.poolSize ?? 10 }) : admin
+  if (runtime === admin) admin.options.max = opts.poolSize ?? 10
+  try {
+    await migrate(
+      async (sql) => {
+        const c = await admin.connect()
+        try {
+          await c.query('BEGIN')
+          await c.query(sql)
+          await c.query('COMMIT')
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => undefined)
+          throw err
+        } finally {
+          c.release()
+        }
+      },
+      async () => new Set((await admin.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version)),
+    )
+    await inTransaction(admin, RUNTIME_ROLE, {}, (tx) => assertRuntimeRoleIsSafe(tx))
+  } catch (err) {
+    await admin.end()
+    if (runtime !== admin) await runtime.end()
+    throw err
+  }
+  return {
+    kind: 'pg',
+    withTenant: (ctx, fn) => inTransaction(runtime, RUNTIME_ROLE, ctx, fn),
+    withOwner: (fn) => inTransaction(admin, OWNER_ROLE, {}, fn),
+    async close() {
+      await admin.end()
+      if (runtime !== admin) await runtime.end()
+    },
+  }
+}

@@ -1,0 +1,77 @@
+import { PGlite } from '@electric-sql/pglite'
+import { readFile, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
+import { migrate, assertRuntimeRoleIsSafe } from './migrate.js'
+
+type PgliteTx = Pick<PGlite, 'query' | 'exec'>
+
+function wrap(tx: PgliteTx): Tx {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []) {
+      const res = await tx.query<R>(sql, params as unknown[])
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length }
+    },
+  }
+}
+
+async function migratePglite(db: PGlite): Promise<void> {
+  await migrate(
+    // PGlite is one connection: its transaction() API, never BEGIN sent as text.
+    (sql) => db.transaction(async (tx) => void (await tx.exec(sql))),
+    async () => {
+      const res = await db.query<{ version: string }>('SELECT version FROM schema_migrations')
+      return new Set(res.rows.map((r) => r.version))
+    },
+  )
+}
+
+let template: Promise<Blob> | undefined
+
+/**
+ * A migrated, empty database image. Starting and migrating PGlite costs seconds; loading this image
+ * costs well under one, so every server, test and fault run clones it. `TA_PGLITE_TEMPLATE` names a
+ * file the vitest global setup writes once for all workers.
+ */
+export function pgliteTemplate(): Promise<Blob> {
+  template ??= (async () => {
+    const file = process.env.TA_PGLITE_TEMPLATE
+    if (file && existsSync(file)) return new Blob([await readFile(file)])
+    const db = await PGlite.create()
+    await migratePglite(db)
+    const image = await db.dumpDataDir('none')
+    await db.close()
+    if (file) await writeFile(file, Buffer.from(await image.arrayBuffer()))
+    return image
+  })()
+  return template
+}
+
+export interface PgliteOptions {
+  /** Persist to this directory (migrated in place); in memory from the template when absent. */
+  dataDir?: string
+}
+
+/** The embedded, zero-setup driver. */
+export async function createPgliteDatabase(opts: PgliteOptions = {}): Promise<Database> {
+  let db: PGlite
+  if (opts.dataDir) {
+    db = await PGlite.create({ dataDir: opts.dataDir })
+    await migratePglite(db)
+  } else {
+    db = await PGlite.create({ loadDataDir: await pgliteTemplate() })
+  }
+  await db.transaction(async (tx) => assertRuntimeRoleIsSafe(wrap(tx)))
+  const run = <T>(role: string, ctx: TenantContext, fn: (tx: Tx) => Promise<T>) =>
+    db.transaction(async (tx) => {
+      await tx.query(SET_CONTEXT_SQL, tenantSettings(ctx).map(([, v]) => v))
+      await tx.exec(`SET LOCAL ROLE ${role}`)
+      return fn(wrap(tx))
+    })
+  return {
+    kind: 'pglite',
+    withTenant: (ctx, fn) => run(RUNTIME_ROLE, ctx, fn),
+    withOwner: (fn) => run(OWNER_ROLE, {}, fn),
+    close: () => db.close(),
+  }
+}

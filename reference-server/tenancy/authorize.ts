@@ -1,0 +1,95 @@
+import type { Operation } from '../contract.js'
+import type { VerifiedToken } from '../auth/verify.js'
+import type { Tx } from '../store/db.js'
+import type { FaultSet } from '../faults/index.js'
+import type { Actor, UserActor } from '../http/types.js'
+import { HttpError, notFound, forbidden } from '../http/problem.js'
+import { roleTable, rolesInOwnWorkspace, rolesInSiblingWorkspace, type PlatformRole, type WorkspaceRole } from './policy.js'
+
+export interface Decision {
+  actor: Actor
+  roles: string[]
+  workspaceId: string | undefined
+  accountId: string | undefined
+}
+
+const invalidToken = () => new HttpError(401, 'invalid-token', 'The access token is missing or invalid.')
+
+/** Re-reads the caller on every request, so removal, demotion and suspension apply at once (ASVS 8.3.2). */
+async function loadActor(tx: Tx, token: VerifiedToken, faults: FaultSet): Promise<Actor> {
+  if (token.kind === 'principal') {
+    const { rows } = await tx.query<{ id: string; email: string; platform_role: PlatformRole }>(
+      'SELECT id, email, platform_role FROM principals WHERE id = $1', [token.sub])
+    const p = rows[0]
+    if (!p) throw invalidToken()
+    return { kind: 'principal', id: p.id, email: p.email, platformRole: p.platform_role }
+  }
+  const { rows } = await tx.query<{ id: string; email: string; account_id: string; workspace_id: string; role: WorkspaceRole; account_role: 'admin' | null; status: string }>(
+    `SELECT u.id, u.email, u.account_id, u.workspace_id, u.role, u.account_role, a.status
+       FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = $1`, [token.sub])
+  const u = rows[0]
+  if (!u || u.account_id !== token.accountId || u.workspace_id !== token.workspaceId) throw invalidToken()
+  if (u.status !== 'active' && !faults.has('suspended-account-tokens-work')) {
+    throw new HttpError(403, 'account-suspended', 'The account is suspended.')
+  }
+  return { kind: 'user', id: u.id, email: u.email, accountId: u.account_id, workspaceId: u.workspace_id, role: u.role, accountRole: u.account_role }
+}
+
+async function workspaceRoles(tx: Tx, op: Operation, actor: UserActor, workspaceId: string, faults: FaultSet): Promise<{ roles: string[]; accountId: string }> {
+  if (workspaceId === actor.workspaceId) return { roles: rolesInOwnWorkspace(actor.role, actor.accountRole), accountId: actor.accountId }
+  const sibling = await tx.query('SELECT 1 FROM workspaces WHERE id = $1 AND account_id = $2', [workspaceId, actor.accountId])
+  if (sibling.rowCount > 0) {
+    if (faults.has('workspace-admin-lists-foreign-users') && op.operationId === 'listWorkspaceUsers' && actor.role === 'admin') {
+      return { roles: ['admin'], accountId: actor.accountId }
+    }
+    return { roles: rolesInSiblingWorkspace(actor.accountRole), accountId: actor.accountId }
+  }
+  if (faults.has('account-admin-foreign-account') && actor.accountRole === 'admin') {
+    // The bug: the tenant is taken from the path's workspace, looked up with platform rights.
+    await tx.query("SELECT set_config('app.platform_role', 'support', true)")
+    const { rows } = await tx.query<{ account_id: string }>('SELECT account_id FROM workspaces WHERE id = $1', [workspaceId])
+    await tx.query("SELECT set_config('app.platform_role', '', true)")
+    if (rows[0]) {
+      await tx.query("SELECT set_config('app.account_id', $1, true)", [rows[0].account_id])
+      return { roles: ['account_admin'], accountId: rows[0].account_id }
+    }
+  }
+  throw notFound() // a workspace of another account, or none: existence is not revealed
+}
+
+/**
+ * Decides one call from the operation's x-tenancy annotation and the role table; runs inside the
+ * request's transaction. Tenant ids come only from the verified token; path ids must match them.
+ * 404 for objects the caller may not know about; 403 for a known place where the role is too low.
+ */
+export async function authorize(tx: Tx, op: Operation, token: VerifiedToken, params: Record<string, string>, faults: FaultSet): Promise<Decision> {
+  const { context, scope, allow } = op.tenancy
+  const ctx = roleTable.contexts[context]
+  if (!ctx || !ctx.actors.includes(token.kind) || (ctx.scope && !token.scope.includes(ctx.scope))) {
+    throw new HttpError(403, 'insufficient-scope', `This token may not be used on the ${context} API.`)
+  }
+  const actor = await loadActor(tx, token, faults)
+  let roles: string[]
+  let workspaceId: string | undefined
+  let accountId: string | undefined
+  let known = true
+  if (actor.kind === 'principal') {
+    roles = [actor.platformRole]
+    accountId = params.accountId
+    if (faults.has('support-can-write') && actor.platformRole === 'support') roles.push('platform_admin')
+  } else if (scope === 'workspace') {
+    workspaceId = params.workspaceId as string
+    ;({ roles, accountId } = await workspaceRoles(tx, op, actor, workspaceId, faults))
+    known = workspaceId === actor.workspaceId
+    if (faults.has('editor-raises-own-role') && op.operationId === 'updateWorkspaceUser' && params.userId === actor.id) roles.push('admin')
+  } else if (scope === 'account') {
+    if (params.accountId !== actor.accountId) throw notFound()
+    accountId = actor.accountId
+    roles = actor.accountRole === 'admin' ? ['account_admin'] : []
+  } else {
+    roles = rolesInOwnWorkspace(actor.role, actor.accountRole)
+  }
+  const granted = roles.filter((r) => allow.includes(r))
+  if (granted.length === 0) throw known ? forbidden() : notFound()
+  return { actor, roles: granted, workspaceId, accountId }
+}

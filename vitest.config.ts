@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['reference-server/**/*.test.ts', 'harness/**/*.test.ts', 'suites/**/*.test.ts', 'load/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['reference-server/**/*.test.ts', 'harness/**/*.test.ts', 'suites/**/*.test.ts', 'load/**/*.test.ts', 'test/**/*.test.ts', 'fixtures/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,

@@ -79,6 +79,7 @@ const expected: [string, Operation['method'], string, string, string, string, st
   ['createPortalUser', 'post', `${pacc}/workspaces/{workspaceId}/users`, 'portal', 'users.create', 'platform', pa, false],
   ['listPrincipals', 'get', '/portal/v1/principals', 'portal', 'principals.list', 'platform', ps, false],
   ['createPrincipal', 'post', '/portal/v1/principals', 'portal', 'principals.create', 'platform', pa, false],
+  ['deletePrincipal', 'delete', '/portal/v1/principals/{principalId}', 'portal', 'principals.delete', 'platform', pa, false],
 ]
 
 const isPublic = (op: Operation) => op.tenancy.context === 'public' || op.tenancy.context === 'auth'

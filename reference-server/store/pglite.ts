@@ -10,7 +10,8 @@ function wrap(tx: PgliteTx): Tx {
   return {
     async query<R>(sql: string, params: readonly unknown[] = []) {
       const res = await tx.query<R>(sql, params as unknown[])
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length }
+      // PGlite reports affectedRows 0 for a SELECT: the row count is whichever is larger.
+      return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) }
     },
   }
 }

@@ -108,4 +108,12 @@ export function mountPortal(app: Express, deps: ServerDeps): void {
     if (!rows[0]) throw new HttpError(409, 'conflict', 'A principal with this email exists.')
     return { status: 201, body: toPrincipal(rows[0]) }
   })
+
+  mount(app, deps, 'deletePrincipal', async (call) => {
+    // A principal cannot delete itself: the platform must never be left without an administrator by accident.
+    if (call.params.principalId === call.actor.id) throw new HttpError(409, 'conflict', 'A principal cannot delete itself.')
+    const res = await call.tx.query('DELETE FROM principals WHERE id = $1', [call.params.principalId])
+    if (res.rowCount === 0) throw notFound()
+    return { status: 204 }
+  })
 }

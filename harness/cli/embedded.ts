@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto'
+import { parseFaults } from '../../reference-server/faults/index.js'
+import { startServer } from '../../reference-server/server.js'
+
+export interface Embedded {
+  url: string
+  username: string
+  password: string
+  close(): Promise<void>
+}
+
+/**
+ * The reference server in-process on a free loopback port (embedded PGlite, in-memory limiter),
+ * with the given faults. The only place the harness imports the reference server.
+ */
+export async function startEmbedded(faults: string): Promise<Embedded> {
+  const username = 'auditor@platform.local'
+  const password = randomBytes(18).toString('base64url')
+  const server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(faults), bootstrap: { email: username, password } })
+  return { url: server.url, username, password, close: () => server.close() }
+}

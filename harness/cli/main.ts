@@ -1,0 +1,58 @@
+import { Command, CommanderError } from 'commander'
+import { serve } from './serve.js'
+import { listFaults } from './faults.js'
+import { run } from './run.js'
+import { isHarnessError } from '../core/errors.js'
+import { UnknownFaultError } from '../../reference-server/faults/index.js'
+
+/** Exit codes: 0 clean, 1 findings at or above --fail-on, 2 the harness could not run. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0
+  const program = new Command('tenant-audit')
+    .description('Tenant isolation test and audit harness')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+
+  program
+    .command('run')
+    .description('audit a target (the embedded reference server unless --target) and write reports')
+    .option('--target <file>', 'target profile (YAML/JSON); without it, the embedded reference server')
+    .option('--faults <a,b>', 'seeded faults for the embedded reference server')
+    .option('--suites <list>', 'access,forgery,ratelimit,audit')
+    .option('--checks <glob>', "check ids, e.g. 'access/cross-*'")
+    .option('--seed <n>', 'fast-check seed: the same seed gives the same topology, requests and findings')
+    .option('--runs <n>', 'cases per property (default 100)')
+    .option('--out <dir>', 'report folder, replaced each run (default reports/latest)')
+    .option('--fail-on <severity>', 'exit 1 on findings at or above: critical|high|medium|low (default low)')
+    .option('--topology <size>', 'default (2–4 accounts, 1–3 workspaces) or small (2×2)')
+    .option('--dry-run', 'print the plan; send nothing')
+    .action(async (opts) => void (code = await run(opts)))
+
+  program
+    .command('serve')
+    .description('start the reference server (embedded PGlite unless --database-url)')
+    .option('--port <n>', 'port (default 8080, 0 for any)')
+    .option('--host <h>', 'interface to bind (default 127.0.0.1)')
+    .option('--faults <a,b>', 'seeded faults to switch on (see `tenant-audit faults`)')
+    .option('--database-url <url>', 'real Postgres instead of embedded PGlite')
+    .option('--data-dir <dir>', 'persist embedded PGlite to this directory')
+    .action(async (opts) => void (code = await serve(opts)))
+
+  program
+    .command('faults')
+    .description('list the seeded faults the reference server can switch on')
+    .option('--json', 'print JSON: [{ name, suite, description, detectedBy }]')
+    .action((opts) => void (code = listFaults(opts)))
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
+    // One clear line: a harness fault is never a false "clean" (exit 2).
+    const known = isHarnessError(err) || err instanceof UnknownFaultError
+    process.stderr.write(`tenant-audit: ${err instanceof Error ? err.message : String(err)}\n`)
+    if (!known && process.env.TENANT_AUDIT_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`)
+    return 2
+  }
+  return code
+}

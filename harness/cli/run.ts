@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { HarnessError } from '../core/errors.js'
+import { loadProfile } from '../core/profile.js'
+import { parseAuditReport } from '../core/report-schema.js'
+import { exitCode } from '../core/run-result.js'
+import { SEVERITIES, type Severity } from '../core/severity.js'
+import { globToRegExp } from '../core/registry.js'
+import { planFor, DEFAULT_BOUNDS } from '../provision/plan.js'
+import { runState, setRunState } from '../vitest/state.js'
+import { registry } from '../../suites/index.js'
+import { parseFaults } from '../../reference-server/faults/index.js'
+
+export interface RunOptions {
+  target?: string
+  faults?: string
+  suites?: string
+  checks?: string
+  seed?: string
+  runs?: string
+  out?: string
+  failOn?: string
+  dryRun?: boolean
+  topology?: string
+  /** Set by `replay`: fast-check path of one counterexample. */
+  replayPath?: string
+}
+
+const CONFIG = fileURLToPath(new URL('../vitest/audit.config.ts', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+function intOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^-?\d+$/.test(value)) throw new HarnessError('ERR_USAGE', `--${name} takes a whole number, not "${value}"`)
+  return Number(value)
+}
+
+/**
+ * `tenant-audit run`: validates everything it can before sending a request, then drives the
+ * suites through Vitest's Node API and returns 0 (clean), 1 (findings at or above --fail-on) or 2.
+ */
+export async function run(opts: RunOptions): Promise<number> {
+  const failOn = (opts.failOn ?? 'low') as Severity
+  if (!SEVERITIES.includes(failOn)) throw new HarnessError('ERR_USAGE', `--fail-on takes one of ${SEVERITIES.join(', ')}`)
+  if (opts.target && opts.faults) throw new HarnessError('ERR_USAGE', '--faults switches seeded faults on in the embedded reference server; it cannot apply to --target')
+  const faults = parseFaults(opts.faults)
+  const loaded = opts.target ? loadProfile(opts.target) : undefined
+  const seed = intOption('seed', opts.seed) ?? Date.now() % 2_147_483_647
+  const runs = intOption('runs', opts.runs) ?? 100
+  const suites = opts.suites?.split(',').map((s) => s.trim()).filter(Boolean)
+  const selected = registry.select({ suites, checks: opts.checks })
+  const out = resolve(opts.out ?? 'reports/latest')
+
+  if (opts.dryRun) {
+    const plan = planFor(seed, opts.topology === 'small' ? { accounts: [2, 2], workspaces: [2, 2] } : DEFAULT_BOUNDS)
+    const users = plan.accounts.reduce((n, a) => n + a.workspaces.reduce((m, w) => m + w.users.length, 0), 0)
+    const lines = [
+      `target:   ${loaded ? `${loaded.profile.name} (${loaded.profile.baseUrl})` : `embedded reference server${faults.names.length ? ` with faults ${faults.names.join(', ')}` : ''}`}`,
+      `seed:     ${seed}   runs per property: ${runs}`,
+      `tenants:  ${loaded?.profile.tenants.mode === 'fixtures' ? `from ${loaded.profile.tenants.fixtures}` : `${plan.accounts.length} accounts, ${plan.accounts.map((a) => a.workspaces.length).join('+')} workspaces, ${users} users, ${plan.principals.length} principals (created, then removed)`}`,
+      `budget:   ${loaded?.profile.budget.maxRequests ?? 50_000} requests${loaded?.profile.budget.requestsPerSecond ? `, at most ${loaded.profile.budget.requestsPerSecond}/s` : ''}`,
+      `checks:   ${selected.length}`,
+      ...selected.map((c) => `  - ${c.id}  (${c.severity})`),
+      `reports:  ${out}`,
+      'dry run: nothing was sent.',
+    ]
+    process.stdout.write(lines.join('\n') + '\n')
+    return 0
+  }
+
+  Object.assign(process.env, {
+    TENANT_AUDIT_CLI: '1',
+    TENANT_AUDIT_FAULTS: faults.names.join(','),
+    TENANT_AUDIT_SEED: String(seed),
+    TENANT_AUDIT_RUNS: String(runs),
+    TENANT_AUDIT_OUT: out,
+    TENANT_AUDIT_FAIL_ON: failOn,
+    TENANT_AUDIT_TOPOLOGY: opts.topology === 'small' ? 'small' : 'default',
+  })
+  if (loaded) process.env.TENANT_AUDIT_TARGET = loaded.file
+  else delete process.env.TENANT_AUDIT_TARGET
+  if (opts.replayPath) process.env.TENANT_AUDIT_REPLAY_PATH = opts.replayPath
+  else delete process.env.TENANT_AUDIT_REPLAY_PATH
+  setRunState(undefined)
+
+  const quiet = process.env.CI === 'true'
+  if (!quiet) process.stderr.write(`tenant-audit: auditing ${loaded ? loaded.profile.name : 'the embedded reference server'} (seed ${seed}, ${selected.length} checks)\n`)
+  const { startVitest } = await import('vitest/node')
+  const filters = (suites ?? []).map((s) => join(ROOT, 'suites', s) + '/')
+  const selectedIds = new Set(selected.map((c) => c.id))
+  const pattern = opts.checks ? `^(${[...selectedIds].map((id) => id.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$` : undefined
+  const vitest = await startVitest('test', filters, {
+    config: CONFIG,
+    root: ROOT,
+    watch: false,
+    testNamePattern: pattern,
+    passWithNoTests: false,
+    silent: true,
+  })
+  await vitest?.close()
+  const state = runState()
+  if (state?.error) throw new HarnessError(state.error.code as never, state.error.message)
+  if (!state) throw new HarnessError('ERR_INTERNAL', 'the audit did not start (no suites ran)')
+  let text: string
+  try {
+    text = await readFile(join(out, 'findings.json'), 'utf8')
+  } catch {
+    throw new HarnessError('ERR_INTERNAL', `the audit wrote no report to ${out}`)
+  }
+  const report = parseAuditReport(text)
+  const code = exitCode(report, failOn)
+  const failed = report.checks.filter((c) => c.status === 'failed').length
+  const errored = report.checks.filter((c) => c.status === 'error')
+  process.stderr.write(
+    `tenant-audit: ${report.checks.length} checks, ${failed} failed, ${report.findings.length} findings, ${report.run.requests} requests in ${(report.run.durationMs / 1000).toFixed(1)} s; reports in ${out}\n`,
+  )
+  for (const e of errored) process.stderr.write(`tenant-audit: ${e.id} could not run: ${(e.reason ?? '').split('\n')[0]}\n`)
+  if (state.teardown?.leftovers.length) process.stderr.write(`tenant-audit: could not remove: ${state.teardown.leftovers.join('; ')}\n`)
+  void globToRegExp
+  return code
+}

@@ -1,0 +1,132 @@
+/**
+ * Checks: named, registered units of audit (`access/cross-tenant-read`). A check's
+ * id is its CLI name, its JUnit test name and its SARIF rule id, so its format is
+ * enforced here, once.
+ */
+import { HarnessError } from './errors.js'
+import { createFinding } from './finding.js'
+import type { Finding, FindingInput } from './finding.js'
+import type { Severity } from './severity.js'
+
+/** The four suites; a check id's prefix names one of them. */
+export type Suite = 'access' | 'forgery' | 'ratelimit' | 'audit'
+
+/** Suites in their canonical (report) order. */
+export const SUITES: readonly Suite[] = ['access', 'forgery', 'ratelimit', 'audit']
+
+/** `suite/name`: lower-case suite, then lower-case kebab name. */
+export const CHECK_ID_PATTERN = /^[a-z]+\/[a-z0-9-]+$/
+
+/** How a check ended. `error` means the harness could not run it (exit 2), not a finding. */
+export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'error'
+
+/** What `run` returns: findings (empty = passed) or a reason it was skipped. */
+export interface CheckOutcome {
+  findings: FindingInput[]
+  /** Why the check did not apply, e.g. `target has no refresh tokens`. */
+  skipped?: string | undefined
+}
+
+/** A check as written in `suites/<suite>/<name>.check.ts`. */
+export interface CheckDefinition<Ctx = unknown> {
+  /** `suite/name`, e.g. `forgery/alg-none`. */
+  id: string
+  title: string
+  severity: Severity
+  cwe: number
+  /** OWASP API Security Top 10 id, e.g. `API1:2023`. */
+  owasp: string
+  suite: Suite
+  /** Target capabilities the check needs (`two-accounts`, `refresh-tokens`); missing → skipped. */
+  requires?: string[] | undefined
+  /** Free-form references: fault catalogue ids, RFC sections. */
+  docs?: string | undefined
+  run(ctx: Ctx): Promise<CheckOutcome>
+}
+
+/** One row of findings.json `checks`. */
+export interface CheckResult {
+  id: string
+  suite: Suite
+  title: string
+  severity: Severity
+  status: CheckStatus
+  /** Number of findings this check produced. */
+  findings: number
+  /** Requests this check sent to the target. */
+  requests: number
+  durationMs: number
+  /** Skip reason or harness error message. */
+  reason?: string | undefined
+  // Additive to DESIGN §5: lets SARIF describe rules of checks that found nothing.
+  cwe?: number | undefined
+  owasp?: string | undefined
+}
+
+/**
+ * Validates and returns a check definition unchanged. Called at module load, so
+ * a malformed id fails the registry before any request is sent.
+ * @throws HarnessError `ERR_REGISTRY` when the id is malformed or its prefix is not `suite`
+ */
+export function defineCheck<Ctx>(def: CheckDefinition<Ctx>): CheckDefinition<Ctx> {
+  if (!CHECK_ID_PATTERN.test(def.id)) {
+    throw new HarnessError('ERR_REGISTRY', `check id "${def.id}" must match ${String(CHECK_ID_PATTERN)}`)
+  }
+  const prefix = def.id.slice(0, def.id.indexOf('/'))
+  if (prefix !== def.suite) {
+    throw new HarnessError('ERR_REGISTRY', `check id "${def.id}" must start with its suite "${def.suite}/"`)
+  }
+  if (!(SUITES as readonly string[]).includes(def.suite)) {
+    throw new HarnessError('ERR_REGISTRY', `check "${def.id}" names unknown suite "${def.suite}"`)
+  }
+  return def
+}
+
+/** Source file of a check by convention: `suites/<suite>/<name>.check.ts`. */
+export function checkFilePath(checkId: string): string {
+  const slash = checkId.indexOf('/')
+  return `suites/${checkId.slice(0, slash)}/${checkId.slice(slash + 1)}.check.ts`
+}
+
+/**
+ * Resolves a check's finding inputs into findings, numbering them from `firstSeq`.
+ * Per-finding severity/title/CWE/OWASP override the check's defaults.
+ */
+export function resolveFindings(
+  check: Pick<CheckDefinition, 'id' | 'title' | 'severity' | 'cwe' | 'owasp'>,
+  inputs: readonly FindingInput[],
+  firstSeq: number,
+): Finding[] {
+  return inputs.map((input, i) =>
+    createFinding({
+      ...input,
+      seq: firstSeq + i,
+      checkId: check.id,
+      severity: input.severity ?? check.severity,
+      title: input.title ?? check.title,
+      cwe: input.cwe ?? check.cwe,
+      owasp: input.owasp ?? check.owasp,
+    }),
+  )
+}
+
+/** Builds the findings.json row for a check from its definition and how it ran. */
+export function toCheckResult(
+  check: Pick<CheckDefinition, 'id' | 'suite' | 'title' | 'severity' | 'cwe' | 'owasp'>,
+  run: { status: CheckStatus; findings: number; requests: number; durationMs: number; reason?: string | undefined },
+): CheckResult {
+  const result: CheckResult = {
+    id: check.id,
+    suite: check.suite,
+    title: check.title,
+    severity: check.severity,
+    status: run.status,
+    findings: run.findings,
+    requests: run.requests,
+    durationMs: run.durationMs,
+    cwe: check.cwe,
+    owasp: check.owasp,
+  }
+  if (run.reason !== undefined) result.reason = run.reason
+  return result
+}

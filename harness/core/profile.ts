@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { HarnessError } from './errors.js'
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable NAME (credentials are never written in a profile)')
+
+/**
+ * A target profile: how to reach one deployment and how far the harness may go with it. Credentials
+ * appear only as environment-variable names. `fixtures/targets/target.schema.json` is generated from
+ * this schema (`npm run schema`) for editor completion.
+ */
+export const profileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    name: z.string().min(1).describe('Shown in reports.'),
+    baseUrl: z.url().describe('Where the deployment answers, e.g. https://staging.example.com'),
+    contract: z.string().min(1).default('/openapi.json')
+      .describe('The annotated OpenAPI 3.1 document: a path on the target (starting with /) or a file relative to this profile.'),
+    auth: z.object({
+      tokenEndpoint: z.string().startsWith('/').default('/auth/token'),
+      workspaceParam: z.string().min(1).optional().describe('Form field that picks the login workspace (reference: workspace_id).'),
+      bootstrap: z.object({
+        usernameEnv: envName.default('BOOTSTRAP_PRINCIPAL_EMAIL'),
+        passwordEnv: envName.default('BOOTSTRAP_PRINCIPAL_PASSWORD'),
+      }).strict().prefault({}),
+    }).strict().prefault({}),
+    claims: z.object({
+      accountId: z.string().default('account_id'),
+      workspaceId: z.string().default('workspace_id'),
+      roles: z.string().default('roles'),
+      platformRole: z.string().default('platform_role'),
+      roleFormat: z.enum(['prefixed', 'plain']).default('prefixed')
+        .describe('prefixed: ["workspace:editor","account:admin"]; plain: ["editor","account_admin"]'),
+    }).strict().prefault({}),
+    pathParams: z.object({
+      account: z.string().optional(),
+      workspace: z.string().optional(),
+    }).strict().prefault({}).describe('Path parameter names that carry tenant ids; learned from accounts.read / workspaces.read when absent.'),
+    tenants: z.object({
+      mode: z.enum(['provision', 'fixtures']).default('provision')
+        .describe('provision: create tenants through the Portal and remove them after; fixtures: use existing ones from `fixtures`.'),
+      fixtures: z.string().optional().describe('Bring-your-own-tenants file (YAML/JSON), relative to this profile.'),
+    }).strict().prefault({}),
+    denial: z.object({
+      statuses: z.array(z.union([z.literal(403), z.literal(404)])).min(1).default([403, 404])
+        .describe('Statuses that count as a denial of a foreign object: [404] for strict non-disclosure.'),
+    }).strict().prefault({}),
+    budget: z.object({
+      maxRequests: z.number().int().positive().default(50_000),
+      requestsPerSecond: z.number().positive().optional().describe('Cap on the request rate; unlimited when absent.'),
+      timeoutMs: z.number().int().positive().default(10_000),
+      retries: z.number().int().min(0).max(5).default(2).describe('Retries on connection errors only, never on an HTTP answer.'),
+    }).strict().prefault({}),
+    audit: z.object({
+      eventsWithinMs: z.number().int().positive().default(5_000),
+    }).strict().prefault({}),
+  })
+  .strict()
+
+export type TargetProfile = z.infer<typeof profileSchema>
+export type ProfileInput = z.input<typeof profileSchema>
+
+/** Validates a parsed profile; the error names the first bad field in one line. */
+export function parseProfile(input: unknown, source = 'profile'): TargetProfile {
+  const parsed = profileSchema.safeParse(input)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const where = issue.path.length ? issue.path.join('.') : '(top level)'
+    throw new HarnessError('ERR_PROFILE_INVALID', `${source}: ${where}: ${issue.message}`)
+  }
+  return parsed.data
+}
+
+export interface LoadedProfile {
+  profile: TargetProfile
+  /** Directory the profile's relative paths are resolved against. */
+  dir: string
+  file: string
+}
+
+/** Reads a YAML or JSON profile file. */
+export function loadProfile(file: string): LoadedProfile {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new HarnessError('ERR_PROFILE_INVALID', `cannot read target profile ${file}: ${(err as Error).message}`)
+  }
+  let data: unknown
+  try {
+    data = parseYaml(text)
+  } catch (err) {
+    throw new HarnessError('ERR_PROFILE_INVALID', `${file}: not valid YAML/JSON: ${(err as Error).message.split('\n')[0]}`)
+  }
+  return { profile: parseProfile(data, file), dir: dirname(resolve(file)), file: resolve(file) }
+}

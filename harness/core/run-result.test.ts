@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest'
+import type { CheckStatus } from './check.js'
+import { parseAuditReport } from './report-schema.js'
+import { exitCode, exitCodeFor } from './run-result.js'
+import type { AuditReport } from './run-result.js'
+import type { Severity } from './severity.js'
+
+function report(findings: Severity[], statuses: CheckStatus[]): AuditReport {
+  return {
+    schemaVersion: 1,
+    run: { id: 'r', startedAt: '2025-01-01T00:00:00Z', durationMs: 1, seed: 1, target: { name: 't', baseUrl: 'http://x' }, faults: [], requests: 0 },
+    checks: statuses.map((status, i) => ({ id: `access/c${i}`, suite: 'access', title: 't', severity: 'high', status, findings: 0, requests: 0, durationMs: 0 })),
+    findings: findings.map((severity, i) => ({
+      id: `F-000${i + 1}`, checkId: 'access/c0', severity, title: 't', message: 'm', cwe: 639, owasp: 'API1:2023', fingerprint: 'a'.repeat(64),
+    })),
+  }
+}
+
+describe('exit codes', () => {
+  it.each([
+    // findings, statuses, failOn, exitCodeFor, exitCode
+    [[], ['passed'], 'low', 0, 0],
+    [[], ['passed', 'skipped'], 'critical', 0, 0],
+    [['medium'], ['failed'], 'high', 0, 0],
+    [['high'], ['failed'], 'high', 1, 1],
+    [['critical'], ['failed'], 'low', 1, 1],
+    [['info'], ['failed'], 'low', 0, 0],
+    [['info'], ['failed'], 'info', 1, 1],
+    [[], ['error'], 'critical', 1, 2],
+    [['critical'], ['failed', 'error'], 'low', 1, 2],
+  ] as const)('findings %j, checks %j, fail-on %s → %i / %i', (findings, statuses, failOn, forFindings, process) => {
+    const r = report([...findings], [...statuses])
+    expect(exitCodeFor(r, failOn)).toBe(forFindings)
+    expect(exitCode(r, failOn)).toBe(process)
+  })
+})
+
+describe('parseAuditReport', () => {
+  it('round-trips a report and rejects other documents as usage errors', () => {
+    const r = report(['high'], ['failed'])
+    expect(parseAuditReport(JSON.stringify(r))).toEqual(r)
+    expect(() => parseAuditReport('{nope')).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }))
+    expect(() => parseAuditReport({ ...r, schemaVersion: 2 })).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }))
+  })
+})

@@ -1,0 +1,82 @@
+/**
+ * The canonical result of one audit: findings.json (DESIGN §5). Every report
+ * format is derived from this document and nothing else.
+ */
+import type { CheckResult } from './check.js'
+import type { Finding } from './finding.js'
+import { atOrAbove } from './severity.js'
+import type { Severity } from './severity.js'
+
+/**
+ * One cell of the isolation matrix: how an actor kind fared against a context.
+ * `leaked` = should be denied but was served (or saw a canary); `wrongly-denied` =
+ * the policy allows it but the target refused (a functional bug, and a sign the
+ * oracle and the target disagree).
+ */
+export type MatrixVerdict = 'allowed' | 'denied' | 'leaked' | 'wrongly-denied' | 'not-tested'
+
+/** Every verdict, worst first; the order of the HTML legend and of merging. */
+export const MATRIX_VERDICTS: readonly MatrixVerdict[] = ['leaked', 'wrongly-denied', 'allowed', 'denied', 'not-tested']
+
+export interface MatrixCell {
+  /** `viewer`, `editor`, `admin`, `account_admin`, `platform_admin`, `support`, `anonymous`. */
+  actorKind: string
+  /** `app:own-workspace`, `app:sibling-workspace`, `app:other-account`, `dashboard:…`, `portal`. */
+  column: string
+  verdict: MatrixVerdict
+  /** Requests behind this verdict. */
+  probes: number
+}
+
+/** The run header of findings.json. */
+export interface RunInfo {
+  /** Unique per run (a UUID or timestamp id). */
+  id: string
+  /** ISO 8601 timestamp. */
+  startedAt: string
+  durationMs: number
+  /** The fast-check seed; with the same target it replays the run. */
+  seed: number
+  target: { name: string; baseUrl: string }
+  /** Seeded faults switched on in the reference server (empty for a real target). */
+  faults: string[]
+  /** Total requests sent to the target. */
+  requests: number
+}
+
+/** findings.json, schema version 1. */
+export interface AuditReport {
+  schemaVersion: 1
+  run: RunInfo
+  checks: CheckResult[]
+  findings: Finding[]
+  matrix?: MatrixCell[] | undefined
+}
+
+/**
+ * `--fail-on` when none is given: any finding above `info` fails the gate,
+ * since every check hunts a real isolation defect.
+ */
+export const DEFAULT_FAIL_ON: Severity = 'low'
+
+/** True when any check could not be run by the harness. */
+export function hasHarnessErrors(report: AuditReport): boolean {
+  return report.checks.some((c) => c.status === 'error')
+}
+
+/**
+ * The findings half of the exit code: 1 when a finding is at or above `failOn`,
+ * or when a check errored (an audit that did not run is not clean); else 0.
+ */
+export function exitCodeFor(report: AuditReport, failOn: Severity): 0 | 1 {
+  if (hasHarnessErrors(report)) return 1
+  return report.findings.some((f) => atOrAbove(f.severity, failOn)) ? 1 : 0
+}
+
+/**
+ * The process exit code (DESIGN §6): 2 when any check errored (the harness
+ * could not run it, which outranks findings), 1 for findings at or above `failOn`, else 0.
+ */
+export function exitCode(report: AuditReport, failOn: Severity): 0 | 1 | 2 {
+  return hasHarnessErrors(report) ? 2 : exitCodeFor(report, failOn)
+}

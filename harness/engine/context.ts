@@ -1,0 +1,163 @@
+import fc from 'fast-check'
+import { createHash } from 'node:crypto'
+import type { HttpAdapter, HttpRequest, HttpResponse } from '../adapters/http.js'
+import { fillPath, type TargetContract } from '../core/contract.js'
+import type { TargetProfile } from '../core/profile.js'
+import type { Actor, Topology } from '../core/topology.js'
+import { LeakDetector } from '../core/canary.js'
+import type { OpTarget } from '../core/oracle.js'
+import type { FindingInput } from '../core/finding.js'
+import { toCurl } from '../core/curl.js'
+import { isHarnessError } from '../core/errors.js'
+import { judge, type Judgement, type Op } from './judge.js'
+import { MatrixRecorder } from './matrix.js'
+
+export interface ActorClient {
+  send(req: Omit<HttpRequest, 'token'>): Promise<HttpResponse>
+  get(path: string, query?: HttpRequest['query']): Promise<HttpResponse>
+  post(path: string, body?: unknown): Promise<HttpResponse>
+  patch(path: string, body?: unknown): Promise<HttpResponse>
+  delete(path: string): Promise<HttpResponse>
+}
+
+export interface RunSettings {
+  seed: number
+  numRuns: number
+  /** fast-check replay path: set by `tenant-audit replay` to re-run one counterexample. */
+  path?: string
+}
+
+/** One probe as checks describe it: which actor calls which operation on which target. */
+export interface Probe {
+  actor: Actor
+  op: Op
+  target: OpTarget
+  /** Path parameter values; tenant params are filled from `target` when absent. */
+  params?: Record<string, string>
+  body?: unknown
+  query?: HttpRequest['query']
+  headers?: Record<string, string>
+  /** Replaces the filled path (for id mutations such as `id/` or encoded slashes). */
+  rawPath?: string
+}
+
+export interface ProbeResult { response: HttpResponse; judgement: Judgement; probe: Probe }
+
+/**
+ * What a check gets: the topology, the contract, the oracle-backed `probe`, a client per actor,
+ * and `findingsFrom` to turn a fast-check result into replayable findings. One per check, so its
+ * request count and matrix are the check's own.
+ */
+export class CheckContext {
+  readonly leaks: LeakDetector
+  readonly matrix = new MatrixRecorder()
+  private readonly startCount: number
+  readonly fc: { seed: number; numRuns: number; path?: string; endOnFailure: boolean }
+
+  constructor(
+    readonly checkId: string,
+    readonly topology: Topology,
+    readonly contract: TargetContract,
+    readonly profile: TargetProfile,
+    private readonly http: HttpAdapter,
+    readonly settings: RunSettings,
+  ) {
+    this.leaks = new LeakDetector(topology, contract.annotated)
+    this.startCount = http.sent
+    // Each check draws from its own stream: adding or reordering checks does not change another's cases.
+    const seed = createHash('sha256').update(`${settings.seed}:${checkId}`).digest().readInt32LE(0)
+    this.fc = { seed, numRuns: settings.numRuns, path: settings.path, endOnFailure: false }
+  }
+
+  private readonly deferred: { path: string; token?: string }[] = []
+
+  /** Deletes something this check created outside the provisioned accounts, when the check ends. */
+  defer(path: string, token?: string): void {
+    this.deferred.push({ path, token })
+  }
+
+  /** Runs the deferred deletes (newest first) as the platform admin principal; never throws. */
+  async cleanup(): Promise<void> {
+    const admin = this.topology.actors.find((a) => a.kind === 'principal' && a.platformRole === 'platform_admin')
+    for (const d of this.deferred.splice(0).reverse()) {
+      await this.http.send({ method: 'DELETE', path: d.path, token: d.token ?? admin?.token }).catch(() => undefined)
+    }
+  }
+
+  get requests(): number {
+    return this.http.sent - this.startCount
+  }
+
+  as(actor: Actor): ActorClient {
+    const send = (req: Omit<HttpRequest, 'token'>) => this.http.send({ ...req, token: actor.token })
+    return {
+      send,
+      get: (path, query) => send({ method: 'GET', path, query }),
+      post: (path, body) => send({ method: 'POST', path, body }),
+      patch: (path, body) => send({ method: 'PATCH', path, body }),
+      delete: (path) => send({ method: 'DELETE', path }),
+    }
+  }
+
+  /** Fills an operation's path from a target: tenant params from the target, the rest from `params`. */
+  pathFor(op: Op, target: OpTarget, params: Record<string, string> = {}): string {
+    const values: Record<string, string> = { ...params }
+    const { account, workspace } = this.topology.params
+    if (target.workspaceId && values[workspace] === undefined) values[workspace] = target.workspaceId
+    if (target.accountId && values[account] === undefined) values[account] = target.accountId
+    const last = op.pathParams.at(-1)
+    if (target.object && last && values[last] === undefined && last !== workspace && last !== account) values[last] = target.object.id
+    return fillPath(op.path, values)
+  }
+
+  /** Sends one probe and judges it against the oracle and the canaries; records it in the matrix. */
+  async probe(p: Probe): Promise<ProbeResult> {
+    const path = p.rawPath ?? this.pathFor(p.op, p.target, p.params)
+    const body = p.body ?? (['post', 'put', 'patch'].includes(p.op.method) ? {} : undefined)
+    const response = await this.as(p.actor).send({ method: p.op.method, path, body, query: p.query, headers: p.headers })
+    const judgement = judge(this.topology, this.profile, this.leaks, p.actor, p.op, p.target, response)
+    this.matrix.record(this.topology, p.actor, p.op, p.target, judgement)
+    return { response, judgement, probe: p }
+  }
+
+  /** Evidence, curl and the operation for a finding about one probe. */
+  evidenceOf(r: ProbeResult): Pick<FindingInput, 'evidence' | 'operation' | 'actor' | 'victim'> {
+    const victim = r.probe.target.object?.ownerLabel ?? this.topology.accounts.find((a) => a.workspaces.some((w) => w.id === r.probe.target.workspaceId))?.label
+    return {
+      evidence: r.response.evidence,
+      operation: { method: r.probe.op.method.toUpperCase(), pathTemplate: r.probe.op.path, operationId: r.probe.op.id },
+      actor: r.probe.actor.label,
+      victim,
+    }
+  }
+
+  /**
+   * Turns a fast-check result into findings: none when it passed; otherwise one finding for the
+   * shrunk counterexample, rebuilt by `describe` (which re-runs it once to capture the evidence),
+   * with the seed and replay path. A harness fault inside the property is rethrown (exit 2).
+   */
+  async findingsFrom<T>(result: fc.RunDetails<[T]>, describe: (counterexample: T) => Promise<FindingInput | undefined>): Promise<FindingInput[]> {
+    if (!result.failed) return []
+    const err = result.errorInstance
+    if (isHarnessError(err)) throw err
+    if (!result.counterexample) throw err instanceof Error ? err : new Error(String(err))
+    const [example] = result.counterexample
+    const finding = await describe(example)
+    if (!finding) return []
+    const curl = finding.evidence ? toCurl(finding.evidence.request) : ''
+    return [{ ...finding, repro: { seed: result.seed, path: result.counterexamplePath ?? undefined, counterexample: labelsOf(example), curl } }]
+  }
+}
+
+/** A counterexample as plain, secret-free data: actors and objects by label. */
+export function labelsOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(labelsOf)
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>
+    if (typeof v.label === 'string' && ('kind' in v || 'resource' in v)) return v.label
+    if (typeof v.id === 'string' && 'tenancy' in v) return v.id
+    if (typeof v.toString === 'function' && v.toString !== Object.prototype.toString) return String(v)
+    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'token').map(([k, x]) => [k, labelsOf(x)]))
+  }
+  return value
+}

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto'
+import type { Actor, SeededObject, Topology } from '../core/topology.js'
+import type { TargetContract } from '../core/contract.js'
+import { expected, type OpTarget } from '../core/oracle.js'
+import { bodyFromSchema } from '../provision/bodies.js'
+import { newPassword } from '../provision/session.js'
+import type { CheckContext } from './context.js'
+import type { Op } from './judge.js'
+
+const PORTAL_PARENTS: Record<string, 'none' | 'account' | 'workspace'> = { accounts: 'none', principals: 'none', workspaces: 'account', users: 'workspace' }
+
+export function platformAdmin(t: Topology): Actor | undefined {
+  return t.actors.find((a) => a.kind === 'principal' && a.platformRole === 'platform_admin')
+}
+
+/**
+ * Creates a disposable object of `resource` inside `target`, so destructive probes (delete) never
+ * consume the seeded data other checks rely on. Data objects are created by `preferred` when the
+ * policy lets it (so "may delete my own note" is tested), else by the first member allowed to;
+ * tenancy resources through the Portal. Returns undefined when the contract offers no way.
+ */
+export async function throwaway(ctx: CheckContext, resource: string, target: OpTarget, preferred?: Actor): Promise<SeededObject | undefined> {
+  const t = ctx.topology
+  const c: TargetContract = ctx.contract
+  const marker = `throwaway-${randomBytes(4).toString('hex')}`
+  const parent = PORTAL_PARENTS[resource]
+  let creator: Actor | undefined
+  let op: Op | undefined
+  let body: unknown
+  if (parent !== undefined) {
+    op = c.byAction(`${resource}.create`, 'portal')[0]
+    creator = platformAdmin(t)
+    const email = `${marker}@tenant-audit.test`
+    body = op && bodyFromSchema(c, op.requestSchema ?? {}, { email, password: newPassword(), role: 'viewer', platformRole: 'support', label: marker })
+  } else {
+    op = c.byAction(`${resource}.create`).find((o) => o.tenancy.scope === 'workspace')
+    const members = t.actors.filter((a) => a.kind === 'user' && a.workspaceId === target.workspaceId)
+    const may = (a: Actor) => op !== undefined && expected(op, a, { accountId: target.accountId, workspaceId: target.workspaceId }) === 'allow'
+    creator = preferred && may(preferred) ? preferred : members.find(may)
+    body = op && bodyFromSchema(c, op.requestSchema ?? {}, { label: marker, canary: marker })
+  }
+  if (!op || !creator) return undefined
+  const path = ctx.pathFor(op, { accountId: target.accountId, workspaceId: parent === 'none' ? undefined : target.workspaceId })
+  const res = await ctx.as(creator).send({ method: op.method, path, body })
+  const id = (res.json as { id?: unknown } | undefined)?.id
+  if (res.status < 200 || res.status > 299 || typeof id !== 'string') return undefined
+  if (resource === 'accounts' || resource === 'principals') {
+    const del = c.byAction(`${resource}.delete`, 'portal')[0]
+    if (del) ctx.defer(ctx.pathFor(del, {}, { [del.pathParams.at(-1)!]: id }))
+  }
+  return {
+    label: `throwaway.${resource}`, resource, id,
+    accountId: resource === 'accounts' ? id : (target.accountId ?? ''), workspaceId: resource === 'workspaces' ? id : (target.workspaceId ?? ''),
+    ownerLabel: creator.label, private: op.tenancy.owner, canary: marker,
+  }
+}

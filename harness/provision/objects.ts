@@ -1,0 +1,45 @@
+import type { HttpAdapter } from '../adapters/http.js'
+import { fillPath, type ContractOperation, type TargetContract, type Tenancy } from '../core/contract.js'
+import { expected } from '../core/oracle.js'
+import type { Actor, SeededObject, Topology } from '../core/topology.js'
+import { bodyFromSchema } from './bodies.js'
+import { fail } from './session.js'
+
+type Op = ContractOperation & { tenancy: Tenancy }
+
+/** Resources the harness provisions itself; everything else with a workspace-scoped `create` is seeded as data. */
+export const TENANCY_RESOURCES = new Set(['accounts', 'workspaces', 'users', 'principals'])
+
+/** The workspace-scoped `create` operations that seed data objects (documents, notes, records, …). */
+export function objectCreateOps(contract: TargetContract): Op[] {
+  return contract.annotated.filter((op) =>
+    op.verb === 'create' && op.tenancy.scope === 'workspace' && op.tenancy.context !== 'portal' && !TENANCY_RESOURCES.has(op.resource))
+}
+
+/**
+ * Seeds one object per workspace for each shared resource (created by the first user allowed to),
+ * and one per user for each owner-only resource (each user's own). Every text field carries a
+ * fresh canary.
+ */
+export async function seedObjects(http: HttpAdapter, contract: TargetContract, t: Topology, canary: () => string): Promise<SeededObject[]> {
+  const objects: SeededObject[] = []
+  for (const op of objectCreateOps(contract)) {
+    for (const account of t.accounts) {
+      for (const ws of account.workspaces) {
+        const members = t.actors.filter((a) => a.kind === 'user' && a.workspaceId === ws.id)
+        const allowed = members.filter((a) => expected(op, a, { accountId: account.id, workspaceId: ws.id }) === 'allow')
+        const creators: Actor[] = op.tenancy.owner ? allowed : allowed.slice(0, 1)
+        for (const [i, creator] of creators.entries()) {
+          const marker = canary()
+          const label = `${ws.label}.${op.resource}.${op.tenancy.owner ? creator.label.split('.').pop() : i}`
+          const path = fillPath(op.path, { [t.params.workspace]: ws.id, [t.params.account]: account.id })
+          const res = await http.send({ method: op.method, path, token: creator.token, body: bodyFromSchema(contract, op.requestSchema ?? {}, { canary: marker, label }) })
+          const id = (res.json as { id?: unknown } | undefined)?.id
+          if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`seeding ${label} as ${creator.label}`, res)
+          objects.push({ label, resource: op.resource, id, accountId: account.id, workspaceId: ws.id, ownerLabel: creator.label, private: op.tenancy.owner, canary: marker })
+        }
+      }
+    }
+  }
+  return objects
+}

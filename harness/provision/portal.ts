@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto'
+import type { HttpAdapter } from '../adapters/http.js'
+import { HarnessError } from '../core/errors.js'
+import { fillPath, type ContractOperation, type TargetContract, type Tenancy } from '../core/contract.js'
+import type { TargetProfile } from '../core/profile.js'
+import { makeCanary } from '../core/canary.js'
+import type { Actor, AccountNode, SeededObject, Topology } from '../core/topology.js'
+import { bodyFromSchema } from './bodies.js'
+import type { TopologyPlan } from './plan.js'
+import { Secrets, bootstrapCredentials, fail, login, newPassword } from './session.js'
+import { seedObjects } from './objects.js'
+
+type Op = ContractOperation & { tenancy: Tenancy }
+
+/** The operation for an action, or a clear exit-2 error naming what the contract lacks. */
+export function requireOp(contract: TargetContract, action: string, context?: 'portal'): Op {
+  const op = contract.byAction(action, context)[0]
+  if (!op) throw new HarnessError('ERR_CONTRACT_INVALID', `the contract has no ${context ? `${context} ` : ''}operation with x-tenancy action ${action}; the harness provisions through it`)
+  return op
+}
+
+/** The path parameter that carries a resource's id: the last one of its `read` operation (e.g. `{workspaceId}`). */
+export function idParam(contract: TargetContract, resource: string, override?: string): string {
+  if (override) return override
+  const read = contract.byAction(`${resource}.read`, 'portal')[0] ?? contract.byAction(`${resource}.read`)[0]
+  const name = read?.pathParams.at(-1)
+  if (!name) throw new HarnessError('ERR_CONTRACT_INVALID', `cannot tell which path parameter carries ${resource} ids: add a ${resource}.read operation or set pathParams in the profile`)
+  return name
+}
+
+export interface ProvisionResult {
+  topology: Topology
+  secrets: Secrets
+  /** The bootstrap principal's token, for teardown. */
+  rootToken: string
+}
+
+/**
+ * Builds a topology through the target's Portal: accounts, workspaces, users of every role and
+ * principals of both kinds, each logged in; then objects carrying canaries. Everything created is
+ * recorded in `topology.created` as it happens, so teardown can remove it even after a failure.
+ */
+export async function provisionThroughPortal(
+  http: HttpAdapter, contract: TargetContract, profile: TargetProfile, plan: TopologyPlan, seed: number,
+  onCreated: (t: Topology) => void = () => {},
+): Promise<ProvisionResult> {
+  const secrets = new Secrets()
+  const root = bootstrapCredentials(profile)
+  secrets.add(root.password)
+  const rootToken = await login(http, profile, secrets, root.username, root.password)
+  const tag = randomBytes(3).toString('hex')
+  let n = 0
+  const canary = () => makeCanary(tag, n++)
+  const params = { account: idParam(contract, 'accounts', profile.pathParams.account), workspace: idParam(contract, 'workspaces', profile.pathParams.workspace) }
+  const topology: Topology = { seed, tag, accounts: [], actors: [], objects: [], params, created: [] }
+  onCreated(topology)
+  const create = async (op: Op, path: Record<string, string>, hints: Parameters<typeof bodyFromSchema>[2], what: string) => {
+    const res = await http.send({ method: op.method, path: fillPath(op.path, path), token: rootToken, body: bodyFromSchema(contract, op.requestSchema ?? {}, hints) })
+    const id = (res.json as { id?: unknown } | undefined)?.id
+    if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`creating ${what}`, res)
+    return id
+  }
+
+  const accountsCreate = requireOp(contract, 'accounts.create', 'portal')
+  const accountsDelete = contract.byAction('accounts.delete', 'portal')[0]
+  const workspacesCreate = requireOp(contract, 'workspaces.create', 'portal')
+  const usersCreate = requireOp(contract, 'users.create', 'portal')
+  const principalsCreate = contract.byAction('principals.create', 'portal')[0]
+  const principalsDelete = contract.byAction('principals.delete', 'portal')[0]
+
+  const pending: { actor: Actor; password: string }[] = []
+  for (const [a, accountPlan] of plan.accounts.entries()) {
+    const accountId = await create(accountsCreate, {}, { label: `ta-${tag}-a${a}` }, `account a${a}`)
+    if (accountsDelete) topology.created.push({ resource: 'accounts', path: fillPath(accountsDelete.path, { [params.account]: accountId }) })
+    const account: AccountNode = { label: `a${a}`, id: accountId, workspaces: [] }
+    topology.accounts.push(account)
+    for (const [w, wsPlan] of accountPlan.workspaces.entries()) {
+      const label = `a${a}.w${w}`
+      const workspaceId = await create(workspacesCreate, { [params.account]: accountId }, { label: `ta-${tag}-${label}`, environment: wsPlan.environment }, `workspace ${label}`)
+      account.workspaces.push({ label, id: workspaceId, accountId })
+      const counts: Record<string, number> = {}
+      for (const u of wsPlan.users) {
+        const kind = u.accountAdmin ? 'account_admin' : u.role
+        const k = (counts[kind] = (counts[kind] ?? 0) + 1)
+        const userLabel = `${label}.${kind}${k > 1 ? k : ''}`
+        const marker = canary()
+        const email = `${marker}@tenant-audit.test`
+        const password = secrets.add(newPassword())!
+        const id = await create(usersCreate, { [params.account]: accountId, [params.workspace]: workspaceId },
+          { email, password, role: u.role, accountRole: u.accountAdmin ? 'admin' : undefined, label: userLabel }, `user ${userLabel}`)
+        const actor: Actor = { label: userLabel, kind: 'user', actorKind: kind, id, username: email, accountId, workspaceId, role: u.role, accountRole: u.accountAdmin ? 'admin' : null }
+        topology.actors.push(actor)
+        topology.objects.push({ label: userLabel, resource: 'users', id, accountId, workspaceId, ownerLabel: userLabel, private: false, canary: marker })
+        pending.push({ actor, password })
+      }
+    }
+  }
+  if (principalsCreate) {
+    for (const role of plan.principals) {
+      const email = `ta-${tag}-${role.replace('_', '-')}@tenant-audit.test`
+      const password = secrets.add(newPassword())!
+      const id = await create(principalsCreate, {}, { email, password, platformRole: role }, `principal ${role}`)
+      if (principalsDelete) topology.created.push({ resource: 'principals', path: fillPath(principalsDelete.path, { [principalsDelete.pathParams.at(-1)!]: id }) })
+      const actor: Actor = { label: `p.${role}`, kind: 'principal', actorKind: role, id, username: email, platformRole: role }
+      topology.actors.push(actor)
+      pending.push({ actor, password })
+    }
+  }
+  for (const { actor, password } of pending) actor.token = await login(http, profile, secrets, actor.username!, password, actor.workspaceId)
+  topology.objects.push(...(await seedObjects(http, contract, topology, canary)))
+  return { topology, secrets, rootToken }
+}
+
+export type { SeededObject }

@@ -1,0 +1,66 @@
+/**
+ * summary.md: a pull-request comment. Short on purpose: a verdict line a
+ * reviewer reads in a second, the failed checks, the top findings; the rest
+ * lives in report.html.
+ */
+import type { AuditReport } from '../core/run-result.js'
+import { escapeMarkdownCell as cell } from './escape.js'
+import { countReport, formatDuration, plural, severityBreakdown, sortFindings } from './summary.js'
+
+/** At most this many findings are listed; a PR comment is not the report. */
+export const TOP_FINDINGS = 20
+
+function verdict(report: AuditReport): string {
+  const counts = countReport(report)
+  const target = `target \`${report.run.target.name.replace(/`/g, "'")}\` · seed ${report.run.seed}`
+  const errors = counts.checks.error === 0 ? '' : ` · ⚠️ ${plural(counts.checks.error, 'check')} could not run`
+  if (counts.totalFindings === 0 && counts.checks.error === 0) return `## tenant-audit: ✅ clean — ${target}`
+  const found =
+    counts.totalFindings === 0 ? '❌ no findings, but the audit is incomplete' : `❌ ${plural(counts.totalFindings, 'finding')} (${severityBreakdown(counts)})`
+  return `## tenant-audit: ${found}${errors} — ${target}`
+}
+
+function failedChecks(report: AuditReport): string[] {
+  const bad = report.checks.filter((c) => c.status === 'failed' || c.status === 'error')
+  if (bad.length === 0) return []
+  return [
+    '### Failed checks',
+    '',
+    '| check | severity | status | findings | title |',
+    '|---|---|---|---:|---|',
+    ...bad.map((c) => `| ${cell(c.id)} | ${cell(c.severity)} | ${cell(c.status)} | ${c.findings} | ${cell(c.status === 'error' ? `${c.title}: ${c.reason ?? ''}` : c.title)} |`),
+    '',
+  ]
+}
+
+function topFindings(report: AuditReport): string[] {
+  if (report.findings.length === 0) return []
+  const top = sortFindings(report.findings).slice(0, TOP_FINDINGS)
+  const heading = report.findings.length > TOP_FINDINGS ? `### Top ${TOP_FINDINGS} of ${report.findings.length} findings` : '### Findings'
+  return [
+    heading,
+    '',
+    '| id | severity | check | message |',
+    '|---|---|---|---|',
+    ...top.map((f) => `| ${cell(f.id)} | ${cell(f.severity)} | ${cell(f.checkId)} | ${cell(f.message)} |`),
+    '',
+  ]
+}
+
+/** Renders summary.md. */
+export function render(report: AuditReport): string {
+  const counts = countReport(report)
+  const c = counts.checks
+  return [
+    verdict(report),
+    '',
+    ...failedChecks(report),
+    ...topFindings(report),
+    `**Checks:** ${c.passed} passed · ${c.failed} failed · ${c.skipped} skipped · ${c.error} error  `,
+    `**Findings:** ${counts.totalFindings === 0 ? 'none' : severityBreakdown(counts)}  `,
+    `**Requests:** ${report.run.requests} · **Duration:** ${formatDuration(report.run.durationMs)} · **Faults:** ${report.run.faults.length === 0 ? 'none' : cell(report.run.faults.join(', '))}`,
+    '',
+    '_Full evidence and the isolation matrix: `report.html`; machine-readable: `findings.json`, `results.sarif`._',
+    '',
+  ].join('\n')
+}

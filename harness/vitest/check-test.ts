@@ -1,0 +1,60 @@
+import { inject, test } from 'vitest'
+import { parseContract, type TargetContract } from '../core/contract.js'
+import type { CheckDefinition, CheckOutcome } from '../core/check.js'
+import { capabilities } from '../core/topology.js'
+import { isHarnessError } from '../core/errors.js'
+import { CheckContext } from '../engine/context.js'
+import { adapterFor } from '../engine/open-target.js'
+import type { HttpAdapter } from '../adapters/http.js'
+import type { CheckMeta } from './state.js'
+import './state.js'
+
+let worker: { http: HttpAdapter; contract: TargetContract } | undefined
+
+/** One adapter and one parsed contract per worker, built from what the global setup provided. */
+function shared() {
+  const audit = inject('tenantAudit')
+  worker ??= { http: adapterFor(audit.profile, audit.baseUrl, audit.spent), contract: parseContract(audit.contract) }
+  return { audit, ...worker }
+}
+
+/**
+ * The only bridge from a check to Vitest: one test per check. The check's outcome travels on
+ * `task.meta.tenantAudit` for the reporter; the test fails when there are findings (so a plain
+ * `vitest` run shows red), is skipped when a capability is missing, and a harness fault (target
+ * unreachable, budget exhausted) is recorded as status `error` and rethrown.
+ */
+export function checkTest(check: CheckDefinition<CheckContext>): void {
+  test(check.id, async ({ task, skip }) => {
+    const { audit, http, contract } = shared()
+    const ctx = new CheckContext(check.id, audit.topology, contract, audit.profile, http,
+      { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath })
+    const started = Date.now()
+    const base = { id: check.id, suite: check.suite, title: check.title, severity: check.severity, cwe: check.cwe, owasp: check.owasp }
+    const meta = (outcome: CheckOutcome, status: CheckMeta['result']['status'], reason?: string): CheckMeta => ({
+      result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason },
+      findings: outcome.findings,
+      matrix: ctx.matrix.toJSON(),
+    })
+    const missing = (check.requires ?? []).filter((c) => !capabilities(audit.topology).has(c))
+    if (missing.length > 0) {
+      task.meta.tenantAudit = meta({ findings: [] }, 'skipped', `the topology lacks: ${missing.join(', ')}`)
+      return skip(task.meta.tenantAudit.result.reason)
+    }
+    let outcome: CheckOutcome
+    try {
+      outcome = await check.run(ctx).finally(() => ctx.cleanup())
+    } catch (err) {
+      task.meta.tenantAudit = meta({ findings: [] }, 'error', isHarnessError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err))
+      throw err
+    }
+    if (outcome.skipped) {
+      task.meta.tenantAudit = meta(outcome, 'skipped', outcome.skipped)
+      return skip(outcome.skipped)
+    }
+    task.meta.tenantAudit = meta(outcome, outcome.findings.length > 0 ? 'failed' : 'passed')
+    if (outcome.findings.length > 0) {
+      throw new Error(`${outcome.findings.length} finding(s):\n${outcome.findings.map((f) => `- ${f.message}`).join('\n')}`)
+    }
+  })
+}

@@ -1,0 +1,56 @@
+import type { TargetProfile } from '../core/profile.js'
+import type { Topology } from '../core/topology.js'
+import type { CheckResult } from '../core/check.js'
+import type { FindingInput } from '../core/finding.js'
+import type { MatrixCell } from '../core/run-result.js'
+
+/** What the global setup hands to the suites (through Vitest's provide/inject: plain data only). */
+export interface ProvidedAudit {
+  profile: TargetProfile
+  baseUrl: string
+  contract: unknown
+  topology: Topology
+  seed: number
+  numRuns: number
+  replayPath?: string
+  /** Requests already spent on provisioning: the suites get the rest of the budget. */
+  spent: number
+}
+
+/** What one check leaves on its test's `task.meta`, for the reporter. */
+export interface CheckMeta {
+  result: Omit<CheckResult, 'findings'> & { findings: number }
+  findings: FindingInput[]
+  matrix: MatrixCell[]
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    tenantAudit: ProvidedAudit
+  }
+  interface TaskMeta {
+    tenantAudit?: CheckMeta
+  }
+}
+
+/** Run-level facts the global setup leaves for the reporter and the CLI (same main process). */
+export interface RunState {
+  startedAt: number
+  seed: number
+  target: { name: string; baseUrl: string }
+  faults: string[]
+  provisioningRequests: number
+  secrets: string[]
+  error?: { code: string; message: string }
+  teardown?: { removed: number; leftovers: string[] }
+}
+
+const KEY = Symbol.for('tenant-audit.run-state')
+
+export function runState(): RunState | undefined {
+  return (globalThis as Record<symbol, RunState | undefined>)[KEY]
+}
+
+export function setRunState(state: RunState | undefined): void {
+  ;(globalThis as Record<symbol, RunState | undefined>)[KEY] = state
+}

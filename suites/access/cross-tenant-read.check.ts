@@ -1,0 +1,32 @@
+import fc from 'fast-check'
+import { defineCheck } from '../../harness/core/check.js'
+import type { CheckContext } from '../../harness/engine/context.js'
+import { foreignReads } from '../../fixtures/arbitraries/foreign.js'
+import { findingFor } from './policy-matrix.check.js'
+
+/**
+ * Another tenant's object, read with a token of this tenant, through the object's own workspace
+ * path (RESTler NamespaceRule R1, Akto REPLACE_AUTH_TOKEN K1, 42Crunch BOLA swap C1): every read
+ * and list operation, every user, every object of another workspace or account. Judged two-sided,
+ * so an account admin's legitimate sibling-workspace read is not a finding.
+ */
+export const crossTenantRead = defineCheck<CheckContext>({
+  id: 'access/cross-tenant-read',
+  suite: 'access',
+  title: "Object readable with another tenant's token",
+  severity: 'critical', cwe: 639, owasp: 'API1:2023',
+  requires: ['two-accounts'],
+  docs: 'authz-tools.md §4 R1, K1, C1; tenancy-audit-ratelimit.md §1.5 (7)',
+  async run(ctx) {
+    const property = fc.asyncProperty(foreignReads(ctx), async (probe) => {
+      const r = await ctx.probe(probe)
+      return r.judgement.problems.length === 0
+    })
+    return {
+      findings: await ctx.findingsFrom(await fc.check(property, ctx.fc), async (probe) => {
+        const r = await ctx.probe(probe)
+        return r.judgement.problems.length ? findingFor(ctx, r, 'foreign object') : undefined
+      }),
+    }
+  },
+})

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto'
+import { defineCheck } from '../../harness/core/check.js'
+import type { FindingInput } from '../../harness/core/finding.js'
+import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
+import { bodyFromSchema } from '../../harness/provision/bodies.js'
+import { newPassword } from '../../harness/provision/session.js'
+import { objectIn, objectParam, representatives, targetsFor } from '../../harness/engine/targets.js'
+import { throwaway } from '../../harness/engine/throwaway.js'
+import { worst, type Op } from '../../harness/engine/judge.js'
+
+/** A finding for one judged probe, keyed so the same defect is one finding across runs. */
+export function findingFor(ctx: CheckContext, r: ProbeResult, relation: string): FindingInput {
+  const { actor, op } = r.probe
+  const j = r.judgement
+  const leaked = j.leaks.map((l) => `${l.object.label} (${l.where})`).join(', ')
+  return {
+    message: `${actor.label} ${op.method.toUpperCase()} ${op.path} [${relation}]: policy says ${j.expected}, target answered ${j.status}` +
+      (leaked ? `; response carries foreign data of ${leaked}` : '') + ` (${j.problems.join(', ')})`,
+    dedupKey: `${op.id}|${actor.actorKind}|${relation}|${j.problems.join('+')}`,
+    severity: worst(j.problems),
+    ...ctx.evidenceOf(r),
+    repro: { seed: ctx.settings.seed, curl: '' },
+  }
+}
+
+function bodyFor(ctx: CheckContext, op: Op): unknown {
+  if (op.method === 'get' || op.method === 'delete') return undefined
+  if (op.verb === 'create') {
+    const tag = randomBytes(4).toString('hex')
+    return bodyFromSchema(ctx.contract, op.requestSchema ?? {}, {
+      email: `walk-${tag}@tenant-audit.test`, password: newPassword(), role: 'viewer', platformRole: 'support', label: `walk-${tag}`, canary: `walk-${tag}`,
+    })
+  }
+  return {} // an empty update changes nothing and still has to pass authorization
+}
+
+/**
+ * The whole policy, walked: every annotated operation × one actor of every kind (and anonymous)
+ * × own workspace / sibling workspace / other account, each answer judged two-sided against the
+ * x-tenancy oracle and scanned for canaries. Destructive calls hit throwaway objects. This check
+ * also fills the isolation matrix of the report. (authz-tools §4 M1, Z1–Z2, O1; ASVS 8.2.1–8.2.2)
+ */
+export const policyMatrix = defineCheck<CheckContext>({
+  id: 'access/policy-matrix',
+  suite: 'access',
+  title: 'Every role on every operation gets exactly what the policy allows',
+  severity: 'high', cwe: 285, owasp: 'API5:2023',
+  requires: ['two-accounts'],
+  docs: 'authz-tools.md §4 AuthMatrix M1, ZAP Z1–Z2, overstep O1',
+  async run(ctx) {
+    const t = ctx.topology
+    const findings = new Map<string, FindingInput>()
+    for (const op of ctx.contract.annotated) {
+      if (op.tenancy.context === 'auth' || op.tenancy.context === 'public') continue
+      const objParam = objectParam(t, op)
+      for (const actor of representatives(t)) {
+        for (const { relation, target } of targetsFor(t, op, actor)) {
+          const probeTarget = { ...target }
+          if (op.verb === 'delete') {
+            // Never delete seeded data: aim every delete at a disposable object in the same place.
+            const spare = await throwaway(ctx, op.resource, target, actor)
+            if (!spare) continue
+            if (op.resource === 'accounts') probeTarget.accountId = spare.id
+            else if (op.resource === 'workspaces') probeTarget.workspaceId = spare.id
+            else probeTarget.object = spare
+          } else if (objParam) {
+            const ws = t.accounts.flatMap((a) => a.workspaces).find((w) => w.id === target.workspaceId)
+            const object = ws && objectIn(t, op, ws, actor)
+            if (!object) continue
+            probeTarget.object = object
+          }
+          const params = objParam && probeTarget.object ? { [objParam]: probeTarget.object.id } : {}
+          const r = await ctx.probe({ actor, op, target: probeTarget, params, body: bodyFor(ctx, op) })
+          const created = (r.response.json as { id?: unknown } | undefined)?.id
+          if (op.verb === 'create' && typeof created === 'string' && (op.resource === 'accounts' || op.resource === 'principals')) {
+            const del = ctx.contract.byAction(`${op.resource}.delete`, 'portal')[0]
+            if (del) ctx.defer(ctx.pathFor(del, {}, { [del.pathParams.at(-1)!]: created }))
+          }
+          if (r.judgement.problems.length === 0) continue
+          const f = findingFor(ctx, r, relation)
+          if (!findings.has(f.dedupKey)) findings.set(f.dedupKey, f)
+        }
+      }
+    }
+    return { findings: [...findings.values()] }
+  },
+})

@@ -28,6 +28,11 @@ async function loadActor(tx: Tx, token: VerifiedToken, faults: FaultSet): Promis
     `SELECT u.id, u.email, u.account_id, u.workspace_id, u.role, u.account_role, a.status
        FROM users u JOIN accounts a ON a.id = u.account_id WHERE u.id = $1`, [token.sub])
   const u = rows[0]
+  if (faults.has('stale-token-after-removal') && token.accountId && token.workspaceId) {
+    // The bug: membership and role come from the token, so removal and demotion wait for expiry.
+    const role = (token.roles.find((r) => r.startsWith('workspace:'))?.slice('workspace:'.length) ?? 'viewer') as WorkspaceRole
+    return { kind: 'user', id: token.sub, email: u?.email ?? '', accountId: token.accountId, workspaceId: token.workspaceId, role, accountRole: token.roles.includes('account:admin') ? 'admin' : null }
+  }
   if (!u || u.account_id !== token.accountId || u.workspace_id !== token.workspaceId) throw invalidToken()
   if (u.status !== 'active' && !faults.has('suspended-account-tokens-work')) {
     throw new HttpError(403, 'account-suspended', 'The account is suspended.')
@@ -65,6 +70,11 @@ async function workspaceRoles(tx: Tx, op: Operation, actor: UserActor, workspace
 export async function authorize(tx: Tx, op: Operation, token: VerifiedToken, params: Record<string, string>, faults: FaultSet): Promise<Decision> {
   const { context, scope, allow } = op.tenancy
   const ctx = roleTable.contexts[context]
+  if (faults.has('user-token-on-portal') && context === 'portal' && token.kind === 'user' && token.roles.includes('account:admin')) {
+    // The bug: the Portal checks for an admin-looking role, not for a principal token.
+    if (!allow.includes('support')) throw forbidden()
+    return { actor: { kind: 'principal', id: token.sub, email: '', platformRole: 'support' }, roles: ['support'], workspaceId: undefined, accountId: params.accountId }
+  }
   if (!ctx || !ctx.actors.includes(token.kind) || (ctx.scope && !token.scope.includes(ctx.scope))) {
     throw new HttpError(403, 'insufficient-scope', `This token may not be used on the ${context} API.`)
   }

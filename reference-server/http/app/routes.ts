@@ -79,21 +79,23 @@ export function mountApp(app: Express, deps: ServerDeps): void {
     throw notFound()
   })
 
+  // The workspace filter of document writes; the seeded fault drops it (RLS still holds the account wall).
+  const writeFilter = () => (faults.has('document-write-ignores-workspace') ? '' : ' AND workspace_id = $2')
+
   mount(app, deps, 'updateDocument', async (call) => {
     const input = patchText.parse(call.req.body)
-    let target = call.workspaceId
     const raw = call.req.body as { workspaceId?: unknown }
-    if (faults.has('document-patch-accepts-workspace') && typeof raw.workspaceId === 'string') target = raw.workspaceId
+    const moveTo = faults.has('document-patch-accepts-workspace') && typeof raw.workspaceId === 'string' ? raw.workspaceId : null
     const { rows } = await call.tx.query(
-      `UPDATE documents SET title = COALESCE($4, title), body = COALESCE($5, body), workspace_id = $6, updated_at = now()
-        WHERE id = $1 AND workspace_id = $2 AND account_id = $3 RETURNING ${SQL_FIELDS.documents}`,
-      [call.params.documentId, call.workspaceId, user(call).accountId, input.title ?? null, input.body ?? null, target])
+      `UPDATE documents SET title = COALESCE($4, title), body = COALESCE($5, body), workspace_id = COALESCE($6::uuid, workspace_id), updated_at = now()
+        WHERE id = $1 AND account_id = $3 AND ($2::uuid IS NOT NULL${writeFilter()}) RETURNING ${SQL_FIELDS.documents}`,
+      [call.params.documentId, call.workspaceId, user(call).accountId, input.title ?? null, input.body ?? null, moveTo])
     if (!rows[0]) throw notFound()
     return { status: 200, body: toDocument(rows[0]) }
   })
 
   mount(app, deps, 'deleteDocument', async (call) => {
-    const res = await call.tx.query('DELETE FROM documents WHERE id = $1 AND workspace_id = $2 AND account_id = $3',
+    const res = await call.tx.query(`DELETE FROM documents WHERE id = $1 AND account_id = $3 AND ($2::uuid IS NOT NULL${writeFilter()})`,
       [call.params.documentId, call.workspaceId, user(call).accountId])
     if (res.rowCount === 0) throw notFound()
     return { status: 204 }

@@ -96,6 +96,12 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
     })
   })
   mountPublic(app, deps, 'jwks', (_req, res) => void res.json(deps.keys.jwks()))
-  mountPublic(app, deps, 'openapiDocument', (_req, res) => void res.json(deps.contract.document))
+  mountPublic(app, deps, 'openapiDocument', (_req, res) => {
+    if (!deps.faults.has('contract-missing-annotation')) return void res.json(deps.contract.document)
+    // The bug: one operation is served without its x-tenancy annotation.
+    const doc = structuredClone(deps.contract.document) as { paths: Record<string, Record<string, Record<string, unknown>>> }
+    delete doc.paths['/app/v1/workspaces/{workspaceId}/notes']?.get?.['x-tenancy']
+    res.json(doc)
+  })
   mountPublic(app, deps, 'health', (_req, res) => void res.json({ status: 'ok' }))
 }

@@ -1,0 +1,5 @@
+import type { CheckDefinition } from '../../harness/core/check.js'
+import type { CheckContext } from '../../harness/engine/context.js'
+
+/** Access checks of work group c, in run order (merged into suites/index.ts). */
+export const ACCESS_GROUP_C: CheckDefinition<CheckContext>[] = []

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { serve } from './serve.js'
 import { listFaults } from './faults.js'
 import { run } from './run.js'
+import { replay } from './replay.js'
 import { isHarnessError } from '../core/errors.js'
 import { UnknownFaultError } from '../../reference-server/faults/index.js'
 
@@ -27,6 +28,15 @@ export async function main(argv: string[]): Promise<number> {
     .option('--topology <size>', 'default (2–4 accounts, 1–3 workspaces) or small (2×2)')
     .option('--dry-run', 'print the plan; send nothing')
     .action(async (opts) => void (code = await run(opts)))
+
+  program
+    .command('replay')
+    .description("re-run one finding's shrunk counterexample (same seed and path)")
+    .argument('<findings>', 'a findings.json written by `run`')
+    .option('--finding <id>', 'finding id, e.g. F-0001 (default: the first)')
+    .option('--target <file>', 'replay against this target profile instead')
+    .option('--out <dir>', 'report folder for the replay (default reports/replay)')
+    .action(async (file, opts) => void (code = await replay(file, opts)))
 
   program
     .command('serve')

@@ -6,9 +6,10 @@ import { loadProfile } from '../core/profile.js'
 import { parseAuditReport } from '../core/report-schema.js'
 import { exitCode } from '../core/run-result.js'
 import { SEVERITIES, type Severity } from '../core/severity.js'
-import { globToRegExp } from '../core/registry.js'
 import { planFor, DEFAULT_BOUNDS } from '../provision/plan.js'
-import { runState, setRunState } from '../vitest/state.js'
+import { setPreparedAudit, setRunState } from '../vitest/state.js'
+import { readSettings } from '../vitest/settings.js'
+import { prepareAudit } from '../engine/prepare.js'
 import { registry } from '../../suites/index.js'
 import { parseFaults } from '../../reference-server/faults/index.js'
 
@@ -86,22 +87,27 @@ export async function run(opts: RunOptions): Promise<number> {
 
   const quiet = process.env.CI === 'true'
   if (!quiet) process.stderr.write(`tenant-audit: auditing ${loaded ? loaded.profile.name : 'the embedded reference server'} (seed ${seed}, ${selected.length} checks)\n`)
-  const { startVitest } = await import('vitest/node')
-  const filters = (suites ?? []).map((s) => join(ROOT, 'suites', s) + '/')
-  const selectedIds = new Set(selected.map((c) => c.id))
-  const pattern = opts.checks ? `^(${[...selectedIds].map((id) => id.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$` : undefined
-  const vitest = await startVitest('test', filters, {
-    config: CONFIG,
-    root: ROOT,
-    watch: false,
-    testNamePattern: pattern,
-    passWithNoTests: false,
-    silent: true,
-  })
-  await vitest?.close()
-  const state = runState()
-  if (state?.error) throw new HarnessError(state.error.code as never, state.error.message)
-  if (!state) throw new HarnessError('ERR_INTERNAL', 'the audit did not start (no suites ran)')
+  // Prepare before Vitest starts: a bad target or a failed provisioning is one line and exit 2.
+  const audit = await prepareAudit(readSettings())
+  setRunState(audit.state)
+  setPreparedAudit(audit)
+  const stop = () => void audit.cleanup().finally(() => process.exit(130))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    const { startVitest } = await import('vitest/node')
+    const filters = (suites ?? []).map((s) => join(ROOT, 'suites', s) + '/')
+    const selectedIds = new Set(selected.map((c) => c.id))
+    const pattern = opts.checks ? `^(${[...selectedIds].map((id) => id.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$` : undefined
+    const vitest = await startVitest('test', filters, { config: CONFIG, root: ROOT, watch: false, testNamePattern: pattern, passWithNoTests: false, silent: true })
+    await vitest?.close()
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    setPreparedAudit(undefined)
+    await audit.cleanup()
+  }
+  const state = audit.state
   let text: string
   try {
     text = await readFile(join(out, 'findings.json'), 'utf8')
@@ -117,6 +123,5 @@ export async function run(opts: RunOptions): Promise<number> {
   )
   for (const e of errored) process.stderr.write(`tenant-audit: ${e.id} could not run: ${(e.reason ?? '').split('\n')[0]}\n`)
   if (state.teardown?.leftovers.length) process.stderr.write(`tenant-audit: could not remove: ${state.teardown.leftovers.join('; ')}\n`)
-  void globToRegExp
   return code
 }

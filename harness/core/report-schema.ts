@@ -59,6 +59,7 @@ export const auditReportSchema = z.object({
     target: z.object({ name: z.string(), baseUrl: z.string() }),
     faults: z.array(z.string()),
     requests: z.number().int().nonnegative(),
+    topology: z.enum(['default', 'small']).optional(),
   }),
   checks: z.array(check),
   findings: z.array(finding),

@@ -42,6 +42,8 @@ export interface RunInfo {
   faults: string[]
   /** Total requests sent to the target. */
   requests: number
+  /** Topology size the plan was drawn with (replay needs it to rebuild the same shape). */
+  topology?: 'default' | 'small' | undefined
 }
 
 /** findings.json, schema version 1. */

@@ -20,6 +20,7 @@ export function render(report: AuditReport): string {
       target: { name: run.target.name, baseUrl: run.target.baseUrl },
       faults: run.faults,
       requests: run.requests,
+      ...(run.topology === undefined ? {} : { topology: run.topology }),
     },
     checks,
     findings,

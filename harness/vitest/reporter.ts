@@ -33,6 +33,7 @@ export function buildReport(metas: CheckMeta[]): AuditReport {
       target: state?.target ?? { name: 'unknown', baseUrl: '' },
       faults: state?.faults ?? [],
       requests,
+      topology: state?.topology,
     },
     checks,
     findings,

@@ -40,12 +40,23 @@ export interface RunState {
   target: { name: string; baseUrl: string }
   faults: string[]
   provisioningRequests: number
+  topology?: 'default' | 'small'
   secrets: string[]
   error?: { code: string; message: string }
   teardown?: { removed: number; leftovers: string[] }
 }
 
 const KEY = Symbol.for('tenant-audit.run-state')
+const PREPARED = Symbol.for('tenant-audit.prepared')
+
+/** The audit the CLI prepared before starting Vitest (same process), if any. */
+export function preparedAudit(): import('../engine/prepare.js').PreparedAudit | undefined {
+  return (globalThis as Record<symbol, never>)[PREPARED]
+}
+
+export function setPreparedAudit(audit: import('../engine/prepare.js').PreparedAudit | undefined): void {
+  ;(globalThis as Record<symbol, unknown>)[PREPARED] = audit
+}
 
 export function runState(): RunState | undefined {
   return (globalThis as Record<symbol, RunState | undefined>)[KEY]

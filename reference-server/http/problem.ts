@@ -75,8 +75,10 @@ export function errorHandler(log: (err: unknown, requestId: string) => void): Er
     if (pe?.type === 'charset.unsupported' || pe?.type === 'encoding.unsupported') {
       return sendProblem(res, 415, 'unsupported-media-type', 'Unsupported body encoding.')
     }
-    if (typeof pe?.status === 'number' && pe.status >= 400 && pe.status < 500 && pe.expose) {
-      return sendProblem(res, pe.status, 'bad-request', 'The request could not be read.')
+    // Any other client error raised before a handler (e.g. a path segment that does not
+    // percent-decode) is the client's: its 4xx status, no internals.
+    if (typeof pe?.status === 'number' && pe.status >= 400 && pe.status < 500) {
+      return sendProblem(res, pe.status === 413 ? 413 : 400, pe.status === 413 ? 'payload-too-large' : 'bad-request', 'The request could not be read.')
     }
     log(err, String(res.locals.requestId ?? ''))
     sendProblem(res, 500, 'internal', 'An unexpected error occurred.')

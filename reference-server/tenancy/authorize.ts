@@ -86,7 +86,11 @@ export async function authorize(tx: Tx, op: Operation, token: VerifiedToken, par
   if (actor.kind === 'principal') {
     roles = [actor.platformRole]
     accountId = params.accountId
-    if (faults.has('support-can-write') && actor.platformRole === 'support') roles.push('platform_admin')
+    if (faults.has('support-can-write') && actor.platformRole === 'support') {
+      // The bug: support is treated as platform_admin, for the database too.
+      roles.push('platform_admin')
+      await tx.query("SELECT set_config('app.platform_role', 'platform_admin', true)")
+    }
   } else if (scope === 'workspace') {
     workspaceId = params.workspaceId as string
     ;({ roles, accountId } = await workspaceRoles(tx, op, actor, workspaceId, faults))

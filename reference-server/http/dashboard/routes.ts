@@ -12,7 +12,8 @@ const patchWorkspace = z.object({ name: z.string().min(1).max(200).optional() })
 const patchUser = z.object({ role: workspaceRole.optional(), accountRole: z.literal('admin').nullable().optional() })
 export const createWorkspaceBody = z.object({ name: z.string().min(1).max(200), environment: z.enum(['development', 'staging', 'production']) })
 
-const accountOf = (call: Call) => (call.actor as UserActor).accountId
+// The account the authorization decided the call acts in (always the token's, unless a seeded fault says otherwise).
+const accountOf = (call: Call) => call.accountId ?? (call.actor as UserActor).accountId
 
 async function loadUser(call: Call) {
   const { rows } = await call.tx.query(`SELECT ${SQL_FIELDS.users} FROM users WHERE id = $1 AND workspace_id = $2 AND account_id = $3`,

@@ -53,7 +53,8 @@ export function mountPortal(app: Express, deps: ServerDeps): void {
       `UPDATE accounts SET name = COALESCE($2, name), status = COALESCE($3, status), rate_limit = COALESCE($4::jsonb, rate_limit)
         WHERE id = $1 RETURNING ${SQL_FIELDS.accounts}`,
       [call.params.accountId, input.name ?? null, input.status ?? null, input.rateLimit ? JSON.stringify(input.rateLimit) : null])
-    return { status: 200, body: toAccount(rows[0]!) }
+    if (!rows[0]) throw notFound()
+    return { status: 200, body: toAccount(rows[0]) }
   })
 
   mount(app, deps, 'deleteAccount', async (call) => {

@@ -1,0 +1,85 @@
+import { fileURLToPath } from 'node:url'
+import { loadProfile } from '../core/profile.js'
+import { HarnessError, isHarnessError } from '../core/errors.js'
+import type { Topology } from '../core/topology.js'
+import { adapterFor, loadTargetContract } from './open-target.js'
+import { planFor, DEFAULT_BOUNDS } from '../provision/plan.js'
+import { provisionThroughPortal, type ProvisionResult } from '../provision/portal.js'
+import { loadTenantsFile, provisionFromFixtures } from '../provision/fixtures.js'
+import { teardown } from '../provision/teardown.js'
+import { bootstrapCredentials, login } from '../provision/session.js'
+import type { AuditSettings } from '../vitest/settings.js'
+import type { ProvidedAudit, RunState } from '../vitest/state.js'
+
+const REFERENCE_PROFILE = fileURLToPath(new URL('../../fixtures/targets/reference.yaml', import.meta.url))
+
+export interface PreparedAudit {
+  provided: ProvidedAudit
+  state: RunState
+  /** Removes everything the harness created and stops the embedded server; never throws. */
+  cleanup(): Promise<void>
+}
+
+/**
+ * Everything before the first check: open the target (or start the embedded reference server),
+ * read and check its contract, provision the topology. A failure removes what was already created
+ * and throws a HarnessError (exit 2) — never an empty "clean" audit.
+ */
+export async function prepareAudit(settings: AuditSettings): Promise<PreparedAudit> {
+  const cleanups: (() => Promise<void>)[] = []
+  const cleanup = async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined)
+  }
+  const state: RunState = {
+    startedAt: Date.now(), seed: settings.TENANT_AUDIT_SEED, target: { name: '', baseUrl: '' }, faults: [],
+    provisioningRequests: 0, secrets: [], topology: settings.TENANT_AUDIT_TOPOLOGY,
+  }
+  try {
+    const loaded = loadProfile(settings.TENANT_AUDIT_TARGET ?? REFERENCE_PROFILE)
+    const profile = loaded.profile
+    let baseUrl = settings.TENANT_AUDIT_BASE_URL ?? profile.baseUrl
+    if (!settings.TENANT_AUDIT_TARGET) {
+      const { startEmbedded } = await import('../cli/embedded.js')
+      const server = await startEmbedded(settings.TENANT_AUDIT_FAULTS)
+      cleanups.push(() => server.close())
+      baseUrl = server.url
+      process.env[profile.auth.bootstrap.usernameEnv] = server.username
+      process.env[profile.auth.bootstrap.passwordEnv] = server.password
+      state.faults = settings.TENANT_AUDIT_FAULTS.split(',').filter(Boolean)
+    }
+    state.target = { name: profile.name, baseUrl }
+    const http = adapterFor(profile, baseUrl)
+    cleanups.unshift(() => http.close())
+    const { document, contract } = await loadTargetContract(http, profile, loaded.dir)
+    const bounds = settings.TENANT_AUDIT_TOPOLOGY === 'small' ? { accounts: [2, 2] as [number, number], workspaces: [2, 2] as [number, number] } : DEFAULT_BOUNDS
+    let topology: Topology | undefined
+    const track = (t: Topology) => void (topology = t)
+    let result: ProvisionResult
+    if (profile.tenants.mode === 'fixtures') {
+      if (!profile.tenants.fixtures) throw new HarnessError('ERR_PROFILE_INVALID', 'tenants.mode is fixtures but tenants.fixtures names no file')
+      const tenants = loadTenantsFile(profile.tenants.fixtures, loaded.dir)
+      cleanups.push(async () => void (topology && (state.teardown = await teardown(http, topology, async () => ''))))
+      result = await provisionFromFixtures(http, contract, profile, tenants, settings.TENANT_AUDIT_SEED, track)
+    } else {
+      cleanups.push(async () => {
+        if (!topology) return
+        state.teardown = await teardown(http, topology, async () => {
+          const c = bootstrapCredentials(profile)
+          return login(http, profile, undefined, c.username, c.password)
+        })
+      })
+      result = await provisionThroughPortal(http, contract, profile, planFor(settings.TENANT_AUDIT_SEED, bounds), settings.TENANT_AUDIT_SEED, track)
+    }
+    state.secrets = result.secrets.list()
+    state.provisioningRequests = http.sent
+    const provided: ProvidedAudit = {
+      profile, baseUrl, contract: document, topology: result.topology, seed: settings.TENANT_AUDIT_SEED,
+      numRuns: settings.TENANT_AUDIT_RUNS, replayPath: settings.TENANT_AUDIT_REPLAY_PATH, spent: http.sent,
+    }
+    return { provided, state, cleanup }
+  } catch (err) {
+    await cleanup()
+    if (isHarnessError(err)) throw err
+    throw new HarnessError('ERR_INTERNAL', (err as Error)?.message ?? String(err), { cause: err })
+  }
+}

@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { FAULTS } from '../reference-server/faults/index.js'
+import { registry } from '../suites/index.js'
+import { runCli, tempOut } from './cli.js'
+
+describe('self-audit: the clean reference server', () => {
+  it('`run` exits 0 with every check passed, no findings, and all five reports', async () => {
+    const out = tempOut('clean')
+    const res = await runCli(['run', '--seed', '7', '--topology', 'small', '--out', out])
+    expect(res.code, res.stderr).toBe(0)
+    for (const f of ['findings.json', 'junit.xml', 'results.sarif', 'report.html', 'summary.md']) expect(existsSync(join(out, f)), f).toBe(true)
+    const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { checks: { id: string; status: string; requests: number }[]; findings: unknown[] }
+    expect(report.findings).toEqual([])
+    expect(report.checks.map((c) => c.id).sort()).toEqual(registry.all.map((c) => c.id).sort())
+    for (const c of report.checks) {
+      expect(c.status, c.id).toBe('passed')
+      expect(c.requests, `${c.id} sent no request`).toBeGreaterThan(0)
+    }
+  })
+
+  it('every check is claimed by at least one seeded fault, and every claimed check exists', () => {
+    const claimed = new Set(FAULTS.flatMap((f) => f.detectedBy))
+    for (const check of registry.all) expect(claimed.has(check.id), `${check.id} is caught by no fault: a check that cannot fail`).toBe(true)
+    for (const f of FAULTS) for (const id of f.detectedBy) expect(registry.get(id), `${f.name} names unknown check ${id}`).toBeDefined()
+  })
+})

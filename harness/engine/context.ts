@@ -110,11 +110,30 @@ export class CheckContext {
     return fillPath(op.path, values)
   }
 
+  /**
+   * Whatever a create made (a 2xx with an `id`) is deleted when the check ends: in a Portal-built
+   * topology the account deletion would cascade anyway, but with "bring your own tenants" nothing
+   * the harness created may stay behind. Portal resources are deleted by the platform admin,
+   * workspace data by its creator.
+   */
+  trackCreated(op: Op, response: Pick<HttpResponse, 'status' | 'json'>, creator: Actor, target: OpTarget): void {
+    const id = (response.json as { id?: unknown } | undefined)?.id
+    if (op.verb !== 'create' || response.status < 200 || response.status > 299 || typeof id !== 'string') return
+    const deletes = this.contract.byAction(`${op.resource}.delete`)
+    const portal = deletes.find((d) => d.tenancy.context === 'portal')
+    const del = portal ?? deletes.find((d) => d.tenancy.scope === 'workspace')
+    if (!del) return
+    const last = del.pathParams.at(-1)!
+    const values = { [last]: id }
+    this.defer(this.pathFor(del, op.resource === 'accounts' ? {} : target, values), portal ? undefined : creator.token)
+  }
+
   /** Sends one probe and judges it against the oracle and the canaries; records it in the matrix. */
   async probe(p: Probe): Promise<ProbeResult> {
     const path = p.rawPath ?? this.pathFor(p.op, p.target, p.params)
     const body = p.body ?? (['post', 'put', 'patch'].includes(p.op.method) ? {} : undefined)
     const response = await this.as(p.actor).send({ method: p.op.method, path, body, query: p.query, headers: p.headers })
+    this.trackCreated(p.op, response, p.actor, p.target)
     const judgement = judge(this.topology, this.profile, this.leaks, p.actor, p.op, p.target, response)
     this.matrix.record(this.topology, p.actor, p.op, p.target, judgement)
     return { response, judgement, probe: p }
@@ -145,19 +164,26 @@ export class CheckContext {
     const finding = await describe(example)
     if (!finding) return []
     const curl = finding.evidence ? toCurl(finding.evidence.request) : ''
-    return [{ ...finding, repro: { seed: result.seed, path: result.counterexamplePath ?? undefined, counterexample: labelsOf(example), curl } }]
+    const names = new Map<string, string>()
+    for (const a of this.topology.accounts) {
+      names.set(a.id, a.label)
+      for (const w of a.workspaces) names.set(w.id, w.label)
+    }
+    for (const o of this.topology.objects) names.set(o.id, o.label)
+    return [{ ...finding, repro: { seed: result.seed, path: result.counterexamplePath ?? undefined, counterexample: labelsOf(example, names), curl } }]
   }
 }
 
 /** A counterexample as plain, secret-free data: actors and objects by label. */
-export function labelsOf(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(labelsOf)
+export function labelsOf(value: unknown, names: ReadonlyMap<string, string> = new Map()): unknown {
+  if (typeof value === 'string') return names.get(value) ?? value
+  if (Array.isArray(value)) return value.map((v) => labelsOf(v, names))
   if (value && typeof value === 'object') {
     const v = value as Record<string, unknown>
     if (typeof v.label === 'string' && ('kind' in v || 'resource' in v)) return v.label
     if (typeof v.id === 'string' && 'tenancy' in v) return v.id
     if (typeof v.toString === 'function' && v.toString !== Object.prototype.toString) return String(v)
-    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'token').map(([k, x]) => [k, labelsOf(x)]))
+    return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'token').map(([k, x]) => [k, labelsOf(x, names)]))
   }
   return value
 }

@@ -59,7 +59,11 @@ export function judge(
   if (found.length > 0) problems.push('leak')
   if (exp === 'allow' && refused) problems.push('wrongly-denied')
   if (exp !== 'allow' && (ok2xx || (res.status >= 300 && res.status < 400 && res.body.length > 0))) problems.push('wrongly-allowed')
-  if (exp === 'deny' && foreign && (res.status === 403 || res.status === 404) && !(profile.denial.statuses as number[]).includes(res.status)) {
+  // The profile's denial statuses (e.g. 404 only) bind where the refusal is about the tenant
+  // boundary alone: the same actor may call this operation at home. A refusal for the role or the
+  // context (403 insufficient_scope) reveals nothing about the object and is not held to it.
+  if (exp === 'deny' && foreign && (res.status === 403 || res.status === 404) && !(profile.denial.statuses as number[]).includes(res.status) &&
+    expected(op, actor, { accountId: actor.accountId, workspaceId: actor.workspaceId }) === 'allow') {
     problems.push('disclosing-status')
   }
   return { expected: exp, status: res.status, problems, leaks: found, foreign }

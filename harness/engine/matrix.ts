@@ -9,13 +9,24 @@ const RANK: Record<MatrixVerdict, number> = { leaked: 4, 'wrongly-denied': 3, al
 /** The matrix column of a call: its context and where the target sits relative to the actor. */
 export function column(t: Topology, actor: Actor, op: Op, target: OpTarget): string {
   const { context, scope } = op.tenancy
-  if (context === 'portal') return 'portal'
+  // Principals and anonymous callers have no tenant of their own: one column per context.
+  if (context === 'portal' || actor.kind !== 'user') return context
   if (scope === 'account') return `${context}:${target.accountId === actor.accountId ? 'own-account' : 'other-account'}`
   if (scope === 'workspace') {
-    const rel = relation(actor, t, target.workspaceId)
+    // A foreign object reached through the actor's own workspace belongs where the object lives.
+    const rel = relation(actor, t, target.object?.workspaceId ?? target.workspaceId)
     return `${context}:${rel === 'none' ? 'own-workspace' : rel}`
   }
   return context
+}
+
+const COLUMN_ORDER = ['app', 'app:own-workspace', 'app:sibling-workspace', 'app:other-account', 'dashboard', 'dashboard:own-workspace',
+  'dashboard:sibling-workspace', 'dashboard:other-account', 'dashboard:own-account', 'portal']
+
+/** Canonical column order (context, then own → sibling → other), unknown columns last. */
+export function sortCells(cells: MatrixCell[]): MatrixCell[] {
+  const rank = (c: string) => (COLUMN_ORDER.includes(c) ? COLUMN_ORDER.indexOf(c) : COLUMN_ORDER.length)
+  return cells.sort((a, b) => rank(a.column) - rank(b.column) || a.column.localeCompare(b.column))
 }
 
 /** Collects (actor kind × column) verdicts; a cell keeps its worst verdict. */
@@ -53,5 +64,5 @@ export function mergeMatrices(parts: readonly MatrixCell[][]): MatrixCell[] {
       }
     }
   }
-  return [...out.values()]
+  return sortCells([...out.values()])
 }

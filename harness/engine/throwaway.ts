@@ -44,10 +44,7 @@ export async function throwaway(ctx: CheckContext, resource: string, target: OpT
   const res = await ctx.as(creator).send({ method: op.method, path, body })
   const id = (res.json as { id?: unknown } | undefined)?.id
   if (res.status < 200 || res.status > 299 || typeof id !== 'string') return undefined
-  if (resource === 'accounts' || resource === 'principals') {
-    const del = c.byAction(`${resource}.delete`, 'portal')[0]
-    if (del) ctx.defer(ctx.pathFor(del, {}, { [del.pathParams.at(-1)!]: id }))
-  }
+  ctx.trackCreated(op, res, creator, target)
   return {
     label: `throwaway.${resource}`, resource, id,
     accountId: resource === 'accounts' ? id : (target.accountId ?? ''), workspaceId: resource === 'workspaces' ? id : (target.workspaceId ?? ''),

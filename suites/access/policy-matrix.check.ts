@@ -71,11 +71,6 @@ export const policyMatrix = defineCheck<CheckContext>({
           }
           const params = objParam && probeTarget.object ? { [objParam]: probeTarget.object.id } : {}
           const r = await ctx.probe({ actor, op, target: probeTarget, params, body: bodyFor(ctx, op) })
-          const created = (r.response.json as { id?: unknown } | undefined)?.id
-          if (op.verb === 'create' && typeof created === 'string' && (op.resource === 'accounts' || op.resource === 'principals')) {
-            const del = ctx.contract.byAction(`${op.resource}.delete`, 'portal')[0]
-            if (del) ctx.defer(ctx.pathFor(del, {}, { [del.pathParams.at(-1)!]: created }))
-          }
           if (r.judgement.problems.length === 0) continue
           const f = findingFor(ctx, r, relation)
           if (!findings.has(f.dedupKey)) findings.set(f.dedupKey, f)

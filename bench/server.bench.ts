@@ -1,0 +1,61 @@
+/**
+ * npm run bench:server — authenticated document GET throughput of the reference server on PGlite
+ * and on Postgres, beside a bare node:http hello-world, measured in the same run on the same
+ * machine, printed as ratios. Loopback only, bounded duration.
+ */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { startServer, type RunningServer } from '../reference-server/server.js'
+import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../reference-server/testing/databases.js'
+import { closedLoop, table, type LoopResult } from './lib/closed-loop.js'
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
+
+async function json(url: string, method: string, body: unknown, token?: string): Promise<Record<string, string>> {
+  const res = await fetch(url, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status}`)
+  return (await res.json()) as Record<string, string>
+}
+
+/** One account, workspace, editor and document; returns the GET path and the editor's token. */
+async function seed(s: RunningServer): Promise<{ path: string; token: string }> {
+  const root = (await json(`${s.url}/auth/token`, 'POST', { grant_type: 'password', username: 'bench@platform.local', password: 'bench-password-123' })).access_token!
+  const account = await json(`${s.url}/portal/v1/accounts`, 'POST', { name: 'bench' }, root)
+  const ws = await json(`${s.url}/portal/v1/accounts/${account.id}/workspaces`, 'POST', { name: 'bench', environment: 'staging' }, root)
+  await json(`${s.url}/portal/v1/accounts/${account.id}/workspaces/${ws.id}/users`, 'POST', { email: 'editor@bench.local', password: 'bench-password-123', role: 'editor' }, root)
+  const token = (await json(`${s.url}/auth/token`, 'POST', { grant_type: 'password', username: 'editor@bench.local', password: 'bench-password-123' })).access_token!
+  const doc = await json(`${s.url}/app/v1/workspaces/${ws.id}/documents`, 'POST', { title: 'bench', body: 'x'.repeat(512) }, token)
+  return { path: `/app/v1/workspaces/${ws.id}/documents/${doc.id}`, token }
+}
+
+async function measure(s: RunningServer): Promise<LoopResult> {
+  const { path, token } = await seed(s)
+  return closedLoop(s.url, { path, headers: { authorization: `Bearer ${token}` }, seconds: SECONDS, connections: CONNECTIONS })
+}
+
+const hello = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"hello":"world"}'))
+await new Promise<void>((r) => hello.listen(0, '127.0.0.1', () => r()))
+const helloUrl = `http://127.0.0.1:${(hello.address() as AddressInfo).port}`
+const bootstrap = { email: 'bench@platform.local', password: 'bench-password-123' }
+
+const rows: { name: string; r: LoopResult; base?: LoopResult }[] = []
+const base = await closedLoop(helloUrl, { path: '/', seconds: SECONDS, connections: CONNECTIONS })
+rows.push({ name: 'node:http hello-world', r: base })
+
+const pglite = await startServer({ bootstrap })
+rows.push({ name: 'reference server, PGlite', r: await measure(pglite), base })
+await pglite.close()
+
+let pgDb: TestDatabase | undefined
+if (await postgresAdminUrl()) {
+  pgDb = await createTestDatabase('pg')
+  const pgServer = await startServer({ db: pgDb.db, bootstrap })
+  rows.push({ name: 'reference server, Postgres', r: await measure(pgServer), base })
+  await pgServer.close()
+  await pgDb.drop()
+} else {
+  process.stdout.write('(no Postgres: set DATABASE_URL or TEST_DATABASE_URL to include it)\n')
+}
+hello.close()
+process.stdout.write(`authenticated GET of one document, ${CONNECTIONS} connections, ${SECONDS} s each, same machine, same run\n${table(rows)}\n`)

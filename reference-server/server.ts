@@ -36,8 +36,10 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function openDatabase(opts: Pick<StartOptions, 'databaseUrl' | 'databaseRuntimeUrl' | 'pgliteDataDir'>): Promise<Database> {
-  if (opts.databaseUrl) return createPgDatabase({ url: opts.databaseUrl, runtimeUrl: opts.databaseRuntimeUrl })
+export async function openDatabase(opts: Pick<StartOptions, 'databaseUrl' | 'databaseRuntimeUrl' | 'pgliteDataDir' | 'logger'>): Promise<Database> {
+  if (opts.databaseUrl) {
+    return createPgDatabase({ url: opts.databaseUrl, runtimeUrl: opts.databaseRuntimeUrl, deriveRuntime: true, warn: (m) => opts.logger?.warn(m) })
+  }
   return createPgliteDatabase({ dataDir: opts.pgliteDataDir })
 }
 

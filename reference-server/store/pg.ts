@@ -7,7 +7,33 @@ export interface PgOptions {
   url: string
   /** A connection without administrative rights (e.g. the `ta_login` role) for requests. */
   runtimeUrl?: string
+  /**
+   * Without `runtimeUrl`, try the same server and database as `ta_login` (it works wherever that role
+   * may log in, e.g. trust or peer auth); fall back to the administrative connection with a warning.
+   */
+  deriveRuntime?: boolean
   poolSize?: number
+  warn?: (message: string) => void
+}
+
+export function asLoginRole(url: string, role = 'ta_login'): string {
+  const u = new URL(url)
+  u.username = role
+  u.password = ''
+  return u.toString()
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 })
+  try {
+    await c.connect()
+    await c.query('SELECT 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await c.end().catch(() => undefined)
+  }
 }
 
 function wrap(client: pg.PoolClient): Tx {
@@ -41,8 +67,8 @@ async function inTransaction<T>(pool: pg.Pool, role: string, ctx: TenantContext,
 /** The real-Postgres driver (`DATABASE_URL`). Migrates, then refuses to start if RLS could be bypassed. */
 export async function createPgDatabase(opts: PgOptions): Promise<Database> {
   const admin = new pg.Pool({ connectionString: opts.url, max: 2 })
-  const runtime = opts.runtimeUrl ? new pg.Pool({ connectionString: opts.runtimeUrl, max: opts.poolSize ?? 10 }) : admin
-  if (runtime === admin) admin.options.max = opts.poolSize ?? 10
+  let runtimeUrl = opts.runtimeUrl
+  let runtime = admin
   try {
     await migrate(
       async (sql) => {
@@ -61,6 +87,13 @@ export async function createPgDatabase(opts: PgOptions): Promise<Database> {
       async () => new Set((await admin.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version)),
     )
     await inTransaction(admin, RUNTIME_ROLE, {}, (tx) => assertRuntimeRoleIsSafe(tx))
+    if (!runtimeUrl && opts.deriveRuntime) {
+      const candidate = asLoginRole(opts.url)
+      if (await canConnect(candidate)) runtimeUrl = candidate
+      else opts.warn?.('requests run on the administrative connection: set DATABASE_RUNTIME_URL to a login that is only a member of ta_runtime (e.g. ta_login)')
+    }
+    if (runtimeUrl) runtime = new pg.Pool({ connectionString: runtimeUrl, max: opts.poolSize ?? 10 })
+    else admin.options.max = opts.poolSize ?? 10
   } catch (err) {
     await admin.end()
     if (runtime !== admin) await runtime.end()

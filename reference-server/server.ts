@@ -61,8 +61,8 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     audience: settings.audience,
     maxTokenAgeSeconds: settings.accessTtlSeconds,
     clockToleranceSeconds: settings.clockToleranceSeconds,
-    isRevoked: (jti) =>
-      db.withTenant({}, async (tx) => (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).rowCount > 0),
+    // Revocation is checked inside each request's own transaction (route.ts), not in a second one here.
+    isRevoked: async () => false,
   })
   return {
     db,
@@ -73,6 +73,7 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     contract: loadContract(),
     log: opts.logger ?? pino({ level: 'silent' }),
     verify: (h) => verifier.verify(h),
+    isRevoked: async (tx, jti) => (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).rowCount > 0,
   }
 }
 

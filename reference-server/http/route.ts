@@ -3,6 +3,7 @@ import type { Operation } from '../contract.js'
 import type { Handler, ServerDeps } from './types.js'
 import type { FaultSet } from '../faults/index.js'
 import { authorize } from '../tenancy/authorize.js'
+import { AuthError } from '../auth/errors.js'
 import { HttpError, notFound } from './problem.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -40,6 +41,7 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
         ? { platformRole: token.platformRole }
         : { accountId: token.accountId, workspaceId: token.workspaceId, userId: token.sub },
       async (tx) => {
+        if (await deps.isRevoked(tx, token.jti)) throw new AuthError('token_revoked')
         const decision = await authorize(tx, op, token, params, deps.faults)
         return handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
       },

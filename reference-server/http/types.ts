@@ -26,7 +26,9 @@ export interface ServerDeps {
   tokens: TokenSettings
   contract: Contract
   log: Logger
+  /** Signature, form, claims and key checks; revocation is `isRevoked`, run in the request's transaction. */
   verify(authorization: string | undefined): Promise<import('../auth/verify.js').VerifiedToken>
+  isRevoked(tx: Tx, jti: string): Promise<boolean>
 }
 
 export interface UserActor {

@@ -1,3 +1,4 @@
+import { faker } from '@faker-js/faker'
 import type { JsonSchema, TargetContract } from '../core/contract.js'
 
 /** Values the harness means to send, by the field names a contract is likely to use. */
@@ -31,10 +32,17 @@ function hintFor(name: string, hints: BodyHints): string | undefined {
 function text(schema: JsonSchema, hints: BodyHints, name: string): string {
   const max = typeof schema.maxLength === 'number' ? schema.maxLength : 200
   const min = typeof schema.minLength === 'number' ? schema.minLength : 1
-  let s = [hints.label ?? 'tenant-audit', name, hints.canary].filter(Boolean).join(' ')
+  // Realistic content (faker, seeded by the run) around the canary, so a leak looks like real data.
+  const words = name === 'name' || name === 'title' ? faker.commerce.productName() : faker.lorem.sentence({ min: 4, max: 10 })
+  let s = [hints.label ?? 'tenant-audit', words, hints.canary].filter(Boolean).join(' ')
   if (s.length > max) s = (hints.canary ?? s).slice(0, max)
   while (s.length < min) s += 'x'
   return s
+}
+
+/** Seeds the generated content: the same run seed gives the same bodies. */
+export function seedBodies(seed: number): void {
+  faker.seed(seed)
 }
 
 /**

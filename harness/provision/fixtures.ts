@@ -12,6 +12,7 @@ import type { Actor, Topology } from '../core/topology.js'
 import { Secrets, login } from './session.js'
 import { idParam } from './portal.js'
 import { seedObjects } from './objects.js'
+import { seedBodies } from './bodies.js'
 import type { ProvisionResult } from './portal.js'
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/)
@@ -61,6 +62,7 @@ export async function provisionFromFixtures(
   http: HttpAdapter, contract: TargetContract, profile: TargetProfile, tenants: TenantsFile, seed: number,
   onCreated: (t: Topology) => void = () => {}, env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProvisionResult> {
+  seedBodies(seed)
   const secrets = new Secrets()
   const tag = randomBytes(3).toString('hex')
   let n = 0

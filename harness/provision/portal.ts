@@ -5,7 +5,7 @@ import { fillPath, type ContractOperation, type TargetContract, type Tenancy } f
 import type { TargetProfile } from '../core/profile.js'
 import { makeCanary } from '../core/canary.js'
 import type { Actor, AccountNode, SeededObject, Topology } from '../core/topology.js'
-import { bodyFromSchema } from './bodies.js'
+import { bodyFromSchema, seedBodies } from './bodies.js'
 import type { TopologyPlan } from './plan.js'
 import { Secrets, bootstrapCredentials, fail, login, newPassword } from './session.js'
 import { seedObjects } from './objects.js'
@@ -44,6 +44,7 @@ export async function provisionThroughPortal(
   http: HttpAdapter, contract: TargetContract, profile: TargetProfile, plan: TopologyPlan, seed: number,
   onCreated: (t: Topology) => void = () => {},
 ): Promise<ProvisionResult> {
+  seedBodies(seed)
   const secrets = new Secrets()
   const root = bootstrapCredentials(profile)
   secrets.add(root.password)

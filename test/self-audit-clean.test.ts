@@ -16,7 +16,8 @@ describe('self-audit: the clean reference server', () => {
     expect(report.checks.map((c) => c.id).sort()).toEqual(registry.all.map((c) => c.id).sort())
     for (const c of report.checks) {
       expect(c.status, c.id).toBe('passed')
-      expect(c.requests, `${c.id} sent no request`).toBeGreaterThan(0)
+      // Every check probes the target, except the one that reads only the contract document.
+      if (c.id !== 'access/annotations') expect(c.requests, `${c.id} sent no request`).toBeGreaterThan(0)
     }
   })
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { HttpResponse } from '../adapters/http.js'
-import type { Actor, WorkspaceNode, WorkspaceRole } from '../core/topology.js'
+import { ANONYMOUS, type Actor, type WorkspaceNode, type WorkspaceRole } from '../core/topology.js'
 import { expected, rolesInOwnWorkspace, rolesInSiblingWorkspace, type OpTarget } from '../core/oracle.js'
 import { bodyFromSchema, type BodyHints } from '../provision/bodies.js'
 import { newPassword } from '../provision/session.js'
@@ -19,20 +19,28 @@ export const RANK: Record<string, number> = { viewer: 1, editor: 2, admin: 3, ac
 export const ROLE_OF_RANK: WorkspaceRole[] = ['viewer', 'viewer', 'editor', 'admin']
 
 /** A user as the target stores it. */
-export interface UserRecord { role?: string; accountRole?: unknown }
+export interface UserRecord { id?: unknown; role?: string; accountRole?: unknown }
 
 export function rankOf(u: UserRecord): number {
   return u.accountRole ? RANK.account_admin! : RANK[String(u.role)] ?? 0
 }
 
-/** The target's names of the role fields: the keys where two bodies built with different hints differ. */
-export function roleFields(ctx: CheckContext, schema: unknown): { role?: string; accountRole?: string } {
-  const diff = (a: BodyHints, b: BodyHints) => {
+/**
+ * The target's names of the user fields: the key that carries a hinted value in one body built from
+ * the schema and another value (or nothing) in a body built with another hint. Matching on the value,
+ * not on any difference, because free-text fields differ between any two bodies.
+ */
+export function userFields(ctx: CheckContext, schema: unknown): { role?: string; accountRole?: string; email?: string } {
+  const field = (a: BodyHints, b: BodyHints, value: string) => {
     const x = (bodyFromSchema(ctx.contract, schema ?? {}, a) ?? {}) as Record<string, unknown>
     const y = (bodyFromSchema(ctx.contract, schema ?? {}, b) ?? {}) as Record<string, unknown>
-    return [...new Set([...Object.keys(x), ...Object.keys(y)])].find((k) => x[k] !== y[k])
+    return Object.keys(x).find((k) => x[k] === value && y[k] !== value)
   }
-  return { role: diff({ role: 'viewer' }, { role: 'admin' }), accountRole: diff({ accountRole: 'admin' }, {}) }
+  return {
+    role: field({ role: 'viewer' }, { role: 'admin' }, 'viewer'),
+    accountRole: field({ accountRole: 'admin' }, {}, 'admin'),
+    email: field({ email: 'a@tenant-audit.test' }, { email: 'b@tenant-audit.test' }, 'a@tenant-audit.test'),
+  }
 }
 
 /** Pseudo object for a user, so the oracle can judge operations that name it. */
@@ -74,7 +82,7 @@ export function userPath(ctx: CheckContext, op: Op, user: Pick<Actor, 'id' | 'ac
 export async function login(ctx: CheckContext, username: string, password: string, workspaceId?: string): Promise<{ token: string; expiresIn?: number } | undefined> {
   const form = new URLSearchParams({ grant_type: 'password', username, password })
   if (workspaceId && ctx.profile.auth.workspaceParam) form.set(ctx.profile.auth.workspaceParam, workspaceId)
-  const res = await ctx.as({ label: 'anonymous', kind: 'anonymous', actorKind: 'anonymous' }).send({
+  const res = await ctx.as(ANONYMOUS).send({
     method: 'POST', path: ctx.profile.auth.tokenEndpoint, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(),
   })
   const json = res.json as { access_token?: unknown; expires_in?: unknown } | undefined
@@ -107,7 +115,7 @@ export async function addMember(ctx: CheckContext, ws: WorkspaceNode, role: Work
 export async function setRole(ctx: CheckContext, user: Actor, role: WorkspaceRole, accountRole?: 'admin' | null): Promise<HttpResponse | undefined> {
   const m = manager(ctx, ['update'], user)
   if (!m) return undefined
-  const fields = roleFields(ctx, m.op.requestSchema)
+  const fields = userFields(ctx, m.op.requestSchema)
   const body = bodyFromSchema(ctx.contract, m.op.requestSchema ?? {}, { role }) as Record<string, unknown>
   if (accountRole !== undefined && fields.accountRole) body[fields.accountRole] = accountRole
   return ctx.as(m.actor).send({ method: m.op.method, path: userPath(ctx, m.op, user), body })
@@ -127,8 +135,9 @@ export async function readUser(ctx: CheckContext, user: Pick<Actor, 'id' | 'acco
   const probe = { ...user, kind: 'user', actorKind: 'viewer' } as Actor
   const reader = user.id ? manager(ctx, ['read', 'list'], probe) : manager(ctx, ['list'], probe)
   if (!reader) return undefined
-  const fields = roleFields(ctx, ctx.contract.annotated.find((o) => o.resource === 'users' && (o.verb === 'update' || o.verb === 'create'))?.requestSchema)
-  const asRecord = (item: Record<string, unknown>): UserRecord => ({ role: item[fields.role ?? 'role'] as string | undefined, accountRole: item[fields.accountRole ?? 'accountRole'] })
+  const fields = userFields(ctx, ctx.contract.annotated.find((o) => o.resource === 'users' && o.verb === 'create')?.requestSchema)
+  const asRecord = (item: Record<string, unknown>): UserRecord => ({ id: item.id, role: item[fields.role ?? 'role'] as string | undefined, accountRole: item[fields.accountRole ?? 'accountRole'] })
+  const email = (item: Record<string, unknown>) => String(item[fields.email ?? 'email'] ?? '').toLowerCase()
   if (reader.op.verb === 'read') {
     const res = await ctx.as(reader.actor).get(userPath(ctx, reader.op, probe))
     const item = res.json as Record<string, unknown> | undefined
@@ -139,10 +148,24 @@ export async function readUser(ctx: CheckContext, user: Pick<Actor, 'id' | 'acco
     const res = await ctx.as(reader.actor).get(userPath(ctx, reader.op, { ...probe, id: undefined }), cursor ? { cursor } : undefined)
     const json = res.json as { items?: Record<string, unknown>[]; nextCursor?: unknown } | undefined
     if (res.status < 200 || res.status > 299) return { found: false, status: res.status }
-    const item = json?.items?.find((i) => (user.id && i.id === user.id) || (user.username && typeof i.email === 'string' && i.email.toLowerCase() === user.username.toLowerCase()))
-    if (item) return { found: true, record: { ...asRecord(item), ...{ id: item.id } }, status: res.status }
+    const item = json?.items?.find((i) => (user.id && i.id === user.id) || (user.username && email(i) === user.username.toLowerCase()))
+    if (item) return { found: true, record: asRecord(item), status: res.status }
     if (typeof json?.nextCursor !== 'string' || !json.nextCursor) return { found: false, status: res.status }
     cursor = json.nextCursor
   }
   return { found: false, status: 0 }
+}
+
+/**
+ * How long a call keeps being accepted: re-sends it every `everyMs` until it is refused (4xx) or
+ * `limitMs` has passed. Returns the time of the first refusal, or undefined when it never came.
+ */
+export async function acceptedFor(send: () => Promise<HttpResponse>, limitMs = 5_000, everyMs = 250): Promise<number | undefined> {
+  const start = Date.now()
+  while (Date.now() - start < limitMs) {
+    await new Promise((r) => setTimeout(r, everyMs))
+    const res = await send()
+    if (res.status >= 400 && res.status < 500) return Date.now() - start
+  }
+  return undefined
 }

@@ -1,0 +1,96 @@
+import { defineCheck } from '../../harness/core/check.js'
+import { expected, type OpTarget } from '../../harness/core/oracle.js'
+import type { Actor, SeededObject, WorkspaceNode } from '../../harness/core/topology.js'
+import { FindingCollector } from '../../harness/engine/collect.js'
+import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
+import type { Op } from '../../harness/engine/judge.js'
+import { labelOf } from '../../harness/engine/labels.js'
+import { grantCeiling } from '../../harness/engine/members.js'
+import { representatives, workspacesAround } from '../../harness/engine/targets.js'
+import { probeUnrecorded } from '../../harness/engine/unrecorded.js'
+import { disposeLater, handlerOf, marker, snapshot, victimIn, victimTarget, writeBody } from '../../harness/engine/victims.js'
+import { extraFields, violations, type Expect, type ExtraSet, type Violation } from '../../fixtures/arbitraries/mass-assignment.js'
+
+type Json = Record<string, unknown>
+
+/** One call with extra fields, then what the object says: the create's answer and re-read, or the update victim's re-read. */
+async function attempt(ctx: CheckContext, op: Op, actor: Actor, home: WorkspaceNode, extras: Record<string, string>): Promise<{ r: ProbeResult; found: Violation[] } | undefined> {
+  const t = ctx.topology
+  const victim = op.verb === 'update' ? await victimIn(ctx, op, home, actor) : undefined
+  if (op.verb === 'update' && !victim) return undefined
+  const { target, params }: { target: OpTarget; params: Record<string, string> } = victim ? victimTarget(ctx, op, victim) : { target: { accountId: home.accountId, workspaceId: home.id }, params: {} }
+  const reader = victim && handlerOf(ctx, victim, 'read')
+  const before = reader && (await snapshot(ctx, reader))
+  // Off the matrix: a refusal of a poisoned body is right, though the oracle allows the plain call.
+  const r = await probeUnrecorded(ctx, { actor, op, target, params, body: { ...(writeBody(ctx, op, marker(ctx)) as object), ...extras } })
+  const ok = r.response.status >= 200 && r.response.status < 300
+  const declared = new Set(Object.keys((ctx.contract.resolve(op.requestSchema ?? {}).properties ?? {}) as object))
+  const ex: Expect = {
+    accountId: victim?.accountId ?? home.accountId, ceiling: grantCeiling(op, actor, target), ownerId: actor.kind === 'user' ? actor.id : undefined,
+    workspaceId: victim ? victim.workspaceId || undefined : op.resource === 'workspaces' ? undefined : home.id,
+  }
+  const found: Violation[] = r.response.status >= 500 ? [{ kind: 'server-error', text: `the body made it answer ${r.response.status}` }] : []
+  const answer = ok ? (r.response.json as Json | undefined) : undefined
+  if (answer) found.push(...violations(t, answer, ex, extras, declared, victim && (before?.json as Json | undefined)))
+  let subject: SeededObject | undefined = victim
+  if (!victim && typeof answer?.id === 'string') {
+    const id = answer.id
+    subject = { label: `created.${op.resource}`, resource: op.resource, id, ownerLabel: actor.label, private: op.tenancy.owner, canary: '',
+      accountId: op.resource === 'accounts' ? id : home.accountId, workspaceId: op.resource === 'workspaces' ? id : op.resource === 'accounts' ? '' : home.id }
+    disposeLater(ctx, subject)
+  }
+  const rereader = reader ?? (subject && handlerOf(ctx, subject, 'read'))
+  const after = rereader && (ok || before?.state) ? await snapshot(ctx, rereader) : undefined
+  if (after && !after.json) found.push({ kind: 'gone', text: `${rereader!.actor.label}'s re-read where it belongs answered ${after.status}: it is not there` })
+  if (after?.json) found.push(...violations(t, after.json as Json, ex, extras, declared, victim && (before?.json as Json | undefined)))
+  return { r, found }
+}
+
+/**
+ * Mass assignment of tenancy and privilege (EvoMaster E7, Akto K7, StackHawk H1, API3): every
+ * create and update, by a representative of every role allowed to call it (principals on the
+ * Portal), with extra body fields naming a sibling workspace, another account and another owner,
+ * or higher roles and status. Afterwards the object (the create's answer and re-read; the update's
+ * throwaway victim re-read by its owner) must still be in the caller's workspace and account, owned
+ * by the caller, hold no role above what the caller may grant, and keep its protected fields.
+ */
+export const massAssignment = defineCheck<CheckContext>({
+  id: 'access/mass-assignment',
+  suite: 'access',
+  title: 'Body fields move objects between tenants or raise roles',
+  severity: 'critical', cwe: 915, owasp: 'API3:2023',
+  requires: ['two-accounts'],
+  docs: 'authz-tools.md §4 E7, K7, H1; DESIGN §1 "no body field moves an object to another workspace or account"',
+  async run(ctx) {
+    const t = ctx.topology
+    const found = new FindingCollector()
+    const cases: [ExtraSet, 'sibling' | 'other-account'][] = [['tenancy', 'sibling'], ['tenancy', 'other-account'], ['privilege', 'sibling']]
+    for (const op of ctx.contract.annotated.filter((o) => (o.verb === 'create' || o.verb === 'update') && o.method !== 'get' && o.method !== 'delete')) {
+      const callers = op.tenancy.scope === 'platform' ? t.actors.filter((a) => a.kind === 'principal') : representatives(t).filter((a) => a.kind === 'user')
+      for (const actor of callers) {
+        const around = workspacesAround(t, actor)
+        const home = around.find((w) => w.relation === 'own')?.ws
+        const where = op.verb === 'update' && op.resource === 'workspaces' ? 'a-new-workspace' : home?.id
+        if (!home || expected(op, actor, { accountId: home.accountId, workspaceId: where }) !== 'allow') continue
+        // A principal may grant every role: only tenancy applies to it.
+        for (const [set, relation] of cases.filter(([s]) => s === 'tenancy' || actor.kind === 'user')) {
+          const foreign = around.find((w) => w.relation === relation)?.ws
+          if (!foreign) continue
+          const extras = extraFields(t, set, foreign, t.actors.find((a) => a.workspaceId === foreign.id)?.id ?? foreign.id)
+          const a = await attempt(ctx, op, actor, home, extras)
+          if (!a?.found.length) continue
+          const kinds = [...new Set(a.found.map((v) => v.kind))].sort()
+          found.add({
+            message: `${actor.label} ${op.method.toUpperCase()} ${op.path} with ${set === 'privilege' ? 'higher roles' : `the ids of ${relation === 'sibling' ? 'a sibling workspace' : 'another account'}`} ` +
+              `in the body (${Object.entries(extras).map(([k, v]) => `${k}=${labelOf(t, v)}`).join(', ')}): target answered ${a.r.response.status}; ${[...new Set(a.found.map((v) => v.text))].join('; ')}`,
+            dedupKey: `${op.id}|${kinds.join('+')}`,
+            severity: kinds.some((k) => k === 'tenant' || k === 'role' || k === 'gone') ? 'critical' : kinds.length === 1 && kinds[0] === 'server-error' ? 'medium' : 'high',
+            ...ctx.evidenceOf(a.r),
+            repro: { seed: ctx.settings.seed, curl: '' },
+          }, `${actor.label} (${set}, ${relation})`)
+        }
+      }
+    }
+    return { findings: found.list() }
+  },
+})

@@ -1,0 +1,90 @@
+import { defineCheck } from '../../harness/core/check.js'
+import type { FindingInput } from '../../harness/core/finding.js'
+import { compareSeverity, type Severity } from '../../harness/core/severity.js'
+import { FindingCollector } from '../../harness/engine/collect.js'
+import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
+import { labelOf } from '../../harness/engine/labels.js'
+import { objectIn, objectParam, representatives, workspacesAround } from '../../harness/engine/targets.js'
+import { probeUnrecorded } from '../../harness/engine/unrecorded.js'
+import { isRead } from '../../harness/engine/victims.js'
+import { POLLUTION_STYLES, pollute, type PollutionStyle } from '../../fixtures/arbitraries/pollution.js'
+
+/** Every `id` property of a JSON answer, at any depth: what the answer is about. */
+function idsIn(value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) idsIn(v, out)
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) if (k === 'id' && typeof v === 'string') out.add(v); else idsIn(v, out)
+  }
+  return out
+}
+
+const SEVERITY: Record<string, Severity> = { leak: 'critical', 'wrongly-allowed': 'critical', 'answer-changed': 'high', 'server-error': 'medium' }
+
+function findingOf(ctx: CheckContext, r: ProbeResult, style: PollutionStyle, relation: string, problems: string[], changes: string): FindingInput {
+  const leaked = r.judgement.leaks.map((l) => `${l.object.label} (${l.where})`).join(', ')
+  return {
+    message: `${r.probe.actor.label} ${r.probe.op.method.toUpperCase()} ${r.probe.op.path} in its own workspace, with the ids of ${relation === 'sibling' ? 'a sibling workspace' : 'a workspace of another account'} added as ${style}: ` +
+      `target answered ${r.response.status}${changes}${leaked ? `, carrying foreign data of ${leaked}` : ''} (${problems.join(', ')})`,
+    dedupKey: `${r.probe.op.id}|${style}|${problems.join('+')}`,
+    severity: problems.map((p) => SEVERITY[p] ?? 'high').sort(compareSeverity)[0],
+    ...ctx.evidenceOf(r),
+    repro: { seed: ctx.settings.seed, curl: '' },
+  }
+}
+
+/**
+ * Tenant ids smuggled in beside the path (Akto parameter pollution K2, Autorize A3, API1): every
+ * read and list operation in the caller's own workspace (or account), for a representative of every
+ * role, called once plainly and then with a sibling workspace's and another account's ids added as
+ * query parameters (alone, appended, prepended), JSON body fields and `X-Workspace-Id` /
+ * `X-Account-Id` / `X-Tenant-Id` headers, under the profile's parameter names and the usual
+ * spellings. The polluted answer must name exactly the objects the plain one does, and carry no
+ * foreign canary; a refusal (say 400 for unknown parameters) is fine.
+ */
+export const parameterPollution = defineCheck<CheckContext>({
+  id: 'access/parameter-pollution',
+  suite: 'access',
+  title: "Another tenant's ids in query, body or headers change what a call returns",
+  severity: 'critical', cwe: 639, owasp: 'API1:2023',
+  requires: ['two-accounts'],
+  docs: 'authz-tools.md §4 K2, A3; forgery.md RPL-01 ("keep the token but point path, header or body at another tenant")',
+  async run(ctx) {
+    const t = ctx.topology
+    const found = new FindingCollector()
+    const ops = ctx.contract.annotated.filter((op) => (op.tenancy.scope === 'workspace' || op.tenancy.scope === 'account') && isRead(op))
+    for (const op of ops) {
+      for (const actor of representatives(t).filter((a) => a.kind === 'user')) {
+        const around = workspacesAround(t, actor)
+        const own = around.find((w) => w.relation === 'own')?.ws
+        const param = objectParam(t, op)
+        const object = own && param ? objectIn(t, op, own, actor) : undefined
+        if (!own || (param && !object)) continue
+        const target = { accountId: own.accountId, workspaceId: own.id, object }
+        const params = param && object ? { [param]: object.id } : {}
+        const plain = await ctx.probe({ actor, op, target, params })
+        const plainOk = plain.response.status >= 200 && plain.response.status < 300
+        const plainIds = idsIn(plain.response.json)
+        for (const { relation, ws } of around.filter((w) => w.relation !== 'own')) {
+          for (const style of POLLUTION_STYLES) {
+            const p = pollute(t, style, own, ws)
+            const r = await probeUnrecorded(ctx, { actor, op, target, params, query: p.query, body: p.body, headers: p.headers })
+            const ok = r.response.status >= 200 && r.response.status < 300
+            const ids = idsIn(r.response.json)
+            const gained = [...ids].filter((id) => !plainIds.has(id)).map((id) => labelOf(t, id))
+            const lost = [...plainIds].filter((id) => !ids.has(id)).map((id) => labelOf(t, id))
+            const problems = [
+              ...(r.judgement.leaks.length ? ['leak'] : []),
+              ...(ok && !plainOk ? ['wrongly-allowed'] : []),
+              ...(ok && plainOk && (gained.length || lost.length) ? ['answer-changed'] : []),
+              ...(r.response.status >= 500 ? ['server-error'] : []),
+            ]
+            const changes = (gained.length ? `; it gained ${gained.join(', ')}` : '') + (lost.length && ok ? `; it lost ${lost.join(', ')}` : '') +
+              (ok && !plainOk ? ` where the plain call answered ${plain.response.status}` : '')
+            if (problems.length) found.add(findingOf(ctx, r, style, relation, problems, changes), `${actor.label} (${relation})`)
+          }
+        }
+      }
+    }
+    return { findings: found.list() }
+  },
+})

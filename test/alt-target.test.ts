@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startAltServer, type AltServer } from '../fixtures/targets/alt-server/server.js'
-import { runCli, tempOut, ROOT } from './cli.js'
+import { CLI_TIMEOUT, runCli, tempOut, ROOT } from './cli.js'
 
 const operator = { ALT_OPERATOR_EMAIL: 'operator@alt.test', ALT_OPERATOR_PASSWORD: 'alt-operator-password-1' }
 const profile = join(ROOT, 'fixtures/targets/alt.yaml')
@@ -14,7 +14,7 @@ interface Report { checks: { id: string; status: string; reason?: string }[]; fi
  * other resource names and Cognito-style claims, described only by its own annotated OpenAPI and a
  * profile, is audited clean, and a fault planted in it is caught.
  */
-describe('the access suite on a different conforming target', () => {
+describe('the access suite on a different conforming target', { timeout: CLI_TIMEOUT }, () => {
   const servers: AltServer[] = []
   afterAll(async () => {
     for (const s of servers) await s.close()

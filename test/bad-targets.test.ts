@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runCli, tempOut } from './cli.js'
+import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ta-profiles-'))
 function profile(name: string, body: string): string {
@@ -32,7 +32,7 @@ async function expectHarnessError(args: string[], pattern: RegExp, env: Record<s
   expect(existsSync(join(out, 'findings.json'))).toBe(false)
 }
 
-describe('bad targets and bad input make the CLI exit 2 with one clear line', () => {
+describe('bad targets and bad input make the CLI exit 2 with one clear line', { timeout: CLI_TIMEOUT }, () => {
   let failing: Server
   let html: Server
   beforeAll(async () => {

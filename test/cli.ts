@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url'
 const BIN = fileURLToPath(new URL('../bin/tenant-audit.js', import.meta.url))
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
+/** Generous: a CLI test runs a whole audit in a child process, and CI machines are shared. */
+export const CLI_TIMEOUT = 600_000
+
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 /** Runs the real CLI in a child process (as a user or CI would), from the repository root. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runCli, tempOut } from './cli.js'
+import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
 interface Report {
   run: { seed: number }
@@ -13,7 +13,7 @@ const read = (out: string) => JSON.parse(readFileSync(join(out, 'findings.json')
 const normalise = (s: string) => s.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>').replace(/zq[0-9a-f]{6}x[0-9a-z]+q/g, '<canary>')
 const FAULTED = ['run', '--faults', 'document-read-ignores-workspace', '--checks', 'access/cross-tenant-read', '--seed', '11', '--topology', 'small']
 
-describe('determinism, shrinking and replay', () => {
+describe('determinism, shrinking and replay', { timeout: CLI_TIMEOUT }, () => {
   it('the same --seed gives the same topology, the same requests and the same findings', async () => {
     const [a, b] = [tempOut('a'), tempOut('b')]
     expect((await runCli([...FAULTED, '--out', a])).code).toBe(1)

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { runCli, tempOut } from './cli.js'
+import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const present = existsSync(CHROMIUM)
@@ -13,7 +13,7 @@ if (!present && process.env.CI === 'true') throw new Error(`CI=true but ${CHROMI
  * browser download): it renders the isolation matrix, shows a leaked cell for a seeded leak, and
  * logs no console error.
  */
-describe.skipIf(!present)('report.html in headless Chromium', () => {
+describe.skipIf(!present)('report.html in headless Chromium', { timeout: CLI_TIMEOUT }, () => {
   it('renders the isolation matrix with no console errors', async () => {
     const out = tempOut('html')
     const res = await runCli(['run', '--faults', 'document-read-ignores-workspace', '--checks', 'access/cross-tenant-read,access/policy-matrix', '--seed', '7', '--topology', 'small', '--out', out])

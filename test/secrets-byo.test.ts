@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../reference-server/server.js'
 import { parseFaults } from '../reference-server/faults/index.js'
-import { runCli, tempOut } from './cli.js'
+import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
 const ROOT_EMAIL = 'root@byo.test'
 const ROOT_PASSWORD = 'PLANTED-root-secret-4711'
@@ -15,7 +15,7 @@ const userPassword = (n: number) => `PLANTED-user-secret-${n}-0815`
  * there are findings with evidence), with passwords the test knows. No password, token or JWT may
  * appear in any report file.
  */
-describe('fixtures mode and secrets', () => {
+describe('fixtures mode and secrets', { timeout: CLI_TIMEOUT }, () => {
   let server: RunningServer
   const env: Record<string, string> = { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD }
   const planted: string[] = [ROOT_PASSWORD]

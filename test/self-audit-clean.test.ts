@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FAULTS } from '../reference-server/faults/index.js'
 import { registry } from '../suites/index.js'
-import { runCli, tempOut } from './cli.js'
+import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
-describe('self-audit: the clean reference server', () => {
+describe('self-audit: the clean reference server', { timeout: CLI_TIMEOUT }, () => {
   it('`run` exits 0 with every check passed, no findings, and all five reports', async () => {
     const out = tempOut('clean')
     const res = await runCli(['run', '--seed', '7', '--topology', 'small', '--out', out])

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { FAULTS } from '../reference-server/faults/index.js'
 import { registry } from '../suites/index.js'
-import { runCli, tempOut } from './cli.js'
+import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
 /** The access faults this part of the self-audit runs (split in two files so two workers share them). */
 export function accessFaults(part: 0 | 1) {
@@ -19,7 +19,7 @@ export function faultIsCaught(fault: { name: string; detectedBy: readonly string
     const checks = fault.detectedBy.filter((id) => registry.get(id))
     expect(checks, `no registered check for ${fault.name}`).not.toHaveLength(0)
     const out = tempOut(fault.name)
-    const res = await runCli(['run', '--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--topology', 'small', '--out', out])
+    const res = await runCli(['run', '--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--runs', '40', '--topology', 'small', '--out', out])
     expect(res.code, res.stderr).toBe(1)
     const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { findings: { checkId: string }[] }
     const by = new Set(report.findings.map((f) => f.checkId))

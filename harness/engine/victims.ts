@@ -20,6 +20,11 @@ const canonicalize = createRequire(import.meta.url)('canonicalize') as (input: u
  * removed when the check ends. Everything is found through `x-tenancy`, so it works on any target.
  */
 
+const READS = new Set(['read', 'list', 'search'])
+
+/** Whether an operation only reads (verbs read, list, search); anything else is treated as a write. */
+export const isRead = (op: Op): boolean => READS.has(op.verb)
+
 /** Where an operation on `victim` points: the victim's own tenant ids, the object and its path parameter. */
 export function victimTarget(ctx: CheckContext, op: Op, victim: SeededObject): { target: OpTarget; params: Record<string, string> } {
   const param = objectParam(ctx.topology, op)
@@ -111,11 +116,6 @@ export function writeBody(ctx: CheckContext, op: Op, mark: string): unknown {
     email: `${mark}@tenant-audit.test`, password: newPassword(), role: 'viewer', platformRole: 'support', label: mark, canary: mark,
   })
 }
-
-const READS = new Set(['read', 'list', 'search'])
-
-/** Whether an operation only reads (verbs read, list, search); anything else is treated as a write. */
-export const isRead = (op: Op): boolean => READS.has(op.verb)
 
 /**
  * The object of `op`'s resource a probe in `ws` may name: a seeded one for reads (the actor's own

@@ -228,3 +228,29 @@ describe('no request is answered with a 5xx', () => {
     )
   }, 180_000)
 })
+
+describe('NUL characters', () => {
+  it('are refused with 400 problem+json wherever they appear, never 500', async () => {
+    const tdb = await createTestDatabase('pglite')
+    try {
+      const s = await createTestServer(tdb.db)
+      const t = await seedTopology(s)
+      const ed = t.accounts[0].workspaces[0].users.editor
+      const ws = t.accounts[0].workspaces[0].id
+      const cases = [
+        await s.call('POST', `/app/v1/workspaces/${ws}/documents`, ed.token, { title: 'a\u0000b', body: 'x' }),
+        await s.call('GET', `/app/v1/workspaces/${ws}/documents?q=a%00b`, ed.token),
+        await s.call('POST', '/portal/v1/accounts', await s.rootToken(), { name: 'a\u0000b' }),
+      ]
+      for (const res of cases) {
+        expect(res.status).toBe(400)
+        expect(res.headers['content-type']).toMatch(/application\/problem\+json/)
+      }
+      const token = await s.call('POST', '/auth/token', undefined, { grant_type: 'password', username: 'a\u0000b@x.y', password: 'p' })
+      expect(token.status).toBe(400)
+      expect(token.body.error).toBe('invalid_request')
+    } finally {
+      await tdb.drop()
+    }
+  })
+})

@@ -4,6 +4,7 @@ import type { Handler, ServerDeps } from './types.js'
 import type { FaultSet } from '../faults/index.js'
 import { authorize } from '../tenancy/authorize.js'
 import { AuthError } from '../auth/errors.js'
+import { rejectNul } from './nul.js'
 import { HttpError, notFound } from './problem.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -35,6 +36,7 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
   const route: RequestHandler = async (req: Request, res: Response) => {
     const params = checkParams(op, req, deps.faults)
     requireJsonBody(req)
+    rejectNul(req)
     const token = await deps.verify(req.get('authorization'))
     const reply = await deps.db.withTenant(
       token.kind === 'principal'

@@ -3,9 +3,9 @@ import fc from 'fast-check'
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
-import { labelOf } from '../../harness/engine/labels.js'
+import { victimLabel } from '../../harness/engine/labels.js'
 import { objectParam } from '../../harness/engine/targets.js'
-import { changeBody, differs, handlerOf, snapshot, victimIn, victimTarget, type Snapshot } from '../../harness/engine/victims.js'
+import { differs, handlerOf, snapshot, victimIn, victimTarget, writeBody, type Snapshot } from '../../harness/engine/victims.js'
 import { foreignWrites, objectWrites, placesFor, type ForeignWrite } from '../../fixtures/arbitraries/foreign-writes.js'
 import { findingFor } from './policy-matrix.check.js'
 
@@ -21,7 +21,7 @@ async function attempt(ctx: CheckContext, w: ForeignWrite): Promise<Attempt | un
   const before = reader && (await snapshot(ctx, reader))
   const { target, params } = victimTarget(ctx, w.op, victim)
   const via = w.viaOwn ? { ...target, accountId: w.actor.accountId, workspaceId: w.actor.workspaceId } : target
-  const body = w.op.method === 'delete' ? undefined : changeBody(ctx, w.op, victim.canary)
+  const body = writeBody(ctx, w.op, victim.canary)
   const r = await ctx.probe({ actor: w.actor, op: w.op, target: via, params, body })
   const after = reader && before?.state !== undefined ? await snapshot(ctx, reader) : undefined
   const status = r.response.status
@@ -38,7 +38,7 @@ async function attempt(ctx: CheckContext, w: ForeignWrite): Promise<Attempt | un
     unknownStatus = (await ctx.as(w.actor).send({ method: w.op.method, path, body })).status
     if (unknownStatus !== status) problems.push('existence-oracle')
   }
-  return { r, victim: `a throwaway ${victim.resource === 'accounts' ? 'account' : `${victim.resource} in ${labelOf(ctx.topology, victim.id === victim.workspaceId ? victim.accountId : victim.workspaceId)}`}`, reader: reader?.actor.label, before, after, unknownStatus, problems }
+  return { r, victim: victimLabel(ctx.topology, victim), reader: reader?.actor.label, before, after, unknownStatus, problems }
 }
 
 function describe(ctx: CheckContext, w: ForeignWrite, a: Attempt): FindingInput {
@@ -58,10 +58,11 @@ function describe(ctx: CheckContext, w: ForeignWrite, a: Attempt): FindingInput 
 
 /**
  * Another tenant's object updated or deleted with this tenant's token (RESTler NamespaceRule R1,
- * both variants; trigger_objects R2; cross-tenant replay RPL-01): every non-read verb on one object,
- * by every user, on a throwaway victim in a sibling workspace or another account, named through the
- * victim's workspace or the actor's own. A refusal must be 403/404 (and look like a missing id), and
- * the owner's re-read must show the victim untouched: a "refused" write that still landed is caught.
+ * both variants; trigger_objects R2; token swap K1/C1; cross-tenant replay RPL-01): every non-read
+ * verb on one object, by every user, on a throwaway victim in a sibling workspace or another
+ * account, named through the victim's workspace or the actor's own. A refusal must be 403/404 (and
+ * look like a missing id), and the owner's re-read must show the victim untouched: a "refused"
+ * write that still landed is caught too.
  */
 export const crossTenantWrite = defineCheck<CheckContext>({
   id: 'access/cross-tenant-write',
@@ -69,7 +70,7 @@ export const crossTenantWrite = defineCheck<CheckContext>({
   title: "Object changed or deleted with another tenant's token",
   severity: 'critical', cwe: 639, owasp: 'API1:2023',
   requires: ['two-accounts'],
-  docs: 'authz-tools.md §4 R1 (both variants), R2, E3; forgery.md RPL-01',
+  docs: 'authz-tools.md §4 R1 (both variants), R2, K1, C1; forgery.md RPL-01',
   async run(ctx) {
     const ops = objectWrites(ctx)
     if (ops.length === 0 || !ctx.topology.actors.some((a) => a.kind === 'user')) return { findings: [], skipped: 'the contract has no write operation on one object' }

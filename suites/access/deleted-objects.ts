@@ -24,9 +24,10 @@ function readers(ctx: CheckContext, ws: WorkspaceNode, owner: Actor): Actor[] {
  * others. Gone is gone for everyone: 404 (a refusal the profile allows, for those who could never
  * read it), never 2xx, never its content.
  */
-export async function deletedObjectsGone(ctx: CheckContext, ws: WorkspaceNode): Promise<FindingInput[]> {
+export async function deletedObjectsGone(ctx: CheckContext, ws: WorkspaceNode): Promise<{ findings: FindingInput[]; tested: number }> {
   const here = { accountId: ws.accountId, workspaceId: ws.id }
   const out: FindingInput[] = []
+  let tested = 0
   for (const create of objectCreateOps(ctx.contract)) {
     const read = ctx.contract.byAction(`${create.resource}.read`).find((o) => o.tenancy.scope === 'workspace' && objectParam(ctx.topology, o))
     const del = ctx.contract.byAction(`${create.resource}.delete`).find((o) => o.tenancy.scope === 'workspace' && objectParam(ctx.topology, o))
@@ -35,6 +36,7 @@ export async function deletedObjectsGone(ctx: CheckContext, ws: WorkspaceNode): 
     if (!read || !del || !spare || !owner) continue
     const gone = await ctx.as(owner).send({ method: del.method, path: ctx.pathFor(del, here, { [objectParam(ctx.topology, del)!]: spare.id }) })
     if (gone.status < 200 || gone.status > 299) continue // not deleted: nothing to test here
+    tested++
     for (const reader of readers(ctx, ws, owner)) {
       const res = await ctx.as(reader).get(ctx.pathFor(read, here, { [objectParam(ctx.topology, read)!]: spare.id }))
       const rel = reader === owner ? 'owner' : relation(reader, ctx.topology, ws.id)
@@ -52,5 +54,5 @@ export async function deletedObjectsGone(ctx: CheckContext, ws: WorkspaceNode): 
       })
     }
   }
-  return out
+  return { findings: out, tested }
 }

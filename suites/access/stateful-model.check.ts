@@ -42,7 +42,9 @@ export const statefulModel = defineCheck<CheckContext>({
   async run(ctx) {
     const world: World = { ctx, resources: modelResources(ctx) }
     if (world.resources.size === 0) return { findings: [], skipped: 'the contract has no workspace-scoped data resource to model' }
-    const property = fc.asyncProperty(modelCommands(world), async (cmds) => {
+    // A replayable path is `<fast-check path>|<commands replayPath>`: commands shrink by what ran, so both are needed.
+    const [path, replayPath] = (ctx.fc.path ?? '').split('|')
+    const property = fc.asyncProperty(modelCommands(world, replayPath || undefined), async (cmds) => {
       const model = initialModel(world)
       const real: Real = { trace: [], strays: [] }
       try {
@@ -51,15 +53,15 @@ export const statefulModel = defineCheck<CheckContext>({
         await cleanupRun(world, model, real)
       }
     })
-    const result = await fc.check(property, { ...ctx.fc, numRuns: Number(process.env.TA_MODEL_RUNS ?? 0) || Math.min(ctx.fc.numRuns, 30) })
+    const result = await fc.check(property, { ...ctx.fc, path: path || undefined, numRuns: Math.min(ctx.fc.numRuns, 30) })
     const err = result.errorInstance
     const steps = err instanceof ModelMismatch ? err.steps : []
-    const replay = /\/\*(replayPath=.*)\*\//.exec(String(result.counterexample?.[0] ?? ''))?.[1]
+    const replay = /replayPath="([^"]*)"/.exec(String(result.counterexample?.[0] ?? ''))?.[1]
     const findings = await ctx.findingsFrom(result, async () => {
       if (!(err instanceof ModelMismatch)) throw err instanceof Error ? err : new Error(String(err))
       return { ...err.finding, message: `${err.message}. Shrunk sequence: ${steps.map((s, i) => `${i + 1}. ${s}`).join('; ')}` }
     })
     // The counterexample is the shrunk command list, one replayable step per entry.
-    return { findings: findings.map((f) => ({ ...f, repro: f.repro && { ...f.repro, counterexample: replay ? [...steps, replay] : steps } })) }
+    return { findings: findings.map((f) => ({ ...f, repro: f.repro && { ...f.repro, path: f.repro.path && replay ? `${f.repro.path}|${replay}` : f.repro.path, counterexample: steps } })) }
   },
 })

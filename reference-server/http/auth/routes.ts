@@ -4,6 +4,7 @@ import type { ServerDeps } from '../types.js'
 import { mountPublic } from '../route.js'
 import { OAuthError, issueTokens, passwordGrant, refreshGrant, revokeFamily, hashRefresh } from './grants.js'
 import { isAuthError } from '../../auth/errors.js'
+import { hasNul } from '../nul.js'
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
 const tokenRequest = z.discriminatedUnion('grant_type', [
@@ -18,7 +19,7 @@ function oauthError(res: Response, err: OAuthError): void {
 
 function readTokenRequest(req: Request) {
   const body: unknown = req.body
-  if (!body || typeof body !== 'object') throw new OAuthError('invalid_request', 'Send a form or JSON body.')
+  if (!body || typeof body !== 'object' || hasNul(body)) throw new OAuthError('invalid_request', 'Send a form or JSON body.')
   const grant = (body as { grant_type?: unknown }).grant_type
   if (grant !== 'password' && grant !== 'refresh_token') throw new OAuthError('unsupported_grant_type', 'Use grant_type password or refresh_token.')
   const parsed = tokenRequest.safeParse(body)
@@ -57,7 +58,7 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
   mountPublic(app, deps, 'revokeToken', async (req, res, next) => {
     await new Promise<void>((resolve, reject) => form(req, res, (err?: unknown) => (err ? reject(err) : resolve())))
     const parsed = revokeRequest.safeParse(req.body)
-    if (!parsed.success) return oauthError(res, new OAuthError('invalid_request', 'The token parameter is required.'))
+    if (!parsed.success || hasNul(req.body)) return oauthError(res, new OAuthError('invalid_request', 'The token parameter is required.'))
     const { token } = parsed.data
     try {
       if (token.split('.').length === 3) {

@@ -1,18 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import type { HttpAdapter } from '../adapters/http.js'
 import { HarnessError } from '../core/errors.js'
 import { fillPath, type TargetContract } from '../core/contract.js'
 import type { TargetProfile } from '../core/profile.js'
-import { makeCanary } from '../core/canary.js'
 import type { Actor, Topology } from '../core/topology.js'
 import { Secrets, login } from './session.js'
-import { idParam } from './portal.js'
+import { startTopology } from './portal.js'
 import { seedObjects } from './objects.js'
-import { seedBodies } from './bodies.js'
 import type { ProvisionResult } from './portal.js'
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/)
@@ -62,13 +59,9 @@ export async function provisionFromFixtures(
   http: HttpAdapter, contract: TargetContract, profile: TargetProfile, tenants: TenantsFile, seed: number,
   onCreated: (t: Topology) => void = () => {}, env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProvisionResult> {
-  seedBodies(seed)
   const secrets = new Secrets()
-  const tag = randomBytes(3).toString('hex')
-  let n = 0
-  const canary = () => makeCanary(tag, n++)
-  const params = { account: idParam(contract, 'accounts', profile.pathParams.account), workspace: idParam(contract, 'workspaces', profile.pathParams.workspace) }
-  const topology: Topology = { seed, tag, accounts: [], actors: [], objects: [], params, created: [] }
+  const { topology, canary } = startTopology(contract, profile, seed)
+  const { params } = topology
   onCreated(topology)
   for (const [a, account] of tenants.accounts.entries()) {
     topology.accounts.push({ label: `a${a}`, id: account.id, workspaces: account.workspaces.map((w, i) => ({ label: `a${a}.w${i}`, id: w.id, accountId: account.id })) })

@@ -28,6 +28,18 @@ export function idParam(contract: TargetContract, resource: string, override?: s
   return name
 }
 
+/**
+ * An empty topology for a run: a fresh tag (in every name and email the harness creates), a canary
+ * counter, the tenant path parameters, and the seeded body generator. Both provisioning modes start here.
+ */
+export function startTopology(contract: TargetContract, profile: TargetProfile, seed: number): { topology: Topology; canary: () => string } {
+  seedBodies(seed)
+  const tag = randomBytes(3).toString('hex')
+  let n = 0
+  const params = { account: idParam(contract, 'accounts', profile.pathParams.account), workspace: idParam(contract, 'workspaces', profile.pathParams.workspace) }
+  return { topology: { seed, tag, accounts: [], actors: [], objects: [], params, created: [] }, canary: () => makeCanary(tag, n++) }
+}
+
 export interface ProvisionResult {
   topology: Topology
   secrets: Secrets
@@ -44,16 +56,12 @@ export async function provisionThroughPortal(
   http: HttpAdapter, contract: TargetContract, profile: TargetProfile, plan: TopologyPlan, seed: number,
   onCreated: (t: Topology) => void = () => {},
 ): Promise<ProvisionResult> {
-  seedBodies(seed)
   const secrets = new Secrets()
   const root = bootstrapCredentials(profile)
   secrets.add(root.password)
   const rootToken = await login(http, profile, secrets, root.username, root.password)
-  const tag = randomBytes(3).toString('hex')
-  let n = 0
-  const canary = () => makeCanary(tag, n++)
-  const params = { account: idParam(contract, 'accounts', profile.pathParams.account), workspace: idParam(contract, 'workspaces', profile.pathParams.workspace) }
-  const topology: Topology = { seed, tag, accounts: [], actors: [], objects: [], params, created: [] }
+  const { topology, canary } = startTopology(contract, profile, seed)
+  const { tag, params } = topology
   onCreated(topology)
   const create = async (op: Op, path: Record<string, string>, hints: Parameters<typeof bodyFromSchema>[2], what: string) => {
     const res = await http.send({ method: op.method, path: fillPath(op.path, path), token: rootToken, body: bodyFromSchema(contract, op.requestSchema ?? {}, hints) })

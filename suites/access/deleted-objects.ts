@@ -1,3 +1,4 @@
+import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected, relation } from '../../harness/core/oracle.js'
 import type { Actor, WorkspaceNode } from '../../harness/core/topology.js'
@@ -49,7 +50,7 @@ export async function deletedObjectsGone(ctx: CheckContext, ws: WorkspaceNode): 
           `${leaked ? ' with the deleted content' : ''}; a deleted object must answer 404 to everyone`,
         dedupKey: `${read.id}|deleted|${rel}|${res.status < 300 || leaked ? 'readable' : res.status}`,
         severity: res.status < 300 || leaked ? 'critical' : res.status >= 500 ? 'medium' : 'low',
-        cwe: 672, actor: reader.label, victim: owner.label, evidence: res.evidence,
+        cwe: 672, actor: reader.label, victim: owner.label, evidence: res.evidence, repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
         operation: { method: read.method.toUpperCase(), pathTemplate: read.path, operationId: read.id },
       })
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { defineCheck } from '../../harness/core/check.js'
+import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { Actor } from '../../harness/core/topology.js'
 import type { CheckContext } from '../../harness/engine/context.js'
@@ -36,7 +37,7 @@ async function attempts(ctx: CheckContext, actor: Actor, op: Op): Promise<Findin
         message: `${actor.label} ${op.method.toUpperCase()} ${op.path} (${what}, asking for ${NAMES[asked]}): the target answered ${res.status} and ` +
           `${target.label} is now ${describe(after?.record)} (was ${before ? NAMES[before] : 'absent'}); ${actor.label} may grant ${ceiling ? `at most ${NAMES[ceiling]}` : 'no role'} through it`,
         dedupKey: `${op.id}|${actor.actorKind}|${what}|${NAMES[asked]}`,
-        actor: actor.label, victim: target.label, evidence: res.evidence,
+        actor: actor.label, victim: target.label, evidence: res.evidence, repro: res.evidence && { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
         operation: { method: op.method.toUpperCase(), pathTemplate: op.path, operationId: op.id },
       })
     }
@@ -53,7 +54,6 @@ async function attempts(ctx: CheckContext, actor: Actor, op: Op): Promise<Findin
       const res = await ctx.as(actor).send({ method: op.method, path: userPath(ctx, op, victim), body: bodyFromSchema(ctx.contract, op.requestSchema ?? {}, ask(rank, 'viewer')) })
       before = Math.max(before, (await verdict('another user', victim, before, res, rank)).rank)
     }
-    if (victim) await removeMember(ctx, victim)
   } else {
     for (const rank of wanted) {
       const email = `ta-${ctx.topology.tag}-esc${randomBytes(4).toString('hex')}@tenant-audit.test`

@@ -1,4 +1,5 @@
 import { defineCheck } from '../../harness/core/check.js'
+import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
 import type { Actor, WorkspaceNode } from '../../harness/core/topology.js'
@@ -79,7 +80,7 @@ export const staleMembership = defineCheck<CheckContext>({
       findings.push({
         message: `${who.label}'s token, minted before ${change}, ${call.op.method.toUpperCase()} ${call.op.path} answered ${res.status} right after the change ` +
           `(expected a refusal at once, ASVS 8.3.2); ${window}`,
-        dedupKey: `${call.op.id}|${change}`, actor: who.label, evidence: res.evidence,
+        dedupKey: `${call.op.id}|${change}`, actor: who.label, evidence: res.evidence, repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
         operation: { method: call.op.method.toUpperCase(), pathTemplate: call.op.path, operationId: call.op.id },
       })
     }

@@ -1,4 +1,5 @@
 import { defineCheck } from '../../harness/core/check.js'
+import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
 import type { Actor } from '../../harness/core/topology.js'
@@ -54,6 +55,7 @@ export const suspendedAccount = defineCheck<CheckContext>({
     })
     const alive: typeof calls = []
     for (const c of calls) if ((await ctx.as(c.actor).send({ method: c.op.method, path: c.path })).status < 300) alive.push(c)
+    if (!alive.some((c) => c.actor.accountId === victim.id)) return { findings: [], skipped: `no user of ${victim.label} has a working read to lose` }
     type Call = (typeof calls)[number]
     type Verdict = { key: string; severity: FindingInput['severity']; expectation: string }
     const findings = new Map<string, FindingInput & { who: string[] }>()
@@ -63,7 +65,7 @@ export const suspendedAccount = defineCheck<CheckContext>({
         const res = await ctx.as(c.actor).send({ method: c.op.method, path: c.path })
         const v = judge(c, res.status)
         if (!v) continue
-        const f = findings.get(v.key) ?? { dedupKey: v.key, severity: v.severity, who: [], message: '', actor: c.actor.label, victim: victim.label, evidence: res.evidence,
+        const f = findings.get(v.key) ?? { dedupKey: v.key, severity: v.severity, who: [], message: '', actor: c.actor.label, victim: victim.label, evidence: res.evidence, repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
           operation: { method: c.op.method.toUpperCase(), pathTemplate: c.op.path, operationId: c.op.id } }
         f.who.push(`${res.status} to ${c.actor.label}`)
         f.message = `${when}: ${c.op.method.toUpperCase()} ${c.op.path} answered ${f.who.join(', ')}; ${v.expectation}`

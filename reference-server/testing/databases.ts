@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import type { Database } from '../store/db.js'
 import { createPgliteDatabase } from '../store/pglite.js'
-import { createPgDatabase } from '../store/pg.js'
+import { asLoginRole, createPgDatabase } from '../store/pg.js'
 
 export type DriverName = 'pglite' | 'pg'
 
@@ -60,13 +60,9 @@ export interface TestDatabase {
   drop(): Promise<void>
 }
 
-function withDatabase(url: string, name: string, user?: string): string {
+function withDatabase(url: string, name: string): string {
   const u = new URL(url)
   u.pathname = '/' + name
-  if (user) {
-    u.username = user
-    u.password = ''
-  }
   return u.toString()
 }
 
@@ -89,7 +85,7 @@ export async function createTestDatabase(driver: DriverName): Promise<TestDataba
     driver,
     db,
     url,
-    runtimeUrl: withDatabase(admin, name, 'ta_login'),
+    runtimeUrl: asLoginRole(url),
     async drop() {
       await db.close()
       const c = new pg.Client({ connectionString: admin })

@@ -234,7 +234,7 @@ describe('fault catalog', () => {
     expect(new Set(faultNames).size).toBe(faultNames.length)
     for (const f of FAULTS) {
       expect(f.detectedBy.length, f.name).toBeGreaterThan(0)
-      for (const id of f.detectedBy) expect(id, f.name).toMatch(/^access\/[a-z0-9-]+$/)
+      for (const id of f.detectedBy) expect(id, f.name).toMatch(new RegExp(`^${f.suite}/[a-z0-9-]+$`))
     }
   })
 

@@ -7,6 +7,8 @@ import { createPgliteDatabase } from './store/pglite.js'
 import { createPgDatabase } from './store/pg.js'
 import { createKeyStore, type KeyStore } from './auth/keys.js'
 import { createVerifier } from './auth/verify.js'
+import { importJWK, type CryptoKey, type JWK } from 'jose'
+import { refreshTokenAsAccess } from './http/forgery-faults.js'
 import { generatePassword, hashPassword } from './auth/passwords.js'
 import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
@@ -26,6 +28,8 @@ export interface StartOptions {
   bootstrap?: { email: string; password?: string }
   logger?: Logger
   settings?: Partial<ServerSettings>
+  /** Extra verification-only keys (the harness's test issuer): public ES256/RS256 JWKs with kid. */
+  trustedKeys?: { kid: string; alg: 'ES256' | 'RS256'; jwk: JWK }[]
 }
 
 export interface RunningServer {
@@ -55,6 +59,8 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     ...opts.settings,
   }
   const keys: KeyStore = await createKeyStore({ retireAfterSeconds: settings.accessTtlSeconds + settings.clockToleranceSeconds })
+  for (const t of opts.trustedKeys ?? []) keys.trust(t.kid, (await importJWK(t.jwk, t.alg)) as CryptoKey, t.alg)
+  const faults = opts.faults ?? NO_FAULTS
   const verifier = createVerifier({
     keys,
     issuer: settings.issuer,
@@ -63,17 +69,18 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     clockToleranceSeconds: settings.clockToleranceSeconds,
     // Revocation is checked inside each request's own transaction (route.ts), not in a second one here.
     isRevoked: async () => false,
+    faults,
   })
   return {
     db,
-    faults: opts.faults ?? NO_FAULTS,
+    faults,
     keys,
     settings,
     tokens: { issuer: settings.issuer, audience: settings.audience, accessTtlSeconds: settings.accessTtlSeconds, idAudience: settings.clientId },
     contract: loadContract(),
     log: opts.logger ?? pino({ level: 'silent' }),
-    verify: (h) => verifier.verify(h),
-    isRevoked: async (tx, jti) => (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).rowCount > 0,
+    verify: async (h) => (faults.has('refresh-token-as-access-token') && (await refreshTokenAsAccess(db, h))) || verifier.verify(h),
+    isRevoked: async (tx, jti) => !faults.has('revoked-tokens-accepted') && (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).rowCount > 0,
   }
 }
 

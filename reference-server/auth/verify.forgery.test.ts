@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { CompactEncrypt, exportJWK, exportSPKI, generateKeyPair } from 'jose'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { AuthErrorCode } from './errors.js'
@@ -7,6 +7,7 @@ import { createKeyStore } from './keys.js'
 import type { KeyStore } from './keys.js'
 import { AUDIENCE, ISSUER, accessHeader, b64, forge, signRaw, userPayload } from './testkit.js'
 import { createVerifier } from './verify.js'
+import { hasDuplicateMembers } from './strict-json.js'
 
 let keys: KeyStore
 let verify: (authorization: string | undefined) => Promise<unknown>
@@ -150,5 +151,38 @@ describe('forgery: the Authorization header', () => {
     const big = await forge(keys, userPayload({ pad: 'x'.repeat(4000) }))
     expect(big.length).toBeGreaterThan(4096)
     await refused(big, 'token_too_large')
+  })
+})
+
+describe('forgery: strict JSON segments and lifetime (hardening for ENC-01, ENC-02, ENC-05, CLM-04)', () => {
+  it('refuses a duplicate claim, whichever copy would win', async () => {
+    const base = JSON.stringify(userPayload())
+    const dup = base.replace(/^\{/, `{"account_id":"${randomUUID()}",`)
+    await refused(await forge(keys, dup as unknown as object), 'token_malformed')
+    const escaped = base.replace(/^\{/, '{"\\u0073ub":"someone-else",')
+    await refused(await forge(keys, escaped as unknown as object), 'token_malformed')
+  })
+
+  it('refuses a duplicate header parameter', async () => {
+    const header = JSON.stringify(accessHeader(keys)).replace(/^\{/, '{"alg":"none",')
+    await refused(await forge(keys, userPayload(), header as unknown as object), 'token_malformed')
+  })
+
+  it('refuses a BOM, invalid UTF-8 and a non-object segment', async () => {
+    await refused(await forge(keys, `\uFEFF${JSON.stringify(userPayload())}` as unknown as object), 'token_malformed')
+    const input = `${b64(accessHeader(keys))}.${Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]).toString('base64url')}`
+    await refused(`${input}.AAAA`, 'token_malformed')
+    await refused(await forge(keys, '[1]' as unknown as object), 'token_malformed')
+  })
+
+  it('accepts nested objects that merely reuse a name at another depth', () => {
+    expect(hasDuplicateMembers('{"a":{"a":1},"b":[{"a":2},{"a":3}]}')).toBe(false)
+    expect(hasDuplicateMembers('{"a":{"b":1,"b":2}}')).toBe(true)
+    expect(hasDuplicateMembers('{"a":"\\"b\\":","b":1}')).toBe(false)
+  })
+
+  it('refuses a lifetime longer than the access-token lifetime (exp ten years out)', async () => {
+    const iat = Math.floor(Date.now() / 1000)
+    await refused(await forge(keys, userPayload({ iat, exp: iat + 10 * 365 * 86_400 })), 'claim_invalid')
   })
 })

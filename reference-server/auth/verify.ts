@@ -1,6 +1,8 @@
-import { errors, jwtVerify } from 'jose'
-import type { CryptoKey, JWTHeaderParameters } from 'jose'
+import { randomUUID } from 'node:crypto'
+import { decodeJwt, decodeProtectedHeader, errors, exportSPKI, importJWK, jwtVerify } from 'jose'
+import type { CryptoKey, JWK, JWTHeaderParameters, JWTPayload } from 'jose'
 import { extractBearer } from './bearer.js'
+import { firstMembers, strictSegment } from './strict-json.js'
 import { toVerifiedToken } from './claims.js'
 import type { VerifiedToken } from './claims.js'
 import { AuthError } from './errors.js'
@@ -21,8 +23,8 @@ export interface VerifierOptions {
   /** Defaults to DEFAULT_CLOCK_TOLERANCE_SECONDS. */
   clockToleranceSeconds?: number
   isRevoked(jti: string): Promise<boolean>
-  /** Unused for now; kept so forgery faults can hook in later. */
-  faults?: ReadonlySet<string>
+  /** Seeded forgery faults (reference-server/faults/forgery.ts); each is one guarded branch below. */
+  faults?: { has(name: string): boolean }
 }
 
 // Every alg a key can be bound to. jose checks this list before it calls the key resolver; the
@@ -65,8 +67,15 @@ function codeFor(err: unknown): AuthErrorCode | undefined {
 export function createVerifier(opts: VerifierOptions): { verify(authorization: string | undefined): Promise<VerifiedToken> } {
   const { keys, issuer, audience } = opts
 
+  const has = (name: string): boolean => opts.faults?.has(name) ?? false
+
   // Sees only the protected header; the payload is not consulted to choose a key.
-  const resolveKey = (header: JWTHeaderParameters): CryptoKey => {
+  const resolveKey = async (header: JWTHeaderParameters): Promise<CryptoKey | Uint8Array> => {
+    if (has('embedded-jwk-trusted') && header.jwk !== undefined) {
+      // The bug (CVE-2018-0114): the token carries the key that verifies it.
+      return importJWK(header.jwk as JWK, header.alg)
+    }
+    if (has('jku-fetched-and-trusted') && typeof header.jku === 'string') return fetchJku(header)
     if (REFUSED_HEADERS.some((name) => Object.hasOwn(header, name))) throw new AuthError('token_malformed')
     if (typeof header.kid !== 'string' || header.kid === '') throw new AuthError('key_unknown')
     const key = keys.verificationKey(header.kid)
@@ -76,30 +85,103 @@ export function createVerifier(opts: VerifierOptions): { verify(authorization: s
     return key.publicKey
   }
 
-  async function verify(authorization: string | undefined): Promise<VerifiedToken> {
-    const token = extractBearer(authorization)
-    let payload: unknown
+  /** Only under `jku-fetched-and-trusted`: fetches the header's URL, loopback only (the harness's listener). */
+  async function fetchJku(header: JWTHeaderParameters): Promise<CryptoKey | Uint8Array> {
+    const url = new URL(header.jku!)
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new AuthError('key_unknown')
+    const res = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(2_000) }).catch(() => undefined)
+    const jwks = (await res?.json().catch(() => undefined)) as { keys?: JWK[] } | undefined
+    const jwk = jwks?.keys?.find((k) => header.kid === undefined || k.kid === header.kid) ?? jwks?.keys?.[0]
+    if (!jwk) throw new AuthError('key_unknown')
+    return importJWK(jwk, header.alg)
+  }
+
+  /** Only under `hs256-with-public-key`: an HS* token is checked with the public key's PEM as the HMAC secret. */
+  async function publicKeyAsSecret(token: string): Promise<JWTPayload> {
+    const { kid } = decodeProtectedHeader(token)
+    const key = keys.verificationKey(typeof kid === 'string' ? kid : keys.signingKey().kid)
+    if (!key) throw new AuthError('key_unknown')
+    const secret = new TextEncoder().encode(await exportSPKI(key.publicKey))
+    const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256', 'HS384', 'HS512'], issuer, audience })
+    return payload
+  }
+
+  /** Only under `signature-not-checked` and `alg-none-accepted`: reads the claims of a token nobody verified. */
+  function unverifiedClaims(authorization: string | undefined): VerifiedToken | undefined {
+    const raw = authorization?.replace(/^bearer\s+/i, '').trim()
+    if (!raw || raw.split('.').length !== 3) return undefined
+    let header: { alg?: unknown }
+    let payload: JWTPayload
     try {
-      ;({ payload } = await jwtVerify(token, resolveKey, {
-        algorithms: [...BINDABLE_ALGS],
-        typ: 'at+jwt',
-        issuer,
-        audience,
-        requiredClaims: REQUIRED_CLAIMS,
-        maxTokenAge: opts.maxTokenAgeSeconds,
-        clockTolerance: opts.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
-      }))
+      header = decodeProtectedHeader(raw)
+      payload = decodeJwt(raw)
+    } catch {
+      return undefined
+    }
+    const none = typeof header.alg === 'string' && header.alg.trim().toLowerCase() === 'none'
+    // signature-not-checked: the bug is a decode where a verify belongs (lax form checks included).
+    // alg-none-accepted: `none`, in any spelling, means "no signature to check".
+    if (!has('signature-not-checked') && !(has('alg-none-accepted') && none)) return undefined
+    if (typeof payload.exp === 'number' && payload.exp * 1000 < Date.now()) throw new AuthError('token_expired')
+    return toVerifiedToken(payload)
+  }
+
+  async function verify(authorization: string | undefined): Promise<VerifiedToken> {
+    if (has('signature-not-checked') || has('alg-none-accepted')) {
+      const unverified = unverifiedClaims(authorization)
+      if (unverified) return unverified
+    }
+    const token = extractBearer(authorization)
+    // Header and payload must be strict UTF-8 JSON objects with unique member names (RFC 8725 §3.7);
+    // jose alone drops a BOM and lets the last duplicate win.
+    const [h, p] = token.split('.') as [string, string, string]
+    const firstWins = has('duplicate-claims-first-wins')
+    if (!firstWins && (strictSegment(h) === undefined || strictSegment(p) === undefined)) throw new AuthError('token_malformed')
+    const idTokens = has('id-token-as-access-token')
+    const issAud = !has('iss-aud-not-checked')
+    let payload: JWTPayload
+    try {
+      if (has('hs256-with-public-key') && /^HS/.test(String(decodeProtectedHeader(token).alg))) {
+        payload = await publicKeyAsSecret(token)
+      } else {
+        ;({ payload } = await jwtVerify(token, resolveKey, {
+          algorithms: [...BINDABLE_ALGS],
+          // id-token-as-access-token: the bug is trusting any token this issuer signed, whatever its type.
+          ...(idTokens ? {} : { typ: 'at+jwt' }),
+          ...(issAud ? { issuer } : {}),
+          ...(issAud && !idTokens ? { audience } : {}),
+          requiredClaims: idTokens ? ['exp', 'iat', 'sub'] : REQUIRED_CLAIMS,
+          maxTokenAge: opts.maxTokenAgeSeconds,
+          clockTolerance: opts.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
+        }))
+      }
     } catch (err) {
       if (err instanceof AuthError) throw err
-      const code = codeFor(err)
-      if (code === undefined) throw err
-      throw new AuthError(code)
+      // exp-not-checked: the bug is treating "expired" (or "too old") as good enough.
+      if (has('exp-not-checked') && err instanceof errors.JWTExpired) payload = err.payload
+      else {
+        const code = codeFor(err)
+        if (code === undefined) throw err
+        throw new AuthError(code)
+      }
+    }
+    if (idTokens && payload.token_use === 'id') {
+      payload = { ...payload, jti: randomUUID(), client_id: String(payload.aud), scope: 'app dashboard', token_use: 'access' }
     }
     // jose accepts an aud array that merely contains ours; a token minted for several audiences can be
     // replayed at each of them, so only our audience alone is accepted (RFC 9068 §4, RFC 8725 §3.9).
-    const aud = (payload as { aud?: unknown }).aud
+    const aud = payload.aud
     const audOk = aud === audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === audience)
-    if (!audOk) throw new AuthError('audience_invalid')
+    if (!audOk && issAud && !idTokens) throw new AuthError('audience_invalid')
+    // maxTokenAge bounds iat only: a token may not claim to live longer than we issue them (RFC 8725 §3.10 bis, CLM-04).
+    const tolerance = opts.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS
+    if (typeof payload.exp === 'number' && typeof payload.iat === 'number' && payload.exp - payload.iat > opts.maxTokenAgeSeconds + tolerance) {
+      throw new AuthError('claim_invalid')
+    }
+    if (firstWins) {
+      // The bug: identity and tenancy are read by a naive first-match parser, the signature check by the last-wins one.
+      payload = { ...payload, ...firstMembers(Buffer.from(p, 'base64url').toString('utf8'), ['sub', 'account_id', 'workspace_id', 'roles']) }
+    }
 
     const verified = toVerifiedToken(payload)
     // Last, and only for a token that is otherwise valid: the store is not queried for forged jtis.

@@ -1,5 +1,51 @@
 import type { FaultSpec } from './catalog.js'
 
-/** Forgery faults: the verifier accepts a token it must refuse (issue 4). */
+/** Forgery faults: the verifier accepts a token it must refuse (issue 4). Catalog ids: shared/research/forgery.md. */
+const forgery = (name: string, description: string, detectedBy: string[]): FaultSpec => ({
+  name,
+  suite: 'forgery',
+  description,
+  detectedBy,
+})
+
 export const FORGERY_FAULTS = [
+  forgery('alg-none-accepted',
+    'A token whose `alg` is `none` in any spelling is taken as unsigned and its claims are trusted (SIG-03).',
+    ['forgery/alg-none']),
+  forgery('hs256-with-public-key',
+    "HS256/384/512 tokens are verified with the signing key's public SPKI PEM as the HMAC secret (SIG-07).",
+    ['forgery/hmac-keys']),
+  forgery('signature-not-checked',
+    'The verifier only decodes the token (no signature, no strict form checks) and trusts its claims (SIG-01, SIG-02, SIG-04).',
+    ['forgery/tampered-signature', 'forgery/ecdsa-signatures', 'forgery/kid-selection', 'forgery/malformed-tokens']),
+  forgery('exp-not-checked',
+    'An expired (or too old) token is accepted once its signature verifies (CLM-01, CLM-06).',
+    ['forgery/token-lifetime']),
+  forgery('iss-aud-not-checked',
+    'The issuer and audience of a validly signed token are not checked (CLM-07, CLM-08).',
+    ['forgery/claim-validation']),
+  forgery('id-token-as-access-token',
+    'An ID token of the same issuer is accepted as an access token: typ, aud and token_use are ignored (CTX-01).',
+    ['forgery/token-type']),
+  forgery('refresh-token-as-access-token',
+    "A refresh token presented as a Bearer token is looked up and accepted as its user's access token (CTX-02).",
+    ['forgery/token-type']),
+  forgery('embedded-jwk-trusted',
+    'A token carrying a `jwk` header is verified with that key (KEY-01, CVE-2018-0114).',
+    ['forgery/key-headers']),
+  forgery('jku-fetched-and-trusted',
+    'The verifier fetches the `jku` URL (loopback only, in tests) and trusts the keys it serves (KEY-02).',
+    ['forgery/key-headers']),
+  forgery('revoked-tokens-accepted',
+    'Revoked access tokens keep working until they expire: the revocation list is not consulted (RPL-04).',
+    ['forgery/lifecycle-replay']),
+  forgery('tenant-from-unverified-header',
+    '`X-Account-Id` / `X-Workspace-Id` request headers override the tenant of the verified token (RPL-03).',
+    ['forgery/tenant-binding']),
+  forgery('duplicate-claims-first-wins',
+    'Duplicate member names are not refused: the signature check reads the last `sub`/tenant claim, tenancy the first (ENC-01).',
+    ['forgery/duplicate-members']),
+  forgery('access-token-in-query',
+    'Without an Authorization header, a token in the `access_token` query parameter is accepted (LOC-01, RFC 6750 §2.3).',
+    ['forgery/token-location']),
 ] as const satisfies readonly FaultSpec[]

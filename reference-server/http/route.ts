@@ -6,6 +6,7 @@ import { authorize } from '../tenancy/authorize.js'
 import { AuthError } from '../auth/errors.js'
 import { rejectNul } from './nul.js'
 import { HttpError, notFound } from './problem.js'
+import { headerTenantDecision, tenantFromHeaders } from './forgery-faults.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -37,14 +38,17 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
     const params = checkParams(op, req, deps.faults)
     requireJsonBody(req)
     rejectNul(req)
-    const token = await deps.verify(req.get('authorization'))
+    const queryToken = deps.faults.has('access-token-in-query') && typeof req.query.access_token === 'string' ? `Bearer ${req.query.access_token}` : undefined
+    const verified = await deps.verify(req.get('authorization') ?? queryToken)
+    const fromHeaders = deps.faults.has('tenant-from-unverified-header') ? tenantFromHeaders(req, verified) : undefined
+    const token = fromHeaders ?? verified
     const reply = await deps.db.withTenant(
       token.kind === 'principal'
         ? { platformRole: token.platformRole }
         : { accountId: token.accountId, workspaceId: token.workspaceId, userId: token.sub },
       async (tx) => {
         if (await deps.isRevoked(tx, token.jti)) throw new AuthError('token_revoked')
-        const decision = await authorize(tx, op, token, params, deps.faults)
+        const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, token, params, deps.faults)
         return handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
       },
     )

@@ -67,15 +67,15 @@ function codeFor(err: unknown): AuthErrorCode | undefined {
 export function createVerifier(opts: VerifierOptions): { verify(authorization: string | undefined): Promise<VerifiedToken> } {
   const { keys, issuer, audience } = opts
 
-  const has = (name: string): boolean => opts.faults?.has(name) ?? false
+  const faults = { has: (name: string): boolean => opts.faults?.has(name) ?? false }
 
   // Sees only the protected header; the payload is not consulted to choose a key.
   const resolveKey = async (header: JWTHeaderParameters): Promise<CryptoKey | Uint8Array> => {
-    if (has('embedded-jwk-trusted') && header.jwk !== undefined) {
+    if (faults.has('embedded-jwk-trusted') && header.jwk !== undefined) {
       // The bug (CVE-2018-0114): the token carries the key that verifies it.
       return importJWK(header.jwk as JWK, header.alg)
     }
-    if (has('jku-fetched-and-trusted') && typeof header.jku === 'string') return fetchJku(header)
+    if (faults.has('jku-fetched-and-trusted') && typeof header.jku === 'string') return fetchJku(header)
     if (REFUSED_HEADERS.some((name) => Object.hasOwn(header, name))) throw new AuthError('token_malformed')
     if (typeof header.kid !== 'string' || header.kid === '') throw new AuthError('key_unknown')
     const key = keys.verificationKey(header.kid)
@@ -121,13 +121,13 @@ export function createVerifier(opts: VerifierOptions): { verify(authorization: s
     const none = typeof header.alg === 'string' && header.alg.trim().toLowerCase() === 'none'
     // signature-not-checked: the bug is a decode where a verify belongs (lax form checks included).
     // alg-none-accepted: `none`, in any spelling, means "no signature to check".
-    if (!has('signature-not-checked') && !(has('alg-none-accepted') && none)) return undefined
+    if (!faults.has('signature-not-checked') && !(faults.has('alg-none-accepted') && none)) return undefined
     if (typeof payload.exp === 'number' && payload.exp * 1000 < Date.now()) throw new AuthError('token_expired')
     return toVerifiedToken(payload)
   }
 
   async function verify(authorization: string | undefined): Promise<VerifiedToken> {
-    if (has('signature-not-checked') || has('alg-none-accepted')) {
+    if (faults.has('signature-not-checked') || faults.has('alg-none-accepted')) {
       const unverified = unverifiedClaims(authorization)
       if (unverified) return unverified
     }
@@ -135,13 +135,13 @@ export function createVerifier(opts: VerifierOptions): { verify(authorization: s
     // Header and payload must be strict UTF-8 JSON objects with unique member names (RFC 8725 §3.7);
     // jose alone drops a BOM and lets the last duplicate win.
     const [h, p] = token.split('.') as [string, string, string]
-    const firstWins = has('duplicate-claims-first-wins')
+    const firstWins = faults.has('duplicate-claims-first-wins')
     if (!firstWins && (strictSegment(h) === undefined || strictSegment(p) === undefined)) throw new AuthError('token_malformed')
-    const idTokens = has('id-token-as-access-token')
-    const issAud = !has('iss-aud-not-checked')
+    const idTokens = faults.has('id-token-as-access-token')
+    const issAud = !faults.has('iss-aud-not-checked')
     let payload: JWTPayload
     try {
-      if (has('hs256-with-public-key') && /^HS/.test(String(decodeProtectedHeader(token).alg))) {
+      if (faults.has('hs256-with-public-key') && /^HS/.test(String(decodeProtectedHeader(token).alg))) {
         payload = await publicKeyAsSecret(token)
       } else {
         ;({ payload } = await jwtVerify(token, resolveKey, {
@@ -158,7 +158,7 @@ export function createVerifier(opts: VerifierOptions): { verify(authorization: s
     } catch (err) {
       if (err instanceof AuthError) throw err
       // exp-not-checked: the bug is treating "expired" (or "too old") as good enough.
-      if (has('exp-not-checked') && err instanceof errors.JWTExpired) payload = err.payload
+      if (faults.has('exp-not-checked') && err instanceof errors.JWTExpired) payload = err.payload
       else {
         const code = codeFor(err)
         if (code === undefined) throw err

@@ -47,6 +47,14 @@ export const profileSchema = z
       statuses: z.array(z.union([z.literal(403), z.literal(404)])).min(1).default([403, 404])
         .describe('Statuses that count as a denial of a foreign object: [404] for strict non-disclosure.'),
     }).strict().prefault({}),
+    forgery: z.object({
+      testIssuer: z.object({
+        privateJwkEnv: envName.describe('Variable holding the private JWK (with kid and alg: ES256 or RS256) of a key the deployment trusts for its issuer; the forgery checks sign tokens with bad claims with it.'),
+      }).strict().optional()
+        .describe('A test-issuer key the deployment trusts (on Cognito: a test pool with a pre-token-generation trigger). Without it the claim checks are skipped.'),
+      maxClockSkewSeconds: z.number().int().min(0).default(300)
+        .describe('Largest clock skew (leeway) an expired token may be accepted with.'),
+    }).strict().prefault({}),
     budget: z.object({
       maxRequests: z.number().int().positive().default(50_000),
       requestsPerSecond: z.number().positive().optional().describe('Cap on the request rate; unlimited when absent.'),

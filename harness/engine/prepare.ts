@@ -40,7 +40,12 @@ export async function prepareAudit(settings: AuditSettings): Promise<PreparedAud
     let baseUrl = settings.TENANT_AUDIT_BASE_URL ?? profile.baseUrl
     if (!settings.TENANT_AUDIT_TARGET) {
       const { startEmbedded } = await import('../cli/embedded.js')
-      const server = await startEmbedded(settings.TENANT_AUDIT_FAULTS)
+      // The forgery suite's test issuer (KT): a fresh key the embedded server trusts, handed to the checks by environment.
+      const { generateTestIssuer, DEFAULT_TEST_ISSUER_ENV } = await import('../forge/issuer.js')
+      const testIssuer = await generateTestIssuer()
+      process.env[profile.forgery.testIssuer?.privateJwkEnv ?? DEFAULT_TEST_ISSUER_ENV] = JSON.stringify(testIssuer.privateJwk)
+      state.secrets.push(JSON.stringify(testIssuer.privateJwk), String(testIssuer.privateJwk.d))
+      const server = await startEmbedded(settings.TENANT_AUDIT_FAULTS, [{ kid: testIssuer.kid, alg: testIssuer.alg, jwk: testIssuer.publicJwk }])
       cleanups.push(() => server.close())
       baseUrl = server.url
       process.env[profile.auth.bootstrap.usernameEnv] = server.username
@@ -70,7 +75,7 @@ export async function prepareAudit(settings: AuditSettings): Promise<PreparedAud
       })
       result = await provisionThroughPortal(http, contract, profile, planFor(settings.TENANT_AUDIT_SEED, bounds), settings.TENANT_AUDIT_SEED, track)
     }
-    state.secrets = result.secrets.list()
+    state.secrets = [...state.secrets, ...result.secrets.list()]
     state.provisioningRequests = http.sent
     const provided: ProvidedAudit = {
       profile, baseUrl, contract: document, topology: result.topology, seed: settings.TENANT_AUDIT_SEED,

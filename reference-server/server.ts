@@ -69,6 +69,7 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     clockToleranceSeconds: settings.clockToleranceSeconds,
     // Revocation is checked inside each request's own transaction (route.ts), not in a second one here.
     isRevoked: async () => false,
+    clientIds: [settings.clientId],
     faults,
   })
   return {

@@ -94,7 +94,7 @@ export function nonCanonical(token: string): { name: string; token: string }[] {
     { name: '= padding', token: `${token}=` },
     { name: 'standard base64 alphabet', token: `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64').replace(/=+$/, '')}` },
     { name: 'trailing space', token: `${token} ` },
-    { name: 'line break inside the payload', token: `${h}.${p.slice(0, 8)}\n${p.slice(8)}.${s}` },
+    { name: 'tab inside the payload', token: `${h}.${p.slice(0, 8)}\t${p.slice(8)}.${s}` },
   ]
   // Flipping the lowest unused bit of the last character keeps the decoded bytes (when the length leaves bits unused).
   if (s.length % 4 !== 0 && last >= 0) out.unshift({ name: 'unused low bits of the last character flipped', token: `${h}.${p}.${s.slice(0, -1)}${ALPHABET[last ^ 1]}` })

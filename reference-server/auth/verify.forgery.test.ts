@@ -186,3 +186,12 @@ describe('forgery: strict JSON segments and lifetime (hardening for ENC-01, ENC-
     await refused(await forge(keys, userPayload({ iat, exp: iat + 10 * 365 * 86_400 })), 'claim_invalid')
   })
 })
+
+describe('forgery: app client binding (hardening for CLM-08)', () => {
+  it('refuses a client_id outside the configured set, accepts one inside it', async () => {
+    const bound = createVerifier({ keys, issuer: ISSUER, audience: AUDIENCE, maxTokenAgeSeconds: 900, isRevoked: async () => false, clientIds: ['tenant-audit-cli'] })
+    await expect(bound.verify(`Bearer ${await forge(keys)}`)).resolves.toBeDefined()
+    const err = await bound.verify(`Bearer ${await forge(keys, userPayload({ client_id: 'someone-else' }))}`).catch((e: unknown) => e)
+    expect((err as AuthError).code).toBe('audience_invalid')
+  })
+})

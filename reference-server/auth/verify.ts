@@ -23,6 +23,8 @@ export interface VerifierOptions {
   /** Defaults to DEFAULT_CLOCK_TOLERANCE_SECONDS. */
   clockToleranceSeconds?: number
   isRevoked(jti: string): Promise<boolean>
+  /** App clients whose tokens this API accepts (`client_id`, CLM-08); any when absent. */
+  clientIds?: readonly string[]
   /** Seeded forgery faults (reference-server/faults/forgery.ts); each is one guarded branch below. */
   faults?: { has(name: string): boolean }
 }
@@ -184,6 +186,8 @@ export function createVerifier(opts: VerifierOptions): { verify(authorization: s
     }
 
     const verified = toVerifiedToken(payload)
+    // A token minted for another app client is not for us (aws-jwt-verify validateCognitoJwtFields, CLM-08).
+    if (opts.clientIds !== undefined && issAud && !opts.clientIds.includes(verified.clientId)) throw new AuthError('audience_invalid')
     // Last, and only for a token that is otherwise valid: the store is not queried for forged jtis.
     if (await opts.isRevoked(verified.jti)) throw new AuthError('token_revoked')
     return verified

@@ -17,7 +17,7 @@ export const FORGERY_FAULTS = [
     ['forgery/hmac-keys']),
   forgery('signature-not-checked',
     'The verifier only decodes the token (no signature, no strict form checks) and trusts its claims (SIG-01, SIG-02, SIG-04).',
-    ['forgery/tampered-signature', 'forgery/ecdsa-signatures', 'forgery/kid-selection', 'forgery/malformed-tokens']),
+    ['forgery/tampered-signature', 'forgery/ecdsa-signatures', 'forgery/algorithm-substitution', 'forgery/kid-selection', 'forgery/malformed-tokens']),
   forgery('exp-not-checked',
     'An expired (or too old) token is accepted once its signature verifies (CLM-01, CLM-06).',
     ['forgery/token-lifetime']),

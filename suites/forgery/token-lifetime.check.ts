@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto'
+import { attempt, testIssuerFor, victimClaims, type Scene } from '../../harness/forge/scene.js'
+import { forgeryCheck } from './shared.js'
+
+const SKEWS = [1, 30, 60, 120, 300, 600]
+
+/**
+ * CLM-01 to CLM-04, CLM-06 (test issuer, KT): expired, not yet valid (`nbf`, `iat` in the future) and
+ * overlong tokens with the victim's claims, then a clock-skew probe: tokens expired k seconds ago
+ * (k ∈ 1…600 s) on a read; the largest accepted k must not exceed `forgery.maxClockSkewSeconds`.
+ */
+export const tokenLifetime = forgeryCheck({
+  name: 'token-lifetime',
+  title: 'An expired, not-yet-valid or overlong token is accepted',
+  docs: 'forgery.md CLM-01 (expired), CLM-02 (nbf future), CLM-03 (iat future), CLM-04 (excessive lifetime), CLM-06 (clock-skew probe); RFC 7519 §4.1.4-6; capability: forgery.testIssuer; fault exp-not-checked',
+  async attack(scene) {
+    const kt = await testIssuerFor(scene)
+    if ('reason' in kt) return kt.reason
+    const { sign } = kt
+    const now = Math.floor(Date.now() / 1000)
+    const v = victimClaims(scene)
+    const life = Number(v.exp) - Number(v.iat)
+    const maxSkew = scene.ctx.profile.forgery.maxClockSkewSeconds
+    const past = maxSkew + 60
+    await attempt(scene, { name: `expired ${past} s ago`, catalog: 'CLM-01', token: sign({ ...v, iat: now - past - life, exp: now - past }), expect: 'reject' })
+    await attempt(scene, { name: 'expired a day ago', catalog: 'CLM-01', token: sign({ ...v, iat: now - 86_400 - life, exp: now - 86_400 }), expect: 'reject' })
+    await attempt(scene, { name: `nbf ${maxSkew + 60} s in the future`, catalog: 'CLM-02', token: sign({ ...v, nbf: now + maxSkew + 60 }), expect: 'reject' })
+    await attempt(scene, { name: 'iat an hour in the future', catalog: 'CLM-03', token: sign({ ...v, iat: now + 3600, exp: now + 3600 + life }), expect: 'reject' })
+    await attempt(scene, { name: 'exp ten years out', catalog: 'CLM-04', token: sign({ ...v, exp: now + 10 * 365 * 86_400 }), expect: 'reject' })
+    await attempt(scene, { name: 'lifetime of two days (exp − iat)', catalog: 'CLM-04', token: sign({ ...v, iat: now - 60, exp: now + 2 * 86_400 }), expect: 'reject' })
+    await skewProbe(scene, sign, life, maxSkew)
+  },
+})
+
+/** CLM-06: the largest k for which a token expired k seconds ago is still accepted on a read. */
+async function skewProbe(scene: Scene, sign: (p: object) => string, life: number, maxSkew: number): Promise<void> {
+  let largest = 0
+  let evidence
+  for (const k of SKEWS) {
+    const now = Math.floor(Date.now() / 1000)
+    const token = sign({ ...victimClaims(scene), iat: now - k - life, exp: now - k, jti: randomUUID() })
+    const res = await scene.ctx.as({ label: scene.attacker.label, kind: 'user', actorKind: 'viewer', token }).get(scene.readPath)
+    if (res.status >= 200 && res.status < 300) {
+      largest = k
+      evidence = res.evidence
+    }
+  }
+  if (largest > maxSkew) {
+    scene.findings.push({
+      message: `clock-skew probe: a token expired ${largest} s ago is still accepted (largest accepted skew ${largest} s; the profile allows ${maxSkew} s) [CLM-06]`,
+      severity: 'high', dedupKey: 'skew', actor: scene.attacker.label, evidence,
+      operation: { method: scene.read.method.toUpperCase(), pathTemplate: scene.read.path, operationId: scene.read.id },
+    })
+  }
+}

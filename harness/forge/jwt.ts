@@ -98,7 +98,8 @@ export function nonCanonical(token: string): { name: string; token: string }[] {
   ]
   // Flipping the lowest unused bit of the last character keeps the decoded bytes (when the length leaves bits unused).
   if (s.length % 4 !== 0 && last >= 0) out.unshift({ name: 'unused low bits of the last character flipped', token: `${h}.${p}.${s.slice(0, -1)}${ALPHABET[last ^ 1]}` })
-  return out
+  // A signature without - or _ reads the same in both alphabets: that spelling is no variant.
+  return out.filter((v) => v.token !== token)
 }
 
 /**

@@ -182,7 +182,9 @@ export function markedBody(ctx: CheckContext, op: Op, marker: string): unknown {
 function leaksMaterial(body: string, a: Attempt): boolean {
   const token = a.token ?? a.authorization?.replace(/^\S+\s+/, '') ?? ''
   const parts = token.split(/[.\s,]/).filter((s) => s.length >= 16)
-  return KEY_MATERIAL.test(body) || parts.some((s) => body.includes(s))
+  // Identifiers a problem body legitimately carries (requestId, traceId, instance) are not key material.
+  const scanned = body.replace(/"(?:\w*[Ii]d|trace\w*|instance)"\s*:\s*"[^"]*"/g, '""')
+  return KEY_MATERIAL.test(scanned) || parts.some((s) => body.includes(s))
 }
 
 /**

@@ -3,6 +3,7 @@ import { serve } from './serve.js'
 import { listFaults } from './faults.js'
 import { run } from './run.js'
 import { replay } from './replay.js'
+import { load, loadPrepare } from './load.js'
 import { isHarnessError } from '../core/errors.js'
 import { UnknownFaultError } from '../../reference-server/faults/index.js'
 
@@ -53,6 +54,23 @@ export async function main(argv: string[]): Promise<number> {
     .description('list the seeded faults the reference server can switch on')
     .option('--json', 'print JSON: [{ name, suite, description, detectedBy }]')
     .action((opts) => void (code = listFaults(opts)))
+
+  const loadCmd = program
+    .command('load')
+    .description('run a load scenario (fixtures/load) with the Node driver (loopback only) or print the k6 commands')
+    .argument('<scenario>', 'noisy-neighbour, quota-accuracy, tenant-mix, or a scenario file')
+    .option('--engine <engine>', 'node (default: runs here, loopback only) or k6 (prints the commands)')
+    .option('--target <file>', 'target profile; without it, the embedded reference server')
+    .option('--out <dir>', 'output folder (default reports/load/<scenario>)')
+    .action(async (scenario, opts) => void (code = await load(scenario, opts)))
+  loadCmd
+    .command('prepare')
+    .description('provision the scenario tenants and write scenario.json and tokens.json (mode 0600) for k6')
+    .argument('<scenario>', 'noisy-neighbour, quota-accuracy, tenant-mix, or a scenario file')
+    .option('--target <file>', 'target profile; without it, the embedded reference server (which stops with the command)')
+    .option('--out <dir>', 'output folder (default reports/load/<scenario>)')
+    // `load` declares --target/--out too, so commander may hand them to the parent: merge both.
+    .action(async (scenario, opts) => void (code = await loadPrepare(scenario, { ...loadCmd.opts(), ...opts })))
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -11,6 +11,7 @@ import { generatePassword, hashPassword } from './auth/passwords.js'
 import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
 import type { ServerDeps, ServerSettings } from './http/types.js'
+import { createLimiter, type RateLimitSettings } from './ratelimit/limiter.js'
 
 export interface StartOptions {
   port?: number
@@ -26,6 +27,9 @@ export interface StartOptions {
   bootstrap?: { email: string; password?: string }
   logger?: Logger
   settings?: Partial<ServerSettings>
+  /** Rate-limit counters in Redis (shared by every process); the in-memory limiter otherwise. */
+  redisUrl?: string
+  rateLimits?: Partial<RateLimitSettings>
 }
 
 export interface RunningServer {
@@ -64,16 +68,20 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     // Revocation is checked inside each request's own transaction (route.ts), not in a second one here.
     isRevoked: async () => false,
   })
+  const faults = opts.faults ?? NO_FAULTS
+  const log = opts.logger ?? pino({ level: 'silent' })
+  const limiter = await createLimiter({ db, faults, log, redisUrl: opts.redisUrl, settings: opts.rateLimits })
   return {
     db,
-    faults: opts.faults ?? NO_FAULTS,
+    faults,
     keys,
     settings,
     tokens: { issuer: settings.issuer, audience: settings.audience, accessTtlSeconds: settings.accessTtlSeconds, idAudience: settings.clientId },
     contract: loadContract(),
-    log: opts.logger ?? pino({ level: 'silent' }),
+    log,
     verify: (h) => verifier.verify(h),
     isRevoked: async (tx, jti) => (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).rowCount > 0,
+    limiter,
   }
 }
 
@@ -113,6 +121,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         server.close(() => resolve())
         server.closeAllConnections()
       })
+      await deps.limiter.close()
       if (!opts.db) await db.close()
     },
   }

@@ -8,6 +8,7 @@ import { FAULTS, UnknownFaultError, parseFaults, type FaultName } from './index.
 import { availableDrivers, createTestDatabase, type TestDatabase } from '../testing/databases.js'
 import { createTestServer, type TestServer } from '../testing/server.js'
 import { PASSWORD, seedTopology, type SeededWorkspace, type Topology } from '../testing/topology.js'
+import { RATELIMIT_SCENARIOS } from '../ratelimit/fault-scenarios.js'
 
 /**
  * Every catalogued fault, shown to be real: the same requests against the clean server are refused
@@ -221,6 +222,7 @@ const SCENARIOS: Record<FaultName, Scenario> = {
     clean: denied,
     defect: (res, t) => leaks(res, otherAccount(t).canary),
   },
+  ...RATELIMIT_SCENARIOS,
 }
 
 const faultNames = FAULTS.map((f) => f.name)

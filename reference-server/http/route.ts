@@ -37,7 +37,10 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
     const params = checkParams(op, req, deps.faults)
     requireJsonBody(req)
     rejectNul(req)
+    if (deps.faults.has('ratelimit-unverified-claim')) await deps.limiter.consumeUnverified(req, res)
     const token = await deps.verify(req.get('authorization'))
+    // Rate limit: after authentication (keyed on verified claims only), before the transaction.
+    await deps.limiter.consume(token, req, res)
     const reply = await deps.db.withTenant(
       token.kind === 'principal'
         ? { platformRole: token.platformRole }

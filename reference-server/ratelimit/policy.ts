@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto'
+import { serializeList, type BareItem } from 'structured-headers'
+
+/** A per-account quota as the Portal sets it (`PATCH /portal/v1/accounts/{id}` `{rateLimit}`). */
+export interface Quota {
+  requestsPerSecond: number
+  burst: number
+}
+
+/** A limiter window: `points` requests per `seconds`. */
+export interface Window {
+  points: number
+  seconds: number
+}
+
+/**
+ * rate-limiter-flexible counts in fixed windows, so a token bucket (rate, burst) becomes the window
+ * that admits `burst` requests and refills at `requestsPerSecond` on average: q = burst,
+ * w = ceil(burst / requestsPerSecond). The window is what the RateLimit-Policy field announces.
+ */
+export function windowOf(quota: Quota): Window {
+  return { points: quota.burst, seconds: Math.max(1, Math.ceil(quota.burst / quota.requestsPerSecond)) }
+}
+
+/**
+ * The partition key as sent in `pk`: a hash of the limiter key, never the raw tenant id, user or
+ * address (draft-ietf-httpapi-ratelimit-headers-11 §5: avoid partition keys with sensitive data).
+ */
+export function partitionKey(key: string): Buffer {
+  return createHash('sha256').update('tenant-audit/ratelimit\0').update(key).digest().subarray(0, 12)
+}
+
+/** One policy's state after a request, enough to write the draft-11 fields. */
+export interface PolicyState {
+  /** Policy name: `account`, `principal`, `login-address`, `login-username`. */
+  name: string
+  window: Window
+  key: string
+  remaining: number
+  msBeforeNext: number
+}
+
+const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000))
+
+/** `RateLimit-Policy: "account";q=100;w=2;pk=:...:` (an SF List, draft-11 §4). */
+export function policyField(states: readonly PolicyState[]): string {
+  return serializeList(states.map((s) => [s.name, new Map<string, BareItem>([
+    ['q', s.window.points], ['w', s.window.seconds], ['pk', partitionKey(s.key)],
+  ])]))
+}
+
+/** `RateLimit: "account";r=99;t=2;pk=:...:` (an SF List, draft-11 §5). */
+export function stateField(states: readonly PolicyState[]): string {
+  return serializeList(states.map((s) => [s.name, new Map<string, BareItem>([
+    ['r', Math.max(0, s.remaining)], ['t', seconds(s.msBeforeNext)], ['pk', partitionKey(s.key)],
+  ])]))
+}
+
+/** Retry-After (delay-seconds): the end of the effective window, never earlier (draft-11 §5.1). */
+export function retryAfterSeconds(state: PolicyState): number {
+  return seconds(state.msBeforeNext)
+}

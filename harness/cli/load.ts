@@ -7,7 +7,7 @@ import type { Topology } from '../core/topology.js'
 import { adapterFor, loadTargetContract } from '../engine/open-target.js'
 import { teardown } from '../provision/teardown.js'
 import { loadScenario, type Scenario } from '../../fixtures/load/scenario.js'
-import { assertLoopback, runScenario } from '../../load/driver/index.js'
+import { assertLoopback, runScenario, type LoadResult } from '../../load/driver/index.js'
 import { formatResult } from '../../load/driver/format.js'
 import { provisionLoadTenants, type LoadTenants } from './load-prepare.js'
 
@@ -112,6 +112,18 @@ export async function loadPrepare(name: string, opts: LoadOptions): Promise<numb
 }
 
 /**
+ * The Node engine end to end: refuse a non-loopback target, provision, run, remove the tenants.
+ * Without a target, the embedded reference server (started and stopped here).
+ */
+export async function runNodeEngine(s: Scenario, target: string | undefined): Promise<LoadResult> {
+  if (target) assertLoopback(loadProfile(target).profile.baseUrl)
+  return withTenants(target, s, false, async (tenants) => {
+    say(`running ${s.name}: ${s.phases.map((p) => `${p.name} ${p.seconds} s`).join(', ')} (at most ${s.bounds.maxRequests} requests)`)
+    return runScenario(s, tenants.prepared)
+  })
+}
+
+/**
  * `tenant-audit load SCENARIO`: with the Node engine, provisions the tenants on a loopback target
  * (the embedded reference server without --target), runs the scenario, writes `result.json`,
  * removes the tenants, and exits 1 when a goal is not met. With `--engine k6`, writes the scenario
@@ -134,12 +146,8 @@ export async function load(name: string, opts: LoadOptions): Promise<number> {
     ].join('\n'))
     return 0
   }
-  if (opts.target) assertLoopback(loadProfile(opts.target).profile.baseUrl)
   const dir = outDir(s, opts.out)
-  const result = await withTenants(opts.target, s, false, async (tenants) => {
-    say(`running ${s.name}: ${s.phases.map((p) => `${p.name} ${p.seconds} s`).join(', ')} (at most ${s.bounds.maxRequests} requests)`)
-    return runScenario(s, tenants.prepared)
-  })
+  const result = await runNodeEngine(s, opts.target)
   writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n')
   process.stdout.write(`${formatResult(result)}\nresult: ${join(dir, 'result.json')}\n`)
   return result.goals.every((g) => g.met) ? 0 : 1

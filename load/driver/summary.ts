@@ -116,7 +116,7 @@ export function evaluate(s: Scenario, groups: GroupSummary[], tenants: TenantSum
         const p95 = g.latency.p95
         if (p95 === null) continue
         if (e.p95.maxMs !== undefined) goals.push({ tenant: t.name, name: `p95 ≤ ${e.p95.maxMs} ms (${g.phase})`, met: p95 <= e.p95.maxMs, detail: `${p95} ms` })
-        if (base !== null && g.phase !== e.p95.baselinePhase) {
+        if (base !== null && g.phase !== e.p95.baselinePhase && (!e.p95.phases || e.p95.phases.includes(g.phase))) {
           const bound = Math.max(e.p95.ratio * base, base + e.p95.slackMs)
           goals.push({
             tenant: t.name, name: `p95 ${g.phase} ≤ max(${e.p95.ratio}× baseline, baseline + ${e.p95.slackMs} ms)`, met: p95 <= bound,

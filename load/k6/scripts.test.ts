@@ -28,7 +28,7 @@ describe('k6 scripts', () => {
     const scenarios = Object.values(k6Scenarios(s))
     expect(scenarios).toHaveLength(s.streams.length)
     expect(scenarios.every((sc) => sc.executor === 'constant-arrival-rate' && sc.tags?.tenant && sc.tags?.phase)).toBe(true)
-    expect(scenarios.find((sc) => sc.tags?.tenant === 'aggressor' && sc.tags?.phase === 'contended')).toMatchObject({ rate: 200, startTime: '8s', duration: '8s' })
+    expect(scenarios.find((sc) => sc.tags?.tenant === 'aggressor' && sc.tags?.phase === 'contended')).toMatchObject({ rate: 200, startTime: '11s', duration: '8s' })
     expect(k6Thresholds(s)).toMatchObject({
       'throttled{tenant:victim}': ['count==0'],
       'throttled{tenant:aggressor}': ['count>0'],

@@ -19,7 +19,7 @@ export function relativeGoals(s: Scenario, d: SummaryData): Goal[] {
     if (p?.baselinePhase) {
       const base = p95(d, `http_req_duration{tenant:${t.name},phase:${p.baselinePhase}}`)
       for (const phase of s.phases) {
-        if (phase.name === p.baselinePhase || offered(s, t.name, phase.name) === 0) continue
+        if (phase.name === p.baselinePhase || offered(s, t.name, phase.name) === 0 || (p.phases && !p.phases.includes(phase.name))) continue
         const v = p95(d, `http_req_duration{tenant:${t.name},phase:${phase.name}}`)
         const bound = base === undefined ? undefined : Math.max(p.ratio * base, base + p.slackMs)
         goals.push({

@@ -11,7 +11,7 @@ export interface Tenant {
   expect: {
     throttled: 'never' | 'some' | 'any'
     maxErrorRate?: number
-    p95?: { baselinePhase?: string; ratio: number; slackMs: number; maxMs?: number }
+    p95?: { baselinePhase?: string; phases?: string[]; ratio: number; slackMs: number; maxMs?: number }
     enforcedRate?: { tolerance: number }
   }
 }

@@ -24,4 +24,7 @@ export const RATELIMIT_FAULTS = [
   ratelimit('ratelimit-keyed-per-user',
     "The account quota is kept per user: an account's many users multiply its quota.",
     ['ratelimit/shared-account-quota']),
+  ratelimit('ratelimit-raw-partition-key',
+    'The RateLimit fields\' partition key (pk) is the raw limiter key, which carries the account id.',
+    ['ratelimit/headers']),
 ] as const satisfies readonly FaultSpec[]

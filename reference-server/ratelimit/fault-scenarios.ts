@@ -29,9 +29,15 @@ async function tenant(s: TestServer, users: number, burst: number) {
   // burst requests per `burst` seconds: no window ends inside one scenario.
   const q = await s.call('PATCH', `/portal/v1/accounts/${a.body.id}`, root, { rateLimit: { requestsPerSecond: 1, burst } })
   expect(q.status, q.text).toBe(200)
-  return { path: `/app/v1/workspaces/${w.body.id}/documents`, tokens }
+  return { accountId: a.body.id as string, path: `/app/v1/workspaces/${w.body.id}/documents`, tokens }
 }
 
+/** The RateLimit-Policy's pk bytes as text. */
+const pkText = (res: Response): string => {
+  const m = /pk=:([A-Za-z0-9+/=]*):/.exec(String(res.headers['ratelimit-policy']))
+  expect(m, 'a pk in RateLimit-Policy').not.toBeNull()
+  return Buffer.from(m![1]!, 'base64').toString('utf8')
+}
 const limited = (res: Response) => (expect(res.status, res.text).toBe(429), expect(res.headers['retry-after']).toBeDefined())
 const admitted = (res: Response) => expect(res.status, res.text).toBe(200)
 
@@ -79,6 +85,16 @@ export const RATELIMIT_SCENARIOS: Record<string, RateLimitScenario> = {
     },
     clean: limited,
     defect: (res) => expect(res.status, res.text).toBe(400),
+  },
+  'ratelimit-raw-partition-key': {
+    // One call: the pk of its RateLimit-Policy must not carry the account id.
+    act: async ({ s }) => {
+      const t = await tenant(s, 1, 3)
+      const res = await s.call('GET', t.path, t.tokens[0])
+      return Object.assign(res, { accountId: t.accountId })
+    },
+    clean: (res) => expect(pkText(res)).not.toContain((res as Response & { accountId: string }).accountId),
+    defect: (res) => expect(pkText(res)).toContain((res as Response & { accountId: string }).accountId),
   },
   'ratelimit-keyed-per-user': {
     // Quota 4, three users of one account, two calls each.

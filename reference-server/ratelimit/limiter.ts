@@ -7,7 +7,7 @@ import type { Database } from '../store/db.js'
 import type { FaultSet } from '../faults/index.js'
 import type { VerifiedToken } from '../auth/verify.js'
 import { HttpError } from '../http/problem.js'
-import { policyField, retryAfterSeconds, stateField, windowOf, type PolicyState, type Quota, type Window } from './policy.js'
+import { partitionKey, policyField, retryAfterSeconds, stateField, windowOf, type PolicyState, type Quota, type Window } from './policy.js'
 
 export type { Quota } from './policy.js'
 
@@ -103,6 +103,9 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
     return l
   }
 
+  // The bug (ratelimit-raw-partition-key): the limiter key itself, tenant id and all, goes out as pk.
+  const pkOf = (key: string): Buffer => faults.has('ratelimit-raw-partition-key') ? Buffer.from(key) : partitionKey(key)
+
   const quotas = new Map<string, { quota: Quota | null; until: number }>()
   const loading = new Map<string, Promise<Quota | null>>()
   async function quotaOf(accountId: string): Promise<Quota> {
@@ -136,7 +139,7 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
       r = err
       limited = true
     }
-    const state: PolicyState = { name, window: w, key, remaining: r.remainingPoints, msBeforeNext: r.msBeforeNext }
+    const state: PolicyState = { name, window: w, key, pk: pkOf(key), remaining: r.remainingPoints, msBeforeNext: r.msBeforeNext }
     if (res) {
       res.setHeader('RateLimit-Policy', policyField([state]))
       res.setHeader('RateLimit', stateField([state]))
@@ -201,7 +204,7 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
           log.error({ err: String(err) }, 'rate limiter store failed; login allowed')
         }
         if (r && r.consumedPoints >= w.points) {
-          const state: PolicyState = { name, window: w, key, remaining: 0, msBeforeNext: r.msBeforeNext }
+          const state: PolicyState = { name, window: w, key, pk: pkOf(key), remaining: 0, msBeforeNext: r.msBeforeNext }
           res.setHeader('RateLimit-Policy', policyField([state]))
           res.setHeader('RateLimit', stateField([state]))
           throw tooMany(state, res)

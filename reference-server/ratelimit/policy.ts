@@ -36,6 +36,8 @@ export interface PolicyState {
   name: string
   window: Window
   key: string
+  /** The partition key sent as `pk` (partitionKey(key) unless a seeded fault says otherwise). */
+  pk: Buffer
   remaining: number
   msBeforeNext: number
 }
@@ -45,14 +47,14 @@ const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000))
 /** `RateLimit-Policy: "account";q=100;w=2;pk=:...:` (an SF List, draft-11 §4). */
 export function policyField(states: readonly PolicyState[]): string {
   return serializeList(states.map((s) => [s.name, new Map<string, BareItem>([
-    ['q', s.window.points], ['w', s.window.seconds], ['pk', partitionKey(s.key)],
+    ['q', s.window.points], ['w', s.window.seconds], ['pk', s.pk],
   ])]))
 }
 
 /** `RateLimit: "account";r=99;t=2;pk=:...:` (an SF List, draft-11 §5). */
 export function stateField(states: readonly PolicyState[]): string {
   return serializeList(states.map((s) => [s.name, new Map<string, BareItem>([
-    ['r', Math.max(0, s.remaining)], ['t', seconds(s.msBeforeNext)], ['pk', partitionKey(s.key)],
+    ['r', Math.max(0, s.remaining)], ['t', seconds(s.msBeforeNext)], ['pk', s.pk],
   ])]))
 }
 

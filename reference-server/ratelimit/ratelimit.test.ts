@@ -301,6 +301,12 @@ describe('rate-limit faults (memory store, PGlite)', () => {
     for (let i = 0; i < 25; i++) expect((await s.login(`x${i}@rl.test`, 'guess-guess-guess')).status).toBe(400)
   }))
 
+  it('ratelimit-raw-partition-key: pk carries the account id', () => withFault('ratelimit-raw-partition-key', async (s, root) => {
+    const a = await tenant(s, root)
+    const r = await s.call('GET', docs(a), a.tokens[0])
+    expect(Buffer.from(param(field(r, 'RateLimit-Policy'), 'pk') as ArrayBuffer).toString('utf8')).toContain(a.accountId)
+  }))
+
   it('ratelimit-keyed-per-user: three users get three quotas', () => withFault('ratelimit-keyed-per-user', async (s, root) => {
     const a = await tenant(s, root, 3)
     await setQuota(s, root, a, 1, 3)

@@ -9,6 +9,9 @@ const ratelimit = <N extends string>(name: N, description: string, detectedBy: s
 }) satisfies FaultSpec
 
 export const RATELIMIT_FAULTS = [
+  ratelimit('ratelimit-quota-ignored',
+    "The Portal stores an account's quota but the limiter never reads it: every account keeps the (generous) default.",
+    ['ratelimit/quota-enforced']),
   ratelimit('ratelimit-keyed-by-address',
     "The account quota's bucket is the client address, taken from X-Forwarded-For when present: rotating the header resets it.",
     ['ratelimit/keyed-on-tenant-not-address']),

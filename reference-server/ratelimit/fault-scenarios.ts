@@ -42,6 +42,16 @@ const limited = (res: Response) => (expect(res.status, res.text).toBe(429), expe
 const admitted = (res: Response) => expect(res.status, res.text).toBe(200)
 
 export const RATELIMIT_SCENARIOS: Record<string, RateLimitScenario> = {
+  'ratelimit-quota-ignored': {
+    // Quota 3, four calls.
+    act: async ({ s }) => {
+      const t = await tenant(s, 1, 3)
+      for (let i = 0; i < 3; i++) await s.call('GET', t.path, t.tokens[0])
+      return s.call('GET', t.path, t.tokens[0])
+    },
+    clean: limited,
+    defect: admitted,
+  },
   'ratelimit-keyed-by-address': {
     // Quota 3, four calls each from a new X-Forwarded-For.
     act: async ({ s }) => {

@@ -109,6 +109,7 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
   const quotas = new Map<string, { quota: Quota | null; until: number }>()
   const loading = new Map<string, Promise<Quota | null>>()
   async function quotaOf(accountId: string): Promise<Quota> {
+    if (faults.has('ratelimit-quota-ignored')) return settings.accountDefault // The bug: the Portal's quota is stored, never applied.
     const hit = quotas.get(accountId)
     if (hit && hit.until > Date.now()) return hit.quota ?? settings.accountDefault
     let p = loading.get(accountId)
@@ -241,6 +242,8 @@ async function connectRedis(url: string, log: Logger): Promise<Redis> {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 2_000,
+    // A Redis that hangs (rather than refuses) must not hang requests: the command fails, insurance answers.
+    commandTimeout: 1_000,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     lazyConnect: true,
   })

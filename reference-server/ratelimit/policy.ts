@@ -15,11 +15,14 @@ export interface Window {
 
 /**
  * rate-limiter-flexible counts in fixed windows, so a token bucket (rate, burst) becomes the window
- * that admits `burst` requests and refills at `requestsPerSecond` on average: q = burst,
- * w = ceil(burst / requestsPerSecond). The window is what the RateLimit-Policy field announces.
+ * that admits `burst` requests at once and `requestsPerSecond` on average:
+ * w = ceil(burst / requestsPerSecond) s, q = max(burst, requestsPerSecond × w) (a burst smaller
+ * than one second's rate would otherwise cap the rate at the burst). This window is what the
+ * RateLimit-Policy field announces.
  */
 export function windowOf(quota: Quota): Window {
-  return { points: quota.burst, seconds: Math.max(1, Math.ceil(quota.burst / quota.requestsPerSecond)) }
+  const seconds = Math.max(1, Math.ceil(quota.burst / quota.requestsPerSecond))
+  return { points: Math.max(quota.burst, quota.requestsPerSecond * seconds), seconds }
 }
 
 /**

@@ -274,6 +274,13 @@ describe('rate-limit faults (memory store, PGlite)', () => {
     }
   }
 
+  it('ratelimit-quota-ignored: the Portal quota has no effect', () => withFault('ratelimit-quota-ignored', async (s, root) => {
+    const a = await tenant(s, root)
+    await setQuota(s, root, a, 1, 3)
+    const { admitted } = await untilLimited(() => s.call('GET', docs(a), a.tokens[0]), 8)
+    expect(admitted).toBe(8)
+  }))
+
   it('ratelimit-keyed-by-address: rotating X-Forwarded-For resets the quota', () => withFault('ratelimit-keyed-by-address', async (s, root) => {
     const a = await tenant(s, root)
     await setQuota(s, root, a, 1, 3)
@@ -313,4 +320,14 @@ describe('rate-limit faults (memory store, PGlite)', () => {
     const { admitted } = await untilLimited((i) => s.call('GET', docs(a), a.tokens[i % 3]), 12)
     expect(admitted).toBe(9)
   }))
+})
+
+describe('windowOf', () => {
+  it('maps (rate, burst) to a fixed window that admits the burst and the rate', async () => {
+    const { windowOf } = await import('./policy.js')
+    expect(windowOf({ requestsPerSecond: 1000, burst: 2000 })).toEqual({ points: 2000, seconds: 2 })
+    expect(windowOf({ requestsPerSecond: 1, burst: 5 })).toEqual({ points: 5, seconds: 5 })
+    expect(windowOf({ requestsPerSecond: 100, burst: 1 })).toEqual({ points: 100, seconds: 1 })
+    expect(windowOf({ requestsPerSecond: 2, burst: 3 })).toEqual({ points: 4, seconds: 2 })
+  })
 })

@@ -49,9 +49,27 @@ function pathFor(contract: TargetContract, t: Topology, action: string, workspac
 }
 
 /**
+ * How to set an account's quota: the Portal's `accounts.update` with the profile's
+ * `rateLimit.quotaField` (reference: `{rateLimit:{requestsPerSecond, burst}}`), the rate and burst
+ * members found in that field's schema (as the rate-limit checks do). Missing: a clear exit 2.
+ */
+function quotaSetter(contract: TargetContract, profile: TargetProfile) {
+  const op = requireOp(contract, 'accounts.update', 'portal')
+  const field = profile.rateLimit.quotaField
+  const props = (contract.resolve(op.requestSchema ?? {}).properties ?? {}) as Record<string, unknown>
+  const inner = props[field] ? ((contract.resolve(props[field]).properties ?? {}) as Record<string, unknown>) : {}
+  const rate = Object.keys(inner).find((k) => /second|rate/i.test(k))
+  const burst = Object.keys(inner).find((k) => /burst|capacity|limit/i.test(k) && k !== rate)
+  if (!rate || !burst) {
+    throw new HarnessError('ERR_CONTRACT_INVALID', `${op.id} takes no "${field}" quota with a rate and a burst: the scenario's quotas cannot be set on this target (set rateLimit.quotaField in the profile, or remove rateLimit from the scenario and set quotas yourself)`)
+  }
+  return { op, body: (q: { requestsPerSecond: number; burst: number }) => ({ [field]: { [rate]: q.requestsPerSecond, [burst]: q.burst } }) }
+}
+
+/**
  * Provisions the scenario's tenants through the Portal (the audit's provisioning: accounts,
  * workspaces, users, seeded objects), logs their users in, and sets each quota through the Portal's
- * `accounts.update` (`{rateLimit:{requestsPerSecond, burst}}`). Everything created is in
+ * `accounts.update` (see quotaSetter). Everything created is in
  * `topology.created` as it happens, for teardown.
  */
 export async function provisionLoadTenants(
@@ -59,23 +77,23 @@ export async function provisionLoadTenants(
   onCreated: (t: Topology) => void = () => {},
 ): Promise<LoadTenants> {
   const { topology, secrets, rootToken } = await provisionThroughPortal(http, contract, profile, planFor(s), seed, onCreated)
-  const needsQuota = s.tenants.some((t) => t.rateLimit)
-  const update = needsQuota ? requireOp(contract, 'accounts.update', 'portal') : undefined
-  if (update && !(update.requestSchema?.properties as Record<string, unknown> | undefined)?.rateLimit) {
-    throw new HarnessError('ERR_CONTRACT_INVALID', `${update.id} takes no rateLimit: the scenario's quotas cannot be set on this target (remove rateLimit from the scenario and set them yourself)`)
-  }
+  const quota = s.tenants.some((t) => t.rateLimit) ? quotaSetter(contract, profile) : undefined
   const tenants: PreparedTenant[] = []
+  const base = new URL(baseUrl)
+  const prefix = base.pathname.replace(/\/$/, '')
   for (const [i, tenant] of s.tenants.entries()) {
     const account = topology.accounts[i]!
     const ws = account.workspaces[0]!
     const user = topology.actors.find((a) => a.kind === 'user' && a.workspaceId === ws.id)
     if (!user?.token) throw new HarnessError('ERR_PROVISION_FAILED', `no user was logged in for tenant ${tenant.name}`)
-    if (tenant.rateLimit && update) {
-      const res = await http.send({ method: update.method, path: fillPath(update.path, { [topology.params.account]: account.id }), token: rootToken, body: { rateLimit: tenant.rateLimit } })
+    if (tenant.rateLimit && quota) {
+      const { op, body } = quota
+      const res = await http.send({ method: op.method, path: fillPath(op.path, { [topology.params.account]: account.id }), token: rootToken, body: body(tenant.rateLimit) })
       if (res.status < 200 || res.status > 299) fail(`setting the quota of tenant ${tenant.name}`, res)
     }
-    const paths = Object.fromEntries(scenarioActions(s).map((a) => [a, pathFor(contract, topology, a, ws.id, account.id, user.label)]))
+    // Paths carry the base URL's own path (https://host/api → /api/app/v1/…), so engines join them to the origin.
+    const paths = Object.fromEntries(scenarioActions(s).map((a) => [a, prefix + pathFor(contract, topology, a, ws.id, account.id, user.label)]))
     tenants.push({ name: tenant.name, accountId: account.id, workspaceId: ws.id, token: user.token, paths })
   }
-  return { prepared: { baseUrl, tenants }, topology, secrets, rootToken }
+  return { prepared: { baseUrl: base.origin, tenants }, topology, secrets, rootToken }
 }

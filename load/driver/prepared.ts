@@ -8,11 +8,12 @@ export interface PreparedTenant {
   accountId: string
   workspaceId: string
   token: string
-  /** Action (`documents.read`) → request path on the target. */
+  /** Action (`documents.read`) → request path on the target's origin (including the base URL's path). */
   paths: Record<string, string>
 }
 
 export interface PreparedLoad {
+  /** The target's origin (scheme, host, port); every path below is absolute on it. */
   baseUrl: string
   tenants: PreparedTenant[]
 }

@@ -12,6 +12,11 @@ const plan = (await import(new URL('./lib/plan.ts', import.meta.url).href)) as {
   steadySeconds(s: unknown, t: unknown): number
 }
 const { k6Scenarios, k6Thresholds, steadySeconds } = plan
+interface Goal { tenant: string; name: string; met: boolean; detail: string }
+const summary = (await import(new URL('./lib/summary.ts', import.meta.url).href)) as {
+  relativeGoals(s: unknown, d: unknown): Goal[]
+  junit(s: unknown, d: unknown, goals: Goal[]): string
+}
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -36,5 +41,24 @@ describe('k6 scripts', () => {
       'http_req_duration{tenant:victim,phase:contended}': ['p(95)<500'],
     })
     expect(steadySeconds(s, s.tenants.find((t) => t.name === 'aggressor')!)).toBe(7)
+  })
+
+  it('judge the relative goals in handleSummary and write one JUnit testcase per threshold and goal', () => {
+    const s = loadScenario('noisy-neighbour')
+    const data = {
+      metrics: {
+        'http_req_duration{tenant:victim,phase:baseline}': { type: 'trend', values: { 'p(95)': 40 }, thresholds: { 'p(95)<500': { ok: true } } },
+        'http_req_duration{tenant:victim,phase:contended}': { type: 'trend', values: { 'p(95)': 70 }, thresholds: { 'p(95)<500': { ok: true } } },
+        'http_req_duration{tenant:victim,phase:warmup}': { type: 'trend', values: { 'p(95)': 900 }, thresholds: { 'p(95)<500': { ok: false } } },
+        'throttled{tenant:aggressor}': { type: 'counter', values: { count: 1400 }, thresholds: { 'count>0': { ok: true } } },
+        'accepted_steady{tenant:aggressor}': { type: 'counter', values: { count: 147 }, thresholds: { 'count>=0': { ok: true } } },
+      },
+    }
+    const goals = summary.relativeGoals(s, data)
+    // 70 > max(1.5 × 40, 40 + 20) = 60: not met; the warm-up phase is not compared. 147 / 7 s = 21/s: within ±10% of 20.
+    expect(goals.map((g) => [g.tenant, g.met])).toEqual([['victim', false], ['aggressor', true]])
+    const xml = summary.junit(s, data, goals)
+    expect(xml).toMatch(/<testsuites tests="7" failures="2">/)
+    expect(xml).toContain('name="http_req_duration{tenant:victim,phase:warmup} p(95)&lt;500"><failure')
   })
 })

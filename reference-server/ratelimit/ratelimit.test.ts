@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { connect, createServer, type Socket } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import request from 'supertest'
 import { parseList, type Item } from 'structured-headers'
@@ -31,10 +33,10 @@ interface Server {
   close(): Promise<void>
 }
 
-async function server(db: TestDatabase, store: Store, opts: { namespace?: string; faults?: FaultName[]; rateLimits?: Partial<RateLimitSettings>; trust?: Server } = {}): Promise<Server> {
+async function server(db: TestDatabase, store: Store, opts: { namespace?: string; faults?: FaultName[]; rateLimits?: Partial<RateLimitSettings>; trust?: Server; redisUrl?: string } = {}): Promise<Server> {
   const deps = await buildDeps(db.db, {
     faults: parseFaults(opts.faults ?? []),
-    redisUrl: store === 'redis' ? redisUrl : store === 'redis-down' ? DEAD_REDIS : undefined,
+    redisUrl: opts.redisUrl ?? (store === 'redis' ? redisUrl : store === 'redis-down' ? DEAD_REDIS : undefined),
     rateLimits: { namespace: opts.namespace ?? `test-${randomBytes(4).toString('hex')}`, ...opts.rateLimits },
   }, 'http://reference.test')
   if (opts.trust) {
@@ -233,6 +235,33 @@ describe.each(drivers.flatMap((d) => stores.map((s) => [d, s] as [DriverName, St
       const t = await tenant(s2, root, 4) // 4 logins (+ the root's) from one address, no 429
       expect(t.tokens).toHaveLength(4)
     } finally {
+      await s2.close()
+    }
+  })
+
+  it.runIf(store === 'redis')('Redis going away mid-run: the insurance limiter answers at once and keeps limiting', async () => {
+    // Redis through a TCP proxy this test can cut.
+    const up = new URL(redisUrl!)
+    const sockets = new Set<Socket>()
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(up.port || 6379), up.hostname)
+      for (const sock of [client, upstream]) { sockets.add(sock); sock.on('error', () => undefined) }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r))
+    const s2 = await server(db, store, { trust: s, redisUrl: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}` })
+    try {
+      const a = await tenant(s2, root)
+      await setQuota(s2, root, a, 1, 4)
+      expect((await s2.call('GET', docs(a), a.tokens[0])).status).toBe(200) // counted in Redis
+      proxy.close()
+      for (const sock of sockets) sock.destroy()
+      const statuses: number[] = []
+      for (let i = 0; i < 6; i++) statuses.push((await s2.call('GET', docs(a), a.tokens[0])).status)
+      // The insurance limiter starts its own count: 4 admitted, then 429; never a 5xx, never a hang.
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429])
+    } finally {
+      proxy.close()
       await s2.close()
     }
   })

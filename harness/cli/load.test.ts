@@ -42,7 +42,7 @@ describe('tenant-audit load', { timeout: CLI_TIMEOUT }, () => {
     expect(r.stdout + r.stderr).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/)
   })
 
-  it('refuses a non-loopback target before sending anything, and prints the k6 commands instead', async () => {
+  it('refuses a non-loopback target and a scenario over the budget before sending anything, and prints the k6 commands instead', async () => {
     const dir = tempOut('remote')
     const profile = join(dir, '..', 'remote.yaml')
     writeFileSync(profile, 'name: remote\nbaseUrl: https://staging.example.com\n')
@@ -50,6 +50,11 @@ describe('tenant-audit load', { timeout: CLI_TIMEOUT }, () => {
     expect(refused.code).toBe(2)
     expect(refused.stderr.trim().split('\n')).toHaveLength(1)
     expect(refused.stderr).toMatch(/only sends to loopback .*not staging\.example\.com/)
+    const small = join(dir, '..', 'small.yaml')
+    writeFileSync(small, 'name: local\nbaseUrl: http://127.0.0.1:1\nbudget: { maxRequests: 100 }\n')
+    const over = await runCli(['load', 'noisy-neighbour', '--target', small])
+    expect(over.code).toBe(2)
+    expect(over.stderr).toMatch(/plans \d+ requests, over the profile's budget.maxRequests \(100\)/)
     const k6 = await runCli(['load', 'noisy-neighbour', '--engine', 'k6', '--target', profile, '--out', dir])
     expect(k6.code).toBe(0)
     expect(k6.stdout).toContain(`tenant-audit load prepare noisy-neighbour --target ${profile}`)

@@ -7,7 +7,7 @@ import type { Topology } from '../core/topology.js'
 import { adapterFor, loadTargetContract } from '../engine/open-target.js'
 import { teardown } from '../provision/teardown.js'
 import { loadScenario, type Scenario } from '../../fixtures/load/scenario.js'
-import { assertLoopback, runScenario, type LoadResult } from '../../load/driver/index.js'
+import { assertLoopback, buildSchedule, runScenario, type LoadResult } from '../../load/driver/index.js'
 import { formatResult } from '../../load/driver/format.js'
 import { provisionLoadTenants, type LoadTenants } from './load-prepare.js'
 
@@ -116,7 +116,15 @@ export async function loadPrepare(name: string, opts: LoadOptions): Promise<numb
  * Without a target, the embedded reference server (started and stopped here).
  */
 export async function runNodeEngine(s: Scenario, target: string | undefined): Promise<LoadResult> {
-  if (target) assertLoopback(loadProfile(target).profile.baseUrl)
+  if (target) {
+    const { profile } = loadProfile(target)
+    assertLoopback(profile.baseUrl)
+    // The profile's request budget bounds load too (DESIGN §6), before anything is created.
+    const planned = buildSchedule(s).length
+    if (planned > profile.budget.maxRequests) {
+      throw new HarnessError('ERR_USAGE', `${s.name} plans ${planned} requests, over the profile's budget.maxRequests (${profile.budget.maxRequests})`)
+    }
+  }
   return withTenants(target, s, false, async (tenants) => {
     say(`running ${s.name}: ${s.phases.map((p) => `${p.name} ${p.seconds} s`).join(', ')} (at most ${s.bounds.maxRequests} requests)`)
     return runScenario(s, tenants.prepared)

@@ -6,6 +6,7 @@ import { loadProfile, type TargetProfile } from '../core/profile.js'
 import type { Topology } from '../core/topology.js'
 import { adapterFor, loadTargetContract } from '../engine/open-target.js'
 import { teardown } from '../provision/teardown.js'
+import { bootstrapCredentials, login } from '../provision/session.js'
 import { loadScenario, type Scenario } from '../../fixtures/load/scenario.js'
 import { assertLoopback, buildSchedule, runScenario, type LoadResult } from '../../load/driver/index.js'
 import { formatResult } from '../../load/driver/format.js'
@@ -81,8 +82,10 @@ async function withTenants<T>(target: string | undefined, s: Scenario, keep: boo
     if (topology && !(keep && ok)) {
       const root = tenants?.rootToken
       const left = await teardown(http, topology, async () => {
-        if (!root) throw new Error('no token to remove the tenants with')
-        return root
+        if (root) return root
+        // Provisioning failed before it returned its token: log in again to clean up.
+        const c = bootstrapCredentials(opened.profile)
+        return login(http, opened.profile, undefined, c.username, c.password)
       })
       if (left.leftovers.length) say(`could not remove: ${left.leftovers.join('; ')}`)
     }

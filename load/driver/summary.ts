@@ -86,9 +86,14 @@ export function tenantSummaries(s: Scenario, records: RequestRecord[]): TenantSu
       const offered = s.streams.filter((_, i) => streams.has(i)).reduce((n, st) => n + st.rate, 0)
       const w = windows.get(p.name)!
       if (offered <= t.rateLimit.requestsPerSecond || w.end - w.start <= 1) continue
-      // Skip the phase's first second: the burst allowance and the window boundary live there.
+      // Skip the phase's first second: the burst allowance and the window boundary live there. Count by
+      // when a request actually started (a busy driver starts late; the limiter counts arrivals).
       const from = (w.start + 1) * 1000
-      accepted += records.filter((r) => streams.has(r.stream) && r.at >= from && r.status >= 200 && r.status < 300).length
+      const to = w.end * 1000
+      accepted += records.filter((r) => {
+        const started = r.at + Math.max(0, r.lateMs)
+        return streams.has(r.stream) && started >= from && started < to && r.status >= 200 && r.status < 300
+      }).length
       seconds += w.end - w.start - 1
     }
     return { tenant: t.name, quota: t.rateLimit, enforcedRate: seconds ? accepted / seconds : null }

@@ -33,7 +33,7 @@ describe('k6 scripts', () => {
     const scenarios = Object.values(k6Scenarios(s))
     expect(scenarios).toHaveLength(s.streams.length)
     expect(scenarios.every((sc) => sc.executor === 'constant-arrival-rate' && sc.tags?.tenant && sc.tags?.phase)).toBe(true)
-    expect(scenarios.find((sc) => sc.tags?.tenant === 'aggressor' && sc.tags?.phase === 'contended')).toMatchObject({ rate: 200, startTime: '11s', duration: '8s' })
+    expect(scenarios.find((sc) => sc.tags?.tenant === 'aggressor' && sc.tags?.phase === 'contended')).toMatchObject({ rate: 100, startTime: '11s', duration: '8s' })
     expect(k6Thresholds(s)).toMatchObject({
       'throttled{tenant:victim}': ['count==0'],
       'throttled{tenant:aggressor}': ['count>0'],
@@ -51,11 +51,11 @@ describe('k6 scripts', () => {
         'http_req_duration{tenant:victim,phase:contended}': { type: 'trend', values: { 'p(95)': 70 }, thresholds: { 'p(95)<500': { ok: true } } },
         'http_req_duration{tenant:victim,phase:warmup}': { type: 'trend', values: { 'p(95)': 900 }, thresholds: { 'p(95)<500': { ok: false } } },
         'throttled{tenant:aggressor}': { type: 'counter', values: { count: 1400 }, thresholds: { 'count>0': { ok: true } } },
-        'accepted_steady{tenant:aggressor}': { type: 'counter', values: { count: 147 }, thresholds: { 'count>=0': { ok: true } } },
+        'accepted_steady{tenant:aggressor}': { type: 'counter', values: { count: 74 }, thresholds: { 'count>=0': { ok: true } } },
       },
     }
     const goals = summary.relativeGoals(s, data)
-    // 70 > max(1.5 × 40, 40 + 20) = 60: not met; the warm-up phase is not compared. 147 / 7 s = 21/s: within ±10% of 20.
+    // 70 > max(1.5 × 40, 40 + 20) = 60: not met; the warm-up phase is not compared. 74 / 7 s = 10.6/s: within ±10% of 10.
     expect(goals.map((g) => [g.tenant, g.met])).toEqual([['victim', false], ['aggressor', true]])
     const xml = summary.junit(s, data, goals)
     expect(xml).toMatch(/<testsuites tests="7" failures="2">/)

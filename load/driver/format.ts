@@ -18,6 +18,10 @@ export function formatResult(r: LoadResult): string {
   for (const t of r.tenants) {
     if (t.quota && t.enforcedRate !== null) out.push(`${t.tenant}: quota ${t.quota.requestsPerSecond}/s (burst ${t.quota.burst}), enforced ${t.enforcedRate.toFixed(2)}/s`)
   }
+  for (const g of r.groups.filter((x) => x.errors)) {
+    const other = Object.entries(g.statuses).filter(([k]) => k !== '429' && !/^2\d\d$/.test(k))
+    out.push(`${g.tenant} ${g.phase} errors: ${other.map(([k, n]) => `${n} × ${k === '0' ? 'timeout or transport error' : k}`).join(', ')}`)
+  }
   for (const g of r.goals) out.push(`${g.met ? 'met    ' : 'NOT MET'}  ${g.tenant}: ${g.name}: ${g.detail}`)
   if (r.requests.dropped) out.push(`note: ${r.requests.dropped} requests were dropped by the driver (maxInFlight reached): the figures understate the offered load`)
   return out.join('\n')

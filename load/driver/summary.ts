@@ -16,6 +16,8 @@ export interface GroupSummary {
   throttled: number
   /** Any other status, and transport errors or timeouts. */
   errors: number
+  /** Answers by status; `0` is a transport error or timeout. */
+  statuses: Record<string, number>
   /** Due while maxInFlight were open: not sent (the driver's limit, not the target's). */
   dropped: number
   latency: Percentiles
@@ -64,6 +66,7 @@ export function summarise(s: Scenario, records: RequestRecord[]): GroupSummary[]
         offeredRate: s.streams.filter((_, i) => streams.has(i)).reduce((n, st) => n + st.rate, 0),
         scheduled: rs.length, ok: ok.length, throttled: throttled.length, errors: sent.length - ok.length - throttled.length,
         dropped: rs.length - sent.length,
+        statuses: sent.reduce<Record<string, number>>((m, r) => ((m[String(r.status)] = (m[String(r.status)] ?? 0) + 1), m), {}),
         latency: percentiles(sent.map((r) => r.latencyUs)),
         latencyOk: percentiles(ok.map((r) => r.latencyUs)),
         latencyThrottled: percentiles(throttled.map((r) => r.latencyUs)),

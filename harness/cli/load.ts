@@ -65,20 +65,18 @@ function k6Command(dir: string): string {
   return `k6 run -e SCENARIO_FILE=${join(dir, 'scenario.json')} -e TOKENS_FILE=${join(dir, 'tokens.json')} -e OUT_DIR=${dir} ${rel(K6_SCRIPT)}`
 }
 
-/** Provisions under a cleanup that removes what was created if anything later fails. */
+/**
+ * Provisions under a cleanup that removes what was created when anything later fails, when the
+ * run ends (unless `keep`), and on Ctrl-C.
+ */
 async function withTenants<T>(target: string | undefined, s: Scenario, keep: boolean, use: (t: LoadTenants, baseUrl: string, embedded: boolean) => Promise<T>): Promise<T> {
   const opened = await openTarget(target)
   const http = adapterFor(opened.profile, opened.baseUrl)
   let topology: Topology | undefined
   let tenants: LoadTenants | undefined
   let ok = false
-  try {
-    const { contract } = await loadTargetContract(http, opened.profile, opened.dir)
-    tenants = await provisionLoadTenants(http, contract, opened.profile, opened.baseUrl, s, Date.now() % 2_147_483_647, (t) => void (topology = t))
-    const result = await use(tenants, opened.baseUrl, opened.embedded)
-    ok = true
-    return result
-  } finally {
+  let cleaned: Promise<void> | undefined
+  const cleanup = () => (cleaned ??= (async () => {
     if (topology && !(keep && ok)) {
       const root = tenants?.rootToken
       const left = await teardown(http, topology, async () => {
@@ -91,6 +89,20 @@ async function withTenants<T>(target: string | undefined, s: Scenario, keep: boo
     }
     await http.close()
     await opened.close()
+  })())
+  const stop = () => void cleanup().finally(() => process.exit(130))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    const { contract } = await loadTargetContract(http, opened.profile, opened.dir)
+    tenants = await provisionLoadTenants(http, contract, opened.profile, opened.baseUrl, s, Date.now() % 2_147_483_647, (t) => void (topology = t))
+    const result = await use(tenants, opened.baseUrl, opened.embedded)
+    ok = true
+    return result
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    await cleanup()
   }
 }
 

@@ -11,6 +11,8 @@ const envSchema = z.object({
   ISSUER: z.string().url().optional(),
   BOOTSTRAP_PRINCIPAL_EMAIL: z.string().email().optional(),
   BOOTSTRAP_PRINCIPAL_PASSWORD: z.string().min(12).optional(),
+  /** Rate-limit counters in Redis (shared by every server process); in memory otherwise. */
+  REDIS_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 })
 

@@ -13,6 +13,7 @@ import { generatePassword, hashPassword } from './auth/passwords.js'
 import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
 import type { ServerDeps, ServerSettings } from './http/types.js'
+import { createLimiter, type RateLimitSettings } from './ratelimit/limiter.js'
 
 export interface StartOptions {
   port?: number
@@ -30,6 +31,9 @@ export interface StartOptions {
   settings?: Partial<ServerSettings>
   /** Extra verification-only keys (the harness's test issuer): public ES256/RS256 JWKs with kid. */
   trustedKeys?: { kid: string; alg: 'ES256' | 'RS256'; jwk: JWK }[]
+  /** Rate-limit counters in Redis (shared by every process); the in-memory limiter otherwise. */
+  redisUrl?: string
+  rateLimits?: Partial<RateLimitSettings>
 }
 
 export interface RunningServer {
@@ -72,6 +76,8 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     clientIds: [settings.clientId],
     faults,
   })
+  const log = opts.logger ?? pino({ level: 'silent' })
+  const limiter = await createLimiter({ db, faults, log, redisUrl: opts.redisUrl, settings: opts.rateLimits })
   return {
     db,
     faults,
@@ -79,9 +85,10 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     settings,
     tokens: { issuer: settings.issuer, audience: settings.audience, accessTtlSeconds: settings.accessTtlSeconds, idAudience: settings.clientId },
     contract: loadContract(),
-    log: opts.logger ?? pino({ level: 'silent' }),
+    log,
     verify: async (h) => (faults.has('refresh-token-as-access-token') && (await refreshTokenAsAccess(db, h))) || verifier.verify(h),
     isRevoked: async (tx, jti) => !faults.has('revoked-tokens-accepted') && (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).rowCount > 0,
+    limiter,
   }
 }
 
@@ -121,6 +128,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         server.close(() => resolve())
         server.closeAllConnections()
       })
+      await deps.limiter.close()
       if (!opts.db) await db.close()
     },
   }

@@ -3,6 +3,7 @@ import { serve } from './serve.js'
 import { listFaults } from './faults.js'
 import { run } from './run.js'
 import { replay } from './replay.js'
+import { load, loadPrepare } from './load.js'
 import { isHarnessError } from '../core/errors.js'
 import { UnknownFaultError } from '../../reference-server/faults/index.js'
 
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--host <h>', 'interface to bind (default 127.0.0.1)')
     .option('--faults <a,b>', 'seeded faults to switch on (see `tenant-audit faults`)')
     .option('--database-url <url>', 'real Postgres instead of embedded PGlite')
+    .option('--redis-url <url>', 'rate-limit counters in Redis (shared by every server process) instead of memory')
     .option('--data-dir <dir>', 'persist embedded PGlite to this directory')
     .action(async (opts) => void (code = await serve(opts)))
 
@@ -53,6 +55,23 @@ export async function main(argv: string[]): Promise<number> {
     .description('list the seeded faults the reference server can switch on')
     .option('--json', 'print JSON: [{ name, suite, description, detectedBy }]')
     .action((opts) => void (code = listFaults(opts)))
+
+  const loadCmd = program
+    .command('load')
+    .description('run a load scenario (fixtures/load) with the Node driver (loopback only) or print the k6 commands')
+    .argument('<scenario>', 'noisy-neighbour, quota-accuracy, tenant-mix, or a scenario file')
+    .option('--engine <engine>', 'node (default: runs here, loopback only) or k6 (prints the commands)')
+    .option('--target <file>', 'target profile; without it, the embedded reference server')
+    .option('--out <dir>', 'output folder (default reports/load/<scenario>)')
+    .action(async (scenario, opts) => void (code = await load(scenario, opts)))
+  loadCmd
+    .command('prepare')
+    .description('provision the scenario tenants and write scenario.json and tokens.json (mode 0600) for k6')
+    .argument('<scenario>', 'noisy-neighbour, quota-accuracy, tenant-mix, or a scenario file')
+    .option('--target <file>', 'target profile; without it, the embedded reference server (which stops with the command)')
+    .option('--out <dir>', 'output folder (default reports/load/<scenario>)')
+    // `load` declares --target/--out too, so commander may hand them to the parent: merge both.
+    .action(async (scenario, opts) => void (code = await loadPrepare(scenario, { ...loadCmd.opts(), ...opts })))
 
   try {
     await program.parseAsync(argv, { from: 'user' })

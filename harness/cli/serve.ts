@@ -9,6 +9,8 @@ export interface ServeOptions {
   faults?: string
   databaseUrl?: string
   dataDir?: string
+  /** Rate-limit counters in Redis, shared by several server processes (default REDIS_URL). */
+  redisUrl?: string
 }
 
 /** `tenant-audit serve`: the reference server as a process, until SIGINT/SIGTERM. */
@@ -22,6 +24,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     databaseUrl: opts.databaseUrl ?? env.DATABASE_URL,
     databaseRuntimeUrl: env.DATABASE_RUNTIME_URL,
     pgliteDataDir: opts.dataDir ?? env.PGLITE_DATA_DIR,
+    redisUrl: opts.redisUrl ?? env.REDIS_URL,
     faults,
     issuer: env.ISSUER,
     bootstrap: { email, password: env.BOOTSTRAP_PRINCIPAL_PASSWORD },
@@ -29,7 +32,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   })
   const out = process.stderr
   out.write(`tenant-audit reference server listening on ${server.url}\n`)
-  out.write(`  database: ${server.deps.db.kind}${faults.names.length ? `  faults: ${faults.names.join(', ')}` : ''}\n`)
+  out.write(`  database: ${server.deps.db.kind}  rate limits: ${server.deps.limiter.store}${faults.names.length ? `  faults: ${faults.names.join(', ')}` : ''}\n`)
   out.write(`  bootstrap principal: ${email}\n`)
   if (server.generatedPassword) {
     // Printed once, to the terminal only (never to the request log): set BOOTSTRAP_PRINCIPAL_PASSWORD to choose it.

@@ -61,6 +61,17 @@ export const profileSchema = z
       timeoutMs: z.number().int().positive().default(10_000),
       retries: z.number().int().min(0).max(5).default(2).describe('Retries on connection errors only, never on an HTTP answer.'),
     }).strict().prefault({}),
+    rateLimit: z.object({
+      quotaField: z.string().min(1).default('rateLimit')
+        .describe('Field of the Portal accounts.update body that sets an account quota (an object with a per-second rate and a burst); the rate-limit checks set small quotas on accounts they create.'),
+      knownQuota: z.object({
+        requests: z.number().int().positive(),
+        windowSeconds: z.number().int().positive(),
+      }).strict().optional()
+        .describe('The quota every account has, for deployments where the harness cannot set one: the checks then spend it on the provisioned accounts (keep it small).'),
+      loginAttempts: z.number().int().positive().max(500).default(60)
+        .describe('Failed logins from one address the brute-force check sends at most before it expects a 429.'),
+    }).strict().prefault({}),
     audit: z.object({
       eventsWithinMs: z.number().int().positive().default(5_000),
     }).strict().prefault({}),

@@ -8,6 +8,7 @@ import { FAULTS, UnknownFaultError, parseFaults, type FaultName } from './index.
 import { availableDrivers, createTestDatabase, type TestDatabase } from '../testing/databases.js'
 import { createTestServer, type TestServer } from '../testing/server.js'
 import { PASSWORD, seedTopology, type SeededWorkspace, type Topology } from '../testing/topology.js'
+import { RATELIMIT_SCENARIOS } from '../ratelimit/fault-scenarios.js'
 
 /**
  * Every catalogued fault, shown to be real: the same requests against the clean server are refused
@@ -221,11 +222,13 @@ const SCENARIOS: Partial<Record<FaultName, Scenario>> = {
     clean: denied,
     defect: (res, t) => leaks(res, otherAccount(t).canary),
   },
+  ...RATELIMIT_SCENARIOS,
 }
 
 const faultNames = FAULTS.map((f) => f.name)
-// Scenarios here are the access faults'; the forgery faults are shown by test/self-audit-forgery.test.ts.
-const scenarioNames = FAULTS.filter((f) => f.suite === 'access').map((f) => f.name)
+// Scenarios here are the access and rate-limit faults'. The forgery faults are shown by
+// auth/verify.faults.test.ts and test/self-audit-forgery.test.ts; the audit faults by audit-faults.test.ts.
+const scenarioNames = FAULTS.filter((f) => f.suite === 'access' || f.suite === 'ratelimit').map((f) => f.name)
 
 describe('fault catalog', () => {
   it('has a scenario for every fault, and no scenario without a fault', () => {

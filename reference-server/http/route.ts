@@ -38,10 +38,13 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
     const params = checkParams(op, req, deps.faults)
     requireJsonBody(req)
     rejectNul(req)
+    if (deps.faults.has('ratelimit-unverified-claim')) await deps.limiter.consumeUnverified(req, res)
     const queryToken = deps.faults.has('access-token-in-query') && typeof req.query.access_token === 'string' ? `Bearer ${req.query.access_token}` : undefined
     const verified = await deps.verify(req.get('authorization') ?? queryToken)
     const fromHeaders = deps.faults.has('tenant-from-unverified-header') ? tenantFromHeaders(req, verified) : undefined
     const token = fromHeaders ?? verified
+    // Rate limit: after authentication (keyed on verified claims only), before the transaction.
+    await deps.limiter.consume(token, req, res)
     const reply = await deps.db.withTenant(
       token.kind === 'principal'
         ? { platformRole: token.platformRole }

@@ -6,6 +6,7 @@ import type { KeyStore } from '../auth/keys.js'
 import type { TokenSettings } from '../auth/tokens.js'
 import type { Contract } from '../contract.js'
 import type { PlatformRole, WorkspaceRole } from '../tenancy/policy.js'
+import type { Limiter } from '../ratelimit/limiter.js'
 
 export interface ServerSettings {
   issuer: string
@@ -29,6 +30,8 @@ export interface ServerDeps {
   /** Signature, form, claims and key checks; revocation is `isRevoked`, run in the request's transaction. */
   verify(authorization: string | undefined): Promise<import('../auth/verify.js').VerifiedToken>
   isRevoked(tx: Tx, jti: string): Promise<boolean>
+  /** Per-account quotas and failed-login limits (reference-server/ratelimit), applied before the transaction. */
+  limiter: Limiter
 }
 
 export interface UserActor {

@@ -36,6 +36,8 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
     await new Promise<void>((resolve, reject) => form(req, res, (err?: unknown) => (err ? reject(err) : resolve())))
     try {
       const input = readTokenRequest(req)
+      // Brute force: refused while this address or username has failed too often (before any SQL or scrypt).
+      if (input.grant_type === 'password') await deps.limiter.checkLogin(req, res, input.username)
       let reuse: string | undefined
       const tokens = await db.withTenant(input.grant_type === 'password' ? { loginEmail: input.username } : { refreshHash: hashRefresh(input.refresh_token) }, async (tx) => {
         if (input.grant_type === 'password') return issueTokens(tx, deps, await passwordGrant(tx, input.username, input.password, input.workspace_id))
@@ -50,7 +52,13 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       }
       res.set('Cache-Control', 'no-store').json(tokens)
     } catch (err) {
-      if (err instanceof OAuthError) return oauthError(res, err)
+      if (err instanceof OAuthError) {
+        const body = req.body as { grant_type?: unknown; username?: unknown }
+        if (err.error === 'invalid_grant' && body.grant_type === 'password' && typeof body.username === 'string') {
+          await deps.limiter.loginFailed(req, body.username.trim().toLowerCase()).catch(() => undefined)
+        }
+        return oauthError(res, err)
+      }
       next(err)
     }
   })

@@ -54,12 +54,15 @@ export function mountPortal(app: Express, deps: ServerDeps): void {
         WHERE id = $1 RETURNING ${SQL_FIELDS.accounts}`,
       [call.params.accountId, input.name ?? null, input.status ?? null, input.rateLimit ? JSON.stringify(input.rateLimit) : null])
     if (!rows[0]) throw notFound()
+    // The new quota applies at once in this process (other processes re-read it within quotaCacheMs).
+    if (input.rateLimit) call.deps.limiter.quotaChanged(call.params.accountId!, input.rateLimit)
     return { status: 200, body: toAccount(rows[0]) }
   })
 
   mount(app, deps, 'deleteAccount', async (call) => {
     const res = await call.tx.query('DELETE FROM accounts WHERE id = $1', [call.params.accountId])
     if (res.rowCount === 0) throw notFound()
+    call.deps.limiter.quotaChanged(call.params.accountId!, undefined)
     return { status: 204 }
   })
 

@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto'
+import type { Request, Response } from 'express'
+import type { Logger } from 'pino'
+import { Redis } from 'ioredis'
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
+import type { Database } from '../store/db.js'
+import type { FaultSet } from '../faults/index.js'
+import type { VerifiedToken } from '../auth/verify.js'
+import { HttpError } from '../http/problem.js'
+import { partitionKey, policyField, retryAfterSeconds, stateField, windowOf, type PolicyState, type Quota, type Window } from './policy.js'
+
+export type { Quota } from './policy.js'
+
+/** The problem type draft-ietf-httpapi-ratelimit-headers-11 registers for a 429 (RFC 9457). */
+export const QUOTA_EXCEEDED_TYPE = 'https://iana.org/assignments/http-problem-types#quota-exceeded'
+
+export interface RateLimitSettings {
+  /** An account without its own quota. High enough that normal traffic (and the whole audit) never sees 429. */
+  accountDefault: Quota
+  /** Each principal (Portal operator) has its own bucket: it never spends an account's quota. */
+  principal: Quota
+  /** Failed password logins per client address (socket address, never X-Forwarded-For). */
+  loginFailuresPerAddress: Window
+  /** Failed password logins per username (hashed), from any address. */
+  loginFailuresPerUsername: Window
+  /** How long an account's quota is cached before it is read again (only PATCH in this process updates it at once). */
+  quotaCacheMs: number
+  /** Prefix of every counter key: deployments (or test runs) sharing one Redis keep apart by it. */
+  namespace: string
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
+  accountDefault: { requestsPerSecond: 1000, burst: 2000 },
+  principal: { requestsPerSecond: 1000, burst: 2000 },
+  loginFailuresPerAddress: { points: 20, seconds: 10 },
+  loginFailuresPerUsername: { points: 10, seconds: 60 },
+  quotaCacheMs: 5_000,
+  namespace: 'ta-rl',
+}
+
+export interface LimiterOptions {
+  db: Database
+  faults: FaultSet
+  log: Logger
+  settings?: Partial<RateLimitSettings>
+  /** Counters in Redis (shared by every server process); the in-memory limiter is the insurance. */
+  redisUrl?: string
+}
+
+/**
+ * The server's rate limiter (rate-limiter-flexible). Everything here runs before the request's
+ * database transaction, so a limited request costs one counter update and no SQL.
+ */
+export interface Limiter {
+  readonly store: 'memory' | 'redis'
+  /** After authentication: spends one request of the verified tenant's (or principal's) quota; throws 429 when none is left. */
+  consume(token: VerifiedToken, req: Request, res: Response): Promise<void>
+  /** Seeded fault `ratelimit-unverified-claim` only: spends quota on the account the *unverified* token names. */
+  consumeUnverified(req: Request, res: Response): Promise<void>
+  /** Token endpoint, before the password is checked: 429 while this address or username has failed too often. */
+  checkLogin(req: Request, res: Response, username: string): Promise<void>
+  /** Token endpoint: a password login failed. */
+  loginFailed(req: Request, username: string): Promise<void>
+  /** The Portal changed (or deleted, `undefined`) an account's quota: applies at once in this process. */
+  quotaChanged(accountId: string, quota: Quota | null | undefined): void
+  close(): Promise<void>
+}
+
+const clientAddress = (req: Request): string => req.socket.remoteAddress ?? 'unknown'
+/** Usernames (emails) are counted by hash: the store never holds one. */
+const usernameKey = (username: string): string => `username:${createHash('sha256').update(username).digest('base64url')}`
+
+/** Reads the `account_id` of a bearer token's payload WITHOUT verifying it (the fault's bug). */
+function unverifiedAccount(req: Request): string | undefined {
+  const m = /^Bearer ([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)$/.exec(req.get('authorization') ?? '')
+  if (!m) return undefined
+  try {
+    const claims = JSON.parse(Buffer.from(m[2]!, 'base64url').toString('utf8')) as { account_id?: unknown }
+    return typeof claims.account_id === 'string' ? claims.account_id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
+  const settings: RateLimitSettings = { ...DEFAULT_RATE_LIMITS, ...opts.settings }
+  const { db, faults, log } = opts
+  const redis = opts.redisUrl ? await connectRedis(opts.redisUrl, log) : undefined
+
+  // One limiter per (policy, window): a quota change starts a fresh bucket under its own prefix.
+  const limiters = new Map<string, RateLimiterAbstract>()
+  const limiterFor = (policy: string, w: Window): RateLimiterAbstract => {
+    const keyPrefix = `${settings.namespace}:${policy}:${w.points}:${w.seconds}`
+    let l = limiters.get(keyPrefix)
+    if (!l) {
+      const memory = new RateLimiterMemory({ keyPrefix, points: w.points, duration: w.seconds })
+      // Redis down (or not ready): the memory limiter takes over, so limits keep applying, per process.
+      l = redis
+        ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points: w.points, duration: w.seconds, rejectIfRedisNotReady: true, insuranceLimiter: memory })
+        : memory
+      limiters.set(keyPrefix, l)
+    }
+    return l
+  }
+
+  // The bug (ratelimit-raw-partition-key): the limiter key itself, tenant id and all, goes out as pk.
+  const pkOf = (key: string): Buffer => faults.has('ratelimit-raw-partition-key') ? Buffer.from(key) : partitionKey(key)
+
+  const quotas = new Map<string, { quota: Quota | null; until: number }>()
+  const loading = new Map<string, Promise<Quota | null>>()
+  async function quotaOf(accountId: string): Promise<Quota> {
+    if (faults.has('ratelimit-quota-ignored')) return settings.accountDefault // The bug: the Portal's quota is stored, never applied.
+    const hit = quotas.get(accountId)
+    if (hit && hit.until > Date.now()) return hit.quota ?? settings.accountDefault
+    let p = loading.get(accountId)
+    if (!p) {
+      p = db.withTenant({ accountId }, async (tx) => {
+        const { rows } = await tx.query<{ rate_limit: Quota | null }>('SELECT rate_limit FROM accounts WHERE id = $1', [accountId])
+        return rows[0]?.rate_limit ?? null
+      }).finally(() => loading.delete(accountId))
+      loading.set(accountId, p)
+    }
+    const quota = await p
+    quotas.set(accountId, { quota, until: Date.now() + settings.quotaCacheMs })
+    return quota ?? settings.accountDefault
+  }
+
+  /** Spends one point; writes the draft-11 fields; throws the 429 problem when the window is spent. */
+  async function spend(name: string, w: Window, key: string, res: Response | undefined): Promise<PolicyState | undefined> {
+    let r: RateLimiterRes
+    let limited = false
+    try {
+      r = await limiterFor(name, w).consume(key)
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) {
+        // Only reachable if the insurance limiter itself failed: fail open, loudly.
+        log.error({ err: String(err) }, 'rate limiter store failed; request allowed')
+        return undefined
+      }
+      r = err
+      limited = true
+    }
+    const state: PolicyState = { name, window: w, key, pk: pkOf(key), remaining: r.remainingPoints, msBeforeNext: r.msBeforeNext }
+    if (res) {
+      res.setHeader('RateLimit-Policy', policyField([state]))
+      res.setHeader('RateLimit', stateField([state]))
+    }
+    if (limited) throw tooMany(state, res)
+    return state
+  }
+
+  function tooMany(state: PolicyState, res: Response | undefined): HttpError {
+    res?.setHeader('Retry-After', String(retryAfterSeconds(state)))
+    return new HttpError(429, 'quota-exceeded', `The ${state.name} quota is spent; retry after the window ends.`, {
+      type: QUOTA_EXCEEDED_TYPE,
+      'violated-policies': [state.name],
+    })
+  }
+
+  async function consumeAccount(accountId: string, req: Request, res: Response): Promise<void> {
+    const quota = await quotaOf(accountId)
+    let key = `account:${accountId}`
+    if (faults.has('ratelimit-keyed-by-address')) {
+      // The bug: the bucket is the caller's address, and a proxy header is believed.
+      key = `address:${String(req.get('x-forwarded-for') ?? clientAddress(req)).split(',')[0]!.trim()}`
+    }
+    if (faults.has('ratelimit-global-bucket')) key = 'global' // The bug: every tenant shares one bucket.
+    await spend('account', windowOf(quota), key, res)
+  }
+
+  return {
+    store: redis ? 'redis' : 'memory',
+
+    async consume(token, req, res) {
+      if (faults.has('ratelimit-unverified-claim')) return // already spent before verification (route.ts)
+      if (token.kind === 'principal' || token.accountId === null) {
+        await spend('principal', windowOf(settings.principal), `principal:${token.sub}`, res)
+        return
+      }
+      if (faults.has('ratelimit-keyed-per-user')) {
+        // The bug: each user of the account gets the account's whole quota.
+        const quota = await quotaOf(token.accountId)
+        await spend('account', windowOf(quota), `user:${token.accountId}:${token.sub}`, res)
+        return
+      }
+      await consumeAccount(token.accountId, req, res)
+    },
+
+    async consumeUnverified(req, res) {
+      const accountId = unverifiedAccount(req)
+      if (accountId && /^[0-9a-f-]{36}$/.test(accountId)) await consumeAccount(accountId, req, res)
+    },
+
+    async checkLogin(req, res, username) {
+      if (faults.has('ratelimit-token-endpoint-unlimited')) return // The bug: nothing stops a password guesser.
+      const checks: [string, Window, string][] = [
+        ['login-address', settings.loginFailuresPerAddress, `address:${clientAddress(req)}`],
+        ['login-username', settings.loginFailuresPerUsername, usernameKey(username)],
+      ]
+      for (const [name, w, key] of checks) {
+        let r: RateLimiterRes | null = null
+        try {
+          r = await limiterFor(name, w).get(key)
+        } catch (err) {
+          log.error({ err: String(err) }, 'rate limiter store failed; login allowed')
+        }
+        if (r && r.consumedPoints >= w.points) {
+          const state: PolicyState = { name, window: w, key, pk: pkOf(key), remaining: 0, msBeforeNext: r.msBeforeNext }
+          res.setHeader('RateLimit-Policy', policyField([state]))
+          res.setHeader('RateLimit', stateField([state]))
+          throw tooMany(state, res)
+        }
+      }
+    },
+
+    async loginFailed(req, username) {
+      if (faults.has('ratelimit-token-endpoint-unlimited')) return
+      const spendQuietly = (name: string, w: Window, key: string) =>
+        spend(name, w, key, undefined).catch((err: unknown) => { if (!(err instanceof HttpError)) throw err })
+      await spendQuietly('login-address', settings.loginFailuresPerAddress, `address:${clientAddress(req)}`)
+      await spendQuietly('login-username', settings.loginFailuresPerUsername, usernameKey(username))
+    },
+
+    quotaChanged(accountId, quota) {
+      if (quota === undefined) quotas.delete(accountId)
+      else quotas.set(accountId, { quota, until: Date.now() + settings.quotaCacheMs })
+    },
+
+    async close() {
+      if (redis) await redis.quit().catch(() => redis.disconnect())
+    },
+  }
+}
+
+/**
+ * Connects to Redis without an offline queue, so a command while Redis is down fails at once and
+ * the insurance limiter answers instead of the request hanging. Waits briefly for the first
+ * connection; if Redis is not there, the server starts anyway on the insurance limiter.
+ */
+async function connectRedis(url: string, log: Logger): Promise<Redis> {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2_000,
+    // A Redis that hangs (rather than refuses) must not hang requests: the command fails, insurance answers.
+    commandTimeout: 1_000,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+    lazyConnect: true,
+  })
+  let down = false
+  redis.on('error', (err: Error) => {
+    if (!down) log.warn({ err: err.message }, 'redis unavailable: rate limits fall back to the per-process memory limiter')
+    down = true
+  })
+  redis.on('ready', () => {
+    if (down) log.info('redis reconnected: rate limits are shared again')
+    down = false
+  })
+  await redis.connect().catch(() => undefined)
+  return redis
+}

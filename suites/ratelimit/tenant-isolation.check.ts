@@ -1,0 +1,48 @@
+import { defineCheck } from '../../harness/core/check.js'
+import type { FindingInput } from '../../harness/core/finding.js'
+import type { CheckContext } from '../../harness/engine/context.js'
+import { call, findingAt, flood, quotaTenants, remaining, restore } from './quota.js'
+
+/**
+ * Exhausting one account's quota leaves another's alone: with the same small quota on A and B, B
+ * calls once, A floods until 429, and B's next call is admitted with its remaining quota down by
+ * exactly its own one call (never A's).
+ */
+export const tenantIsolation = defineCheck<CheckContext>({
+  id: 'ratelimit/tenant-isolation',
+  suite: 'ratelimit',
+  title: "One account's traffic spends another account's quota",
+  severity: 'high', cwe: 770, owasp: 'API4:2023',
+  docs: 'tenancy-audit-ratelimit.md §3.6 (3) per-tenant isolation, (4) noisy neighbour; fault ratelimit-global-bucket',
+  async run(ctx) {
+    const setup = await quotaTenants(ctx, 2, 1)
+    if (typeof setup === 'string') return { findings: [], skipped: setup }
+    const [a, b] = setup.tenants as [typeof setup.tenants[0], typeof setup.tenants[0]]
+    const ua = a.users[0]!
+    const ub = b.users[0]!
+    let limited
+    try {
+      const before = await call(ctx, b, ub)
+      if (before.status < 200 || before.status > 299) return { findings: [], skipped: `${b.label}'s first call answered ${before.status}` }
+      const f = await flood(() => call(ctx, a, ua), setup.quota.requests * 4)
+      limited = f.limited
+      if (!f.limited) return { findings: [], skipped: `${a.label} was never limited (ratelimit/quota-enforced reports that)` }
+      const after = await call(ctx, b, ub)
+      const findings: FindingInput[] = []
+      if (after.status === 429) {
+        findings.push(findingAt(ctx, b, ub, after, 'neighbour-throttled', 'high',
+          `${a.label} spent its quota and ${b.label}'s next call was throttled (429): the accounts share a bucket`, a.label))
+      } else {
+        const [r0, r1] = [remaining(before), remaining(after)]
+        // One call of B's own in between; a new window can only raise r.
+        if (r0 !== undefined && r1 !== undefined && r1 < r0 - 1) {
+          findings.push(findingAt(ctx, b, ub, after, 'neighbour-spent', 'high',
+            `${b.label}'s remaining quota fell from ${r0} to ${r1} over one call of its own while ${a.label} flooded: the accounts share a bucket`, a.label))
+        }
+      }
+      return { findings }
+    } finally {
+      await restore(setup, limited)
+    }
+  },
+})

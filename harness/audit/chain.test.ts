@@ -91,7 +91,7 @@ describe('verifyChain', () => {
 
   it('two rows with one seq are a forked chain', () => {
     const events = trailA()
-    const fork = { ...events[2]!, id: 'fork', outcome: 'failure' }
+    const fork: Record<string, unknown> = { ...events[2]!, id: 'fork', outcome: 'failure' }
     fork.hash = eventHash(fork)
     const report = verifyChain([...events, fork])
     expect(report.problems.map((p) => p.kind)).toContain('duplicate')

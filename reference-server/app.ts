@@ -7,6 +7,7 @@ import { mountAuth } from './http/auth/routes.js'
 import { mountApp } from './http/app/routes.js'
 import { mountDashboard } from './http/dashboard/routes.js'
 import { mountPortal } from './http/portal/routes.js'
+import { mountAudit } from './audit/routes.js'
 
 /**
  * Builds the Express app from its dependencies. It never listens and never opens a database: main.ts
@@ -34,6 +35,7 @@ export function createApp(deps: ServerDeps): Express {
   mountApp(app, deps)
   mountDashboard(app, deps)
   mountPortal(app, deps)
+  mountAudit(app, deps)
   app.use((req, res) => {
     // A known path with another method is 405 with Allow; anything else is 404.
     const allowed = deps.contract.operations.filter((op) => matches(op.expressPath, req.path)).map((op) => op.method.toUpperCase())

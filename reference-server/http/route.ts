@@ -6,6 +6,7 @@ import { authorize } from '../tenancy/authorize.js'
 import { AuthError } from '../auth/errors.js'
 import { rejectNul } from './nul.js'
 import { HttpError, notFound } from './problem.js'
+import { RequestAudit, recorderFor } from '../audit/recorder.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -33,23 +34,38 @@ function requireJsonBody(req: Request): void {
  */
 export function mount(app: Express, deps: ServerDeps, operationId: string, handler: Handler): void {
   const op = deps.contract.operation(operationId)
+  recorderFor(deps) // refuses a switched-off audit trail outside the overhead bench, at start-up
   const route: RequestHandler = async (req: Request, res: Response) => {
-    const params = checkParams(op, req, deps.faults)
-    requireJsonBody(req)
-    rejectNul(req)
-    const token = await deps.verify(req.get('authorization'))
-    const reply = await deps.db.withTenant(
-      token.kind === 'principal'
-        ? { platformRole: token.platformRole }
-        : { accountId: token.accountId, workspaceId: token.workspaceId, userId: token.sub },
-      async (tx) => {
-        if (await deps.isRevoked(tx, token.jti)) throw new AuthError('token_revoked')
-        const decision = await authorize(tx, op, token, params, deps.faults)
-        return handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
-      },
-    )
-    if (reply.body === undefined) res.status(reply.status).end()
-    else res.status(reply.status).json(reply.body)
+    // The audit trail: allowed writes in the request's transaction, refusals after it (audit/recorder.ts).
+    const audit = new RequestAudit(deps, op, req, res)
+    try {
+      const params = checkParams(op, req, deps.faults)
+      audit.checked(params)
+      requireJsonBody(req)
+      rejectNul(req)
+      const token = await deps.verify(req.get('authorization'))
+      audit.verified(token)
+      await audit.beforeTransaction()
+      const reply = await deps.db.withTenant(
+        token.kind === 'principal'
+          ? { platformRole: token.platformRole }
+          : { accountId: token.accountId, workspaceId: token.workspaceId, userId: token.sub },
+        async (tx) => {
+          if (await deps.isRevoked(tx, token.jti)) throw new AuthError('token_revoked')
+          const decision = await authorize(tx, op, token, params, deps.faults)
+          audit.authorized(decision)
+          const reply = await handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
+          await audit.beforeCommit(tx, reply)
+          await deps.testHooks?.beforeCommit?.(tx, operationId)
+          return reply
+        },
+      )
+      if (reply.body === undefined) res.status(reply.status).end()
+      else res.status(reply.status).json(reply.body)
+    } catch (err) {
+      await audit.failed(err)
+      throw err
+    }
   }
   app[op.method](op.expressPath, route)
 }

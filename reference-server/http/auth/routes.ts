@@ -5,6 +5,7 @@ import { mountPublic } from '../route.js'
 import { OAuthError, issueTokens, passwordGrant, refreshGrant, revokeFamily, hashRefresh } from './grants.js'
 import { isAuthError } from '../../auth/errors.js'
 import { hasNul } from '../nul.js'
+import { recordLoginFailure } from '../../audit/recorder.js'
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
 const tokenRequest = z.discriminatedUnion('grant_type', [
@@ -50,6 +51,8 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       }
       res.set('Cache-Control', 'no-store').json(tokens)
     } catch (err) {
+      // A refused credential is an authentication failure: recorded (platform trail, aggregated per source).
+      if (err instanceof OAuthError && err.error === 'invalid_grant') await recordLoginFailure(deps, req, res, err.error)
       if (err instanceof OAuthError) return oauthError(res, err)
       next(err)
     }

@@ -121,7 +121,10 @@ export function mountAudit(app: Express, deps: ServerDeps): void {
       const token = await deps.verify(req.get('authorization'))
       await deps.db.withTenant({ accountId: token.accountId, workspaceId: token.workspaceId, userId: token.sub, platformRole: token.platformRole },
         (tx) => authorize(tx, op, token, { accountId }, faults))
-      const del = await deps.db.withOwner((tx) => tx.query('DELETE FROM audit_events WHERE id = $1 AND account_id = $2', [eventId, accountId]))
+      const del = await deps.db.withOwner(async (tx) => {
+        await tx.query("SELECT set_config('app.audit_maintenance', 'on', true)")
+        return tx.query('DELETE FROM audit_events WHERE id = $1 AND account_id = $2', [eventId, accountId])
+      })
       if (del.rowCount === 0) throw notFound()
       res.status(204).end()
     })

@@ -47,9 +47,12 @@ CREATE POLICY audit_events_append ON audit_events FOR INSERT WITH CHECK (
   account_id IS NULL
   OR account_id = NULLIF(current_setting('app.account_id', true), '')::uuid
   OR NULLIF(current_setting('app.platform_role', true), '') IN ('platform_admin', 'support'));
--- The owner (migrations, operators) is the only role that can change or remove an event; a change is
--- what chain verification exists to detect.
-CREATE POLICY audit_events_owner ON audit_events FOR ALL TO ta_owner USING (true) WITH CHECK (true);
+-- The owner (operators) is the only role that can change or remove an event, and only after switching
+-- `app.audit_maintenance` on in its transaction (fail-closed like every policy); a change is what chain
+-- verification exists to detect.
+CREATE POLICY audit_events_owner ON audit_events FOR ALL TO ta_owner
+  USING (NULLIF(current_setting('app.audit_maintenance', true), '') = 'on')
+  WITH CHECK (NULLIF(current_setting('app.audit_maintenance', true), '') = 'on');
 
 GRANT SELECT, INSERT ON audit_events TO ta_runtime;
 GRANT SELECT, INSERT, UPDATE ON audit_heads TO ta_runtime;

@@ -194,15 +194,15 @@ export class AuditTrail {
 
   /**
    * Polls until every request has at least one event, or the profile's bound
-   * (`audit.eventsWithinMs` after the last answer) has passed. Cheap on a waiting target: one
+   * (`audit.eventsWithinMs` after the last answer; `patienceMs` to wait longer) has passed. Cheap on a waiting target: one
    * lookup per round, everything re-read once when one appears and once at the end.
    */
-  async await(sent: readonly Sent[]): Promise<Awaited> {
+  async await(sent: readonly Sent[], options: { patienceMs?: number } = {}): Promise<Awaited> {
     const events = new Map<string, AuditEvent[]>()
     const delay = new Map<string, number>()
     const pending = sent.map((s) => s.requestId)
     const answered = new Map(sent.map((s) => [s.requestId, s.to]))
-    const deadline = Math.max(0, ...sent.map((s) => s.to)) + this.bound
+    const deadline = Math.max(0, ...sent.map((s) => s.to)) + (options.patienceMs ?? this.bound)
     let failure: ExportResult['failure']
     const query = async (id: string): Promise<boolean> => {
       const r = await this.lookup(id)

@@ -365,6 +365,7 @@ export class RequestAudit {
     const draft = this.rec.draft(this.src, {
       accountId: null, action: this.action, status, outcome: 'failure', reason, actor: ANONYMOUS,
       target: targetOf(this.action, params, params.accountId ?? null, params.workspaceId ?? null),
+      ...(status === 401 ? { classUid: CLASS_AUTHENTICATION } : {}),
     })
     await this.rec.aggregated(`auth|${this.action}|${status}|${reason}|${this.src.ip}|${this.src.userAgent}`, platformCtx(), draft)
   }

@@ -66,7 +66,7 @@ async function provision(c: Ctx, ws: SeededWorkspace, role: 'viewer' | 'editor' 
   return { id: (res.body as { id: string }).id, token: (await c.s.login(email, PASSWORD)).access_token }
 }
 
-const SCENARIOS: Record<FaultName, Scenario> = {
+const SCENARIOS: Partial<Record<FaultName, Scenario>> = {
   'document-read-ignores-workspace': {
     act: ({ s, t }) => s.call('GET', docPath(home(t), sibling(t).documentId), home(t).users.viewer.token),
     clean: denied,
@@ -224,10 +224,12 @@ const SCENARIOS: Record<FaultName, Scenario> = {
 }
 
 const faultNames = FAULTS.map((f) => f.name)
+// The audit faults have their scenarios in audit-faults.test.ts (they judge the trail, not the answer).
+const scenarioNames = FAULTS.filter((f) => f.suite !== 'audit').map((f) => f.name)
 
 describe('fault catalog', () => {
   it('has a scenario for every fault, and no scenario without a fault', () => {
-    expect(Object.keys(SCENARIOS).sort()).toEqual([...faultNames].sort())
+    expect(Object.keys(SCENARIOS).sort()).toEqual([...scenarioNames].sort())
   })
 
   it('names checks as access/<id> and has unique fault names', () => {
@@ -293,7 +295,7 @@ for (const driver of await availableDrivers()) {
       return s
     }
 
-    for (const name of faultNames) {
+    for (const name of scenarioNames) {
       it(`${name}: clean denies, faulty shows the defect`, async () => {
         const scenario = SCENARIOS[name]! // present: the catalog test above compares the key sets
         scenario.clean(await scenario.act({ s: clean, t }), t)

@@ -20,8 +20,10 @@ export interface AppendOptions {
  */
 export async function appendEvent(tx: Tx, draft: EventDraft, opts: AppendOptions = {}): Promise<AuditEvent> {
   const trail = draft.accountId ?? PLATFORM_TRAIL
-  await tx.query('INSERT INTO audit_heads (trail) VALUES ($1) ON CONFLICT (trail) DO NOTHING', [trail])
-  const head = await tx.query<{ seq: string; hash: string | null }>('SELECT seq::text AS seq, hash FROM audit_heads WHERE trail = $1 FOR UPDATE', [trail])
+  // One statement creates the head on first use or locks it (ON CONFLICT DO UPDATE takes the row lock)
+  // and returns it: the lock is held until this transaction ends.
+  const head = await tx.query<{ seq: string; hash: string | null }>(
+    'INSERT INTO audit_heads AS h (trail) VALUES ($1) ON CONFLICT (trail) DO UPDATE SET trail = h.trail RETURNING seq::text AS seq, hash', [trail])
   const seq = Number(head.rows[0]?.seq ?? 0) + 1
   const prevHash = seq === 1 ? null : (head.rows[0]?.hash ?? null)
   const { correlationUid, metadata: _m, ...rest } = draft
@@ -45,11 +47,12 @@ export async function appendEvent(tx: Tx, draft: EventDraft, opts: AppendOptions
   })
   const hash = opts.hashWithoutTarget ? eventHash({ ...body, target: undefined }) : eventHash(body)
   await tx.query(
-    `INSERT INTO audit_events (id, trail, account_id, seq, prev_hash, hash, time, action, outcome, request_id, actor_workspace_id, target_workspace_id, event)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb)`,
+    `WITH event AS (
+       INSERT INTO audit_events (id, trail, account_id, seq, prev_hash, hash, time, action, outcome, request_id, actor_workspace_id, target_workspace_id, event)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb))
+     UPDATE audit_heads SET seq = $4, hash = $6 WHERE trail = $2`,
     [body.id, trail, body.accountId, seq, prevHash, hash, body.time, body.action, body.outcome, correlationUid,
       body.actor.workspaceId ?? null, body.target?.workspaceId ?? null, JSON.stringify(body)])
-  await tx.query('UPDATE audit_heads SET seq = $2, hash = $3 WHERE trail = $1', [trail, seq, hash])
   return { ...body, hash } as AuditEvent
 }
 

@@ -183,3 +183,14 @@ export function trackedFinding(x: Tracked, message: string, dedupKey: string, ex
     ...extra,
   }
 }
+
+/** One finding per defect: findings with one dedup key are merged into the first, which says how many more there were. */
+export function collapse(findings: readonly FindingInput[]): FindingInput[] {
+  const byKey = new Map<string, { first: FindingInput; more: number }>()
+  for (const f of findings) {
+    const seen = byKey.get(f.dedupKey)
+    if (seen) seen.more++
+    else byKey.set(f.dedupKey, { first: f, more: 0 })
+  }
+  return [...byKey.values()].map(({ first, more }) => (more ? { ...first, message: `${first.message} (and ${more} more request(s) like it)` } : first))
+}

@@ -6,6 +6,7 @@ import type { Actor } from '../../harness/core/topology.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import type { AuditEvent } from '../../harness/audit/event.js'
 import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import { collapse } from '../../harness/audit/scenarios.js'
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const parts = (token: string) => {
@@ -110,6 +111,6 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
       if (events.some((e) => e.outcome !== 'failure')) findings.push({ message: `${at}: its event says outcome success`, dedupKey: `${f.what}|outcome`, evidence: f.sent.response.evidence })
       if (events.length > 1) findings.push({ message: `${at}: ${events.length} events for one failure (one expected)`, dedupKey: `${f.what}|duplicate`, severity: 'low' })
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

@@ -4,6 +4,7 @@ import type { CheckContext } from '../../harness/engine/context.js'
 import { verifyChain, type ChainProblem } from '../../harness/audit/chain.js'
 import { trailLabel } from '../../harness/audit/labels.js'
 import { AuditTrail, NO_AUDIT_API, type Reader } from '../../harness/audit/trail.js'
+import { collapse } from '../../harness/audit/scenarios.js'
 
 /**
  * The hash chain verifies end to end from what the read API exports (research §2.3, §2.5.6): per
@@ -59,6 +60,6 @@ export const chainVerifies = defineCheck<CheckContext>({
         })
       }
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

@@ -2,7 +2,7 @@ import { defineCheck, type CheckOutcome } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { expectationProblems } from '../../harness/audit/event.js'
-import { foreignDenials, trackedFinding } from '../../harness/audit/scenarios.js'
+import { foreignDenials, trackedFinding, collapse } from '../../harness/audit/scenarios.js'
 import { AuditTrail, NO_AUDIT_API } from '../../harness/audit/trail.js'
 
 /**
@@ -36,6 +36,6 @@ export const denialsRecorded = defineCheck<CheckContext>({
       const problems = expectationProblems(events[0]!, x)
       if (problems.length > 0) findings.push(trackedFinding(a, `the event does not say what happened: ${problems.join('; ')}`, `${a.op.id}|wrong|${problems.map((p) => p.split(' ')[0]).join(',')}`))
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

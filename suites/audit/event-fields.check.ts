@@ -2,7 +2,7 @@ import { defineCheck, type CheckOutcome } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { expectationProblems, shapeProblems } from '../../harness/audit/event.js'
-import { allowedWrites, foreignDenials, trackedFinding, type Tracked } from '../../harness/audit/scenarios.js'
+import { allowedWrites, foreignDenials, trackedFinding, type Tracked, collapse } from '../../harness/audit/scenarios.js'
 import { AuditTrail, NO_AUDIT_API } from '../../harness/audit/trail.js'
 
 /**
@@ -56,6 +56,6 @@ export const eventFields = defineCheck<CheckContext>({
         findings.push(trackedFinding(k, `its event is wrong: ${problems.join('; ')}`, `${k.actor.kind}|${k.op.verb}|${k.expect.outcome}|${fields}`))
       }
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

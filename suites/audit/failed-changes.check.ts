@@ -7,7 +7,7 @@ import type { CheckContext } from '../../harness/engine/context.js'
 import type { Op } from '../../harness/engine/judge.js'
 import { bodyFromSchema } from '../../harness/provision/bodies.js'
 import { newPassword } from '../../harness/provision/session.js'
-import { trackedFinding, type Tracked } from '../../harness/audit/scenarios.js'
+import { trackedFinding, type Tracked, collapse } from '../../harness/audit/scenarios.js'
 import { AuditTrail, NO_AUDIT_API } from '../../harness/audit/trail.js'
 
 const EMAIL = /^e-?mail$|^username$/i
@@ -69,6 +69,6 @@ export const failedChanges = defineCheck<CheckContext>({
         findings.push(trackedFinding(s, `${events.length} event(s), ${success.length} with outcome success (exactly one success expected)`, `${s.op.id}|control|${Math.min(events.length, 2)}`))
       }
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

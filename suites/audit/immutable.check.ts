@@ -8,6 +8,7 @@ import type { Op } from '../../harness/engine/judge.js'
 import { verifyChain } from '../../harness/audit/chain.js'
 import type { AuditEvent } from '../../harness/audit/event.js'
 import { AuditTrail, NO_AUDIT_API, type Reader, type Sent } from '../../harness/audit/trail.js'
+import { collapse } from '../../harness/audit/scenarios.js'
 
 const canonicalize = createRequire(import.meta.url)('canonicalize') as (input: unknown) => string | undefined
 
@@ -85,6 +86,6 @@ export const immutable = defineCheck<CheckContext>({
     if (findings.length === 0 && accepted.length > 0) {
       findings.push({ message: `a write to the audit API answered 2xx though nothing changed: ${culprits.join('; ')}`, dedupKey: 'accepted', severity: 'low', evidence })
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

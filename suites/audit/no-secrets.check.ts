@@ -8,6 +8,7 @@ import { bodyFromSchema } from '../../harness/provision/bodies.js'
 import { newPassword } from '../../harness/provision/session.js'
 import { trailLabel } from '../../harness/audit/labels.js'
 import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import { collapse } from '../../harness/audit/scenarios.js'
 import type { AuditEvent } from '../../harness/audit/event.js'
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/
@@ -126,6 +127,6 @@ export const noSecrets = defineCheck<CheckContext>({
       const bearer = fieldOf(e, (v) => BEARER.test(v))
       if (bearer) report(e, 'a Bearer credential', bearer)
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

@@ -7,7 +7,7 @@ import { expectationProblems } from '../../harness/audit/event.js'
 import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
 import type { Actor } from '../../harness/core/topology.js'
 import type { Op } from '../../harness/engine/judge.js'
-import { trackedFinding, type Tracked } from '../../harness/audit/scenarios.js'
+import { trackedFinding, type Tracked, collapse } from '../../harness/audit/scenarios.js'
 
 /**
  * A platform principal's access to an account — any Portal call naming it, reads included — shows
@@ -63,6 +63,6 @@ export const principalAccessRecorded = defineCheck<CheckContext>({
       const problems = expectationProblems(inTrail[0]!, c.expect)
       if (problems.length > 0) findings.push(trackedFinding(c, `its event in ${account.label}'s trail is wrong: ${problems.join('; ')}`, `${c.op.id}|${c.actor.actorKind}|wrong`))
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

@@ -8,6 +8,7 @@ import { bodyFromSchema } from '../../harness/provision/bodies.js'
 import { marker } from '../../harness/engine/victims.js'
 import { correlationOf, type AuditEvent } from '../../harness/audit/event.js'
 import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import { collapse } from '../../harness/audit/scenarios.js'
 import { findingFor } from '../access/policy-matrix.check.js'
 
 interface Planted { ws: WorkspaceNode; sent: Sent }
@@ -122,6 +123,6 @@ export const readIsolation = defineCheck<CheckContext>({
         judged(await read(actor, portalOp, {}, { limit: '1' }), 'platform')
       }
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

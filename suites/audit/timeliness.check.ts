@@ -1,7 +1,7 @@
 import { defineCheck, type CheckOutcome } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { allowedWrites, foreignDenials, trackedFinding, type Tracked } from '../../harness/audit/scenarios.js'
+import { allowedWrites, foreignDenials, trackedFinding, type Tracked, collapse } from '../../harness/audit/scenarios.js'
 import { AuditTrail, NO_AUDIT_API } from '../../harness/audit/trail.js'
 
 /**
@@ -39,6 +39,6 @@ export const timeliness = defineCheck<CheckContext>({
         findings.push(trackedFinding(s, `its event appeared only after ${delay} ms, beyond the profile's bound of ${trail.bound} ms`, `${kind}|late`))
       }
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

@@ -1,7 +1,7 @@
 import { defineCheck, type CheckOutcome } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { allowedWrites, trackedFinding } from '../../harness/audit/scenarios.js'
+import { allowedWrites, trackedFinding, collapse } from '../../harness/audit/scenarios.js'
 import { AuditTrail, NO_AUDIT_API } from '../../harness/audit/trail.js'
 
 /**
@@ -31,6 +31,6 @@ export const writesRecorded = defineCheck<CheckContext>({
       else if (events.length > 1) findings.push(trackedFinding(w, `${events.length} audit events for one write (exactly one expected)`, `${w.op.id}|duplicate`, { severity: 'medium' }))
       else if (success[0]!.action !== w.op.tenancy.action) findings.push(trackedFinding(w, `its event names action ${JSON.stringify(success[0]!.action)}, not ${w.op.tenancy.action}`, `${w.op.id}|action`, { severity: 'medium' }))
     }
-    return { findings }
+    return { findings: collapse(findings) }
   },
 })

@@ -11,6 +11,7 @@ import { generatePassword, hashPassword } from './auth/passwords.js'
 import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
 import type { ServerDeps, ServerSettings } from './http/types.js'
+import { recorderFor } from './audit/recorder.js'
 
 export interface StartOptions {
   port?: number
@@ -113,6 +114,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         server.close(() => resolve())
         server.closeAllConnections()
       })
+      await recorderFor(deps).flush() // pending flood aggregates
       if (!opts.db) await db.close()
     },
   }

@@ -155,6 +155,17 @@ describe.each(await availableDrivers())('audit trail (%s)', (driver) => {
     expect((await eventsOf(sib))[0]).toMatchObject({ accountId: ws.accountId, target: { accountId: ws.accountId, workspaceId: sibling().id } })
   })
 
+  it('records a 405 on an authenticated path as a denial in the caller\'s trail', async () => {
+    const ws = home()
+    const res = await s.call('PUT', `/app/v1/workspaces/${ws.id}/documents/${ws.documentId}`, ws.users.editor.token, { title: 'x' })
+    expect(res.status).toBe(405)
+    expect(await eventsOf(res)).toMatchObject([{
+      accountId: ws.accountId, action: 'documents.update', outcome: 'failure', reason: 'method-not-allowed',
+      actor: { kind: 'user', uid: ws.users.editor.id }, target: { type: 'documents', uid: ws.documentId, workspaceId: ws.id },
+      http: { method: 'PUT', route: '/app/v1/workspaces/{workspaceId}/documents/{documentId}', status: 405 },
+    }])
+  })
+
   it('records authentication failures in the platform trail as anonymous, never with the token\'s claims', async () => {
     const ws = home()
     const [, payload] = ws.users.editor.token.split('.')

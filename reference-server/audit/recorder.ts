@@ -409,3 +409,28 @@ export async function recordThrottled(deps: ServerDeps, call: ThrottledCall): Pr
   const ctx: TenantContext = token?.kind === 'user' ? { accountId } : token ? { platformRole: token.platformRole } : {}
   await rec.aggregated(`429|${accountId ?? '-'}|${token?.sub ?? '-'}|${action}|${src.ip}`, ctx, draft)
 }
+
+const VERB_OF_METHOD: Record<string, string> = { GET: 'read', HEAD: 'read', POST: 'create', PUT: 'update', PATCH: 'update', DELETE: 'delete' }
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * A 405 on the path of an authenticated operation (another method of that path was called): a denial,
+ * recorded like the others. `op` is an operation of that path; the action is its resource with the verb
+ * of the method that was tried.
+ */
+export async function recordMethodNotAllowed(deps: ServerDeps, req: Request, res: Response, op: Operation): Promise<void> {
+  if (op.tenancy.context === 'auth' || op.tenancy.context === 'public') return
+  const resource = op.tenancy.action.split('.')[0] ?? 'unknown'
+  const tried: Operation = { ...op, tenancy: { ...op.tenancy, action: `${resource}.${VERB_OF_METHOD[req.method.toUpperCase()] ?? 'other'}` } }
+  const names = op.pathParams
+  const re = new RegExp('^' + op.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[A-Za-z]+\}/g, '([^/]+)') + '/?$')
+  const values = re.exec(req.path)?.slice(1) ?? []
+  const params: Record<string, string> = {}
+  names.forEach((name, i) => {
+    const v = values[i]
+    if (v && UUID.test(v)) params[name] = v
+  })
+  const audit = new RequestAudit(deps, tried, req, res)
+  audit.checked(params)
+  await audit.failed(new HttpError(405, 'method-not-allowed'))
+}

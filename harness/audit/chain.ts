@@ -34,7 +34,7 @@ export interface ChainProblem {
   kind: ChainProblemKind
   /** The trail: an account id, or null for the platform trail. */
   trail: string | null
-  /** The row the chain breaks at. */
+  /** The row the chain breaks at. (`message` names the row, not the trail: callers label trails their way.) */
   seq?: number | undefined
   eventId?: string | undefined
   message: string
@@ -73,7 +73,6 @@ function trailOf(e: ChainEvent): string | null | undefined {
   return typeof e.accountId === 'string' ? e.accountId : undefined
 }
 
-const name = (trail: string | null) => (trail === null ? 'the platform trail' : `trail ${trail}`)
 const idOf = (e: ChainEvent) => (typeof e.id === 'string' ? e.id : undefined)
 
 /** Verifies every trail in an export; problems name the trail, the row (seq) and the event id. */
@@ -103,22 +102,22 @@ export function verifyChain(events: readonly ChainEvent[], options: VerifyOption
       const seq = e.seq as number
       const at = { trail, seq, eventId: idOf(e) }
       if (!prev && complete && seq !== 1) {
-        problems.push({ ...at, kind: 'start', message: `${name(trail)} starts at seq ${seq}, not 1: its first events are missing` })
+        problems.push({ ...at, kind: 'start', message: `starts at seq ${seq}, not 1: its first events are missing` })
       }
       if (seq === 1 && e.prevHash !== null) {
-        problems.push({ ...at, kind: 'prev-hash', message: `${name(trail)} seq 1 has prevHash ${String(e.prevHash)} (must be null)` })
+        problems.push({ ...at, kind: 'prev-hash', message: `seq 1 has prevHash ${String(e.prevHash)} (must be null)` })
       }
       if (seq > 1 && e.prevHash === null) {
-        problems.push({ ...at, kind: 'prev-hash', message: `${name(trail)} seq ${seq} has prevHash null (only seq 1 may)` })
+        problems.push({ ...at, kind: 'prev-hash', message: `seq ${seq} has prevHash null (only seq 1 may)` })
       }
       if (prev) {
         const before = prev.seq as number
         if (seq === before) {
-          problems.push({ ...at, kind: 'duplicate', message: `${name(trail)} has two events with seq ${seq} (${idOf(prev)}, ${idOf(e)}): the chain forked` })
+          problems.push({ ...at, kind: 'duplicate', message: `two events with seq ${seq} (${idOf(prev)}, ${idOf(e)}): the chain forked` })
         } else if (seq !== before + 1) {
-          if (complete) problems.push({ ...at, kind: 'gap', message: `${name(trail)} jumps from seq ${before} to ${seq}: ${seq - before - 1} event(s) missing` })
+          if (complete) problems.push({ ...at, kind: 'gap', message: `jumps from seq ${before} to ${seq}: ${seq - before - 1} event(s) missing` })
         } else if (e.prevHash !== prev.hash) {
-          problems.push({ ...at, kind: 'prev-hash', message: `${name(trail)} seq ${seq}: prevHash does not equal the hash of seq ${before}` })
+          problems.push({ ...at, kind: 'prev-hash', message: `seq ${seq}: prevHash does not equal the hash of seq ${before}` })
         }
       }
       let actual: string | undefined
@@ -128,7 +127,7 @@ export function verifyChain(events: readonly ChainEvent[], options: VerifyOption
         actual = undefined
       }
       if (actual !== e.hash) {
-        problems.push({ ...at, kind: 'hash', message: `${name(trail)} seq ${seq}: the hash does not match the event's content (changed after it was written, or hashed over other content)` })
+        problems.push({ ...at, kind: 'hash', message: `seq ${seq}: the hash does not match the event's content (changed after it was written, or hashed over other content)` })
       }
       prev = e
     }

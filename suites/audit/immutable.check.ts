@@ -82,7 +82,7 @@ export const immutable = defineCheck<CheckContext>({
     if (changed.length > 0) findings.push({ message: describe('were CHANGED', changed), dedupKey: 'changed', evidence })
     if (injected.length > 0) findings.push({ message: describe('were INJECTED (a forged event)', injected), dedupKey: 'injected', evidence })
     const chain = verifyChain(after.events, { complete: !after.truncated })
-    if (!chain.ok) findings.push({ message: `after the write attempts ${account.label}'s trail no longer verifies: ${chain.problems[0]!.message}`, dedupKey: `chain|${chain.problems[0]!.kind}`, evidence })
+    if (!chain.ok) findings.push({ message: `after the write attempts ${account.label}'s trail no longer verifies: ${chain.problems[0]!.message}${chain.problems.length > 1 ? ` (${chain.problems.length - 1} more problem(s))` : ''}`, dedupKey: `chain|${chain.problems[0]!.kind}`, evidence })
     if (findings.length === 0 && accepted.length > 0) {
       findings.push({ message: `a write to the audit API answered 2xx though nothing changed: ${culprits.join('; ')}`, dedupKey: 'accepted', severity: 'low', evidence })
     }

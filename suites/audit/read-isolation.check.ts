@@ -8,6 +8,7 @@ import { bodyFromSchema } from '../../harness/provision/bodies.js'
 import { marker } from '../../harness/engine/victims.js'
 import { correlationOf, type AuditEvent } from '../../harness/audit/event.js'
 import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import { trailLabel } from '../../harness/audit/labels.js'
 import { collapse } from '../../harness/audit/scenarios.js'
 import { findingFor } from '../access/policy-matrix.check.js'
 
@@ -71,7 +72,7 @@ export const readIsolation = defineCheck<CheckContext>({
           judged(r, 'own-account')
           const foreign = items(r).filter((e) => e.accountId !== account.id)
           if (foreign.length > 0) {
-            const from = [...new Set(foreign.map((e) => String(e.accountId)))].map((id) => t.accounts.find((a) => a.id === id)?.label ?? id)
+            const from = [...new Set(foreign.map((e) => trailLabel(t, e.accountId)))]
             findings.push({
               message: `${admin.label} reading its own account's trail${'accountId' in query ? ' with ?accountId=<another account>' : ''} received ${foreign.length} event(s) of other trails (${from.join(', ')})`,
               dedupKey: `${accountOp.id}|foreign-events|${'accountId' in query ? 'query' : 'plain'}`,

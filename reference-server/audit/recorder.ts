@@ -367,7 +367,8 @@ export class RequestAudit {
       target: targetOf(this.action, params, params.accountId ?? null, params.workspaceId ?? null),
       ...(status === 401 ? { classUid: CLASS_AUTHENTICATION } : {}),
     })
-    await this.rec.aggregated(`auth|${this.action}|${status}|${reason}|${this.src.ip}|${this.src.userAgent}`, platformCtx(), draft)
+    // Keyed by what the sender cannot vary freely: its address and the (closed set of) failure reasons.
+    await this.rec.aggregated(`auth|${status}|${reason}|${this.src.ip}`, platformCtx(), draft)
   }
 }
 
@@ -376,7 +377,7 @@ export async function recordLoginFailure(deps: ServerDeps, req: Request, res: Re
   const rec = recorderFor(deps)
   const src = sourceOf(req, res, '/auth/token')
   const draft = rec.draft(src, { accountId: null, action: 'auth.token', status: 400, outcome: 'failure', reason, actor: ANONYMOUS, classUid: CLASS_AUTHENTICATION })
-  await rec.aggregated(`login|${reason}|${src.ip}|${src.userAgent}`, platformCtx(), draft)
+  await rec.aggregated(`login|${reason}|${src.ip}`, platformCtx(), draft)
 }
 
 export interface ThrottledCall {

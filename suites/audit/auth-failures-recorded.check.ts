@@ -84,7 +84,7 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
     }
     const seen = await trail.await(failures.map((f) => f.sent))
     if (seen.failure) return { findings: [trail.readFailure(seen.failure)] }
-    // Aggregated floods: one event of the same route and outcome, count > 1, written within the window.
+    // Aggregated floods (the contract keys them by source and reason): one failure event with count > 1 for the window.
     let aggregates: AuditEvent[] | undefined
     const aggregated = async (f: Failure) => {
       if (!aggregates) {
@@ -92,7 +92,8 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
         const r = await trail.export({ outcome: 'failure', since })
         aggregates = r.events.filter((e) => typeof e.count === 'number' && e.count > 1)
       }
-      return aggregates.some((e) => e.http?.method === f.sent.method && typeof e.http?.route === 'string' && f.sent.path.split('?')[0]!.split('/').length === e.http.route.split('/').length)
+      // The aggregate carries the window's last request (its id, route and time), so any flood event at or after this request counts.
+      return aggregates.some((e) => e.outcome === 'failure' && Date.parse(e.time) >= f.sent.from - 2_000 && (e.accountId === null || e.accountId !== victim.accountId))
     }
     for (const f of failures) {
       const events = seen.events.get(f.sent.requestId) ?? []

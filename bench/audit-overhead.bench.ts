@@ -23,33 +23,43 @@ async function json(url: string, method: string, body: unknown, token?: string):
   return (await res.json()) as Record<string, string>
 }
 
-/** One account, workspace and editor, and one document per connection; returns the PATCH paths and the token. */
-async function seed(s: RunningServer): Promise<{ paths: string[]; token: string }> {
+/**
+ * One document per connection, each rewritten by an editor; the connections' documents live in one
+ * account (every write appends to the same chain: the worst case, they queue on its head) or spread
+ * over `accounts` accounts round-robin. Returns each connection's PATCH path and token.
+ */
+async function seed(s: RunningServer, accounts: number): Promise<{ path: string; token: string }[]> {
   const root = (await json(`${s.url}/auth/token`, 'POST', { grant_type: 'password', username: bootstrap.email, password: bootstrap.password })).access_token!
-  const account = await json(`${s.url}/portal/v1/accounts`, 'POST', { name: 'bench' }, root)
-  const ws = await json(`${s.url}/portal/v1/accounts/${account.id}/workspaces`, 'POST', { name: 'bench', environment: 'staging' }, root)
-  await json(`${s.url}/portal/v1/accounts/${account.id}/workspaces/${ws.id}/users`, 'POST', { email: 'editor@bench.local', password: 'bench-password-123', role: 'editor' }, root)
-  const token = (await json(`${s.url}/auth/token`, 'POST', { grant_type: 'password', username: 'editor@bench.local', password: 'bench-password-123' })).access_token!
-  const paths: string[] = []
-  for (let i = 0; i < CONNECTIONS; i++) {
-    const doc = await json(`${s.url}/app/v1/workspaces/${ws.id}/documents`, 'POST', { title: `bench ${i}`, body: 'x'.repeat(512) }, token)
-    paths.push(`/app/v1/workspaces/${ws.id}/documents/${doc.id}`)
+  const tenants: { ws: string; token: string }[] = []
+  for (let a = 0; a < accounts; a++) {
+    const account = await json(`${s.url}/portal/v1/accounts`, 'POST', { name: `bench ${a}` }, root)
+    const ws = await json(`${s.url}/portal/v1/accounts/${account.id}/workspaces`, 'POST', { name: 'bench', environment: 'staging' }, root)
+    const email = `editor-${a}@bench.local`
+    await json(`${s.url}/portal/v1/accounts/${account.id}/workspaces/${ws.id}/users`, 'POST', { email, password: 'bench-password-123', role: 'editor' }, root)
+    const token = (await json(`${s.url}/auth/token`, 'POST', { grant_type: 'password', username: email, password: 'bench-password-123' })).access_token!
+    tenants.push({ ws: ws.id!, token })
   }
-  return { paths, token }
+  const out: { path: string; token: string }[] = []
+  for (let i = 0; i < CONNECTIONS; i++) {
+    const { ws, token } = tenants[i % accounts]!
+    const doc = await json(`${s.url}/app/v1/workspaces/${ws}/documents`, 'POST', { title: `bench ${i}`, body: 'x'.repeat(512) }, token)
+    out.push({ path: `/app/v1/workspaces/${ws}/documents/${doc.id}`, token })
+  }
+  return out
 }
 
 /** Closed loop of PATCHes: each connection rewrites its own document as soon as the last write answered. */
-async function writeLoop(s: RunningServer): Promise<LoopResult> {
-  const { paths, token } = await seed(s)
+async function writeLoop(s: RunningServer, accounts: number): Promise<LoopResult> {
+  const conns = await seed(s, accounts)
   const pool = new Pool(s.url, { connections: CONNECTIONS, pipelining: 1 })
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   let requests = 0
   let errors = 0
   let recording = false
   const phase = async (seconds: number) => {
     const until = Date.now() + seconds * 1000
-    await Promise.all(paths.map(async (path, c) => {
+    await Promise.all(conns.map(async ({ path, token }, c) => {
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
       for (let n = 0; Date.now() < until; n++) {
         const t0 = process.hrtime.bigint()
         try {
@@ -89,13 +99,13 @@ function sum(rs: LoopResult[]): LoopResult {
   return { requests, errors: rs.reduce((n, r) => n + r.errors, 0), seconds, rps: requests / seconds, p50: worst('p50'), p95: worst('p95'), p99: worst('p99') }
 }
 
-async function pair(name: string, open: (audit: boolean) => Promise<{ server: RunningServer; done(): Promise<void> }>): Promise<void> {
+async function pair(name: string, accounts: number, open: (audit: boolean) => Promise<{ server: RunningServer; done(): Promise<void> }>): Promise<void> {
   const results: Record<'on' | 'off', LoopResult[]> = { on: [], off: [] }
   for (let round = 0; round < ROUNDS; round++) {
     for (const audit of [false, true]) {
       const { server, done } = await open(audit)
       try {
-        results[audit ? 'on' : 'off'].push(await writeLoop(server))
+        results[audit ? 'on' : 'off'].push(await writeLoop(server, accounts))
       } finally {
         await server.close()
         await done()
@@ -105,19 +115,22 @@ async function pair(name: string, open: (audit: boolean) => Promise<{ server: Ru
   rows.push({ name, off: sum(results.off), on: sum(results.on), ratios: results.on.map((r, i) => r.rps / results.off[i]!.rps) })
 }
 
-await pair('PGlite', async (audit) => ({ server: await startServer({ bootstrap, settings: { audit } }), done: async () => undefined }))
+const pgliteServer = async (audit: boolean) => ({ server: await startServer({ bootstrap, settings: { audit } }), done: async () => undefined })
+await pair('PGlite, 1 account', 1, pgliteServer)
 if (await postgresAdminUrl()) {
-  await pair('Postgres', async (audit) => {
+  const pgServer = async (audit: boolean) => {
     const tdb = await createTestDatabase('pg')
     return { server: await startServer({ db: tdb.db, bootstrap, settings: { audit } }), done: () => tdb.drop() }
-  })
+  }
+  await pair('Postgres, 1 account', 1, pgServer)
+  await pair(`Postgres, ${CONNECTIONS} accounts`, CONNECTIONS, pgServer)
 } else {
   process.stdout.write('(no Postgres: set DATABASE_URL or TEST_DATABASE_URL to include it)\n')
 }
 
 const fmt = (r: LoopResult) => r.rps.toFixed(0).padStart(9) + r.p50.toFixed(2).padStart(9) + r.p95.toFixed(2).padStart(9) + String(r.errors).padStart(7)
 process.stdout.write(`document PATCH throughput, audit trail off vs on, ${CONNECTIONS} connections, ${ROUNDS} × ${SECONDS} s each, alternating, same machine, same run\n`)
-process.stdout.write('driver    ' + '  audit off: req/s   p50 ms   p95 ms errors' + '   audit on: req/s   p50 ms   p95 ms errors' + '   on/off throughput (per round)\n')
+process.stdout.write('driver, writers in'.padEnd(22) + 'off: req/s   p50 ms   p95 ms errors' + '     on: req/s   p50 ms   p95 ms errors' + '   on/off throughput (per round)\n')
 for (const { name, off, on, ratios } of rows) {
-  process.stdout.write(name.padEnd(10) + ' '.repeat(10) + fmt(off) + ' '.repeat(10) + fmt(on) + `   ${(on.rps / off.rps).toFixed(3)}× (${ratios.map((r) => r.toFixed(2)).join(', ')})\n`)
+  process.stdout.write(name.padEnd(22) + fmt(off) + ' '.repeat(4) + fmt(on) + `   ${(on.rps / off.rps).toFixed(3)}× (${ratios.map((r) => r.toFixed(2)).join(', ')})\n`)
 }

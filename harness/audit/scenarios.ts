@@ -5,7 +5,7 @@ import type { Actor, SeededObject, Topology } from '../core/topology.js'
 import type { CheckContext } from '../engine/context.js'
 import type { Op } from '../engine/judge.js'
 import { objectIn, objectParam } from '../engine/targets.js'
-import { isRead, marker, victimTarget, writeBody } from '../engine/victims.js'
+import { disposeLater, isRead, marker, victimTarget, writeBody } from '../engine/victims.js'
 import type { Expected } from './event.js'
 import { auditOps, type AuditTrail, type Sent } from './trail.js'
 
@@ -85,7 +85,15 @@ function expectFor(trail: AuditTrail, op: Op, actor: Actor, sent: Sent, target: 
   }
 }
 
-/** Per resource with a create operation: the create, then every other write of it, the delete last. */
+function objectOf(resource: string, op: Op, actor: Actor, target: OpTarget, id: string): SeededObject {
+  return {
+    label: `created.${resource}`, resource, id, ownerLabel: actor.label, private: op.tenancy.owner, canary: '',
+    accountId: resource === 'accounts' ? id : (target.accountId ?? ''),
+    workspaceId: resource === 'workspaces' ? id : resource === 'accounts' ? '' : (target.workspaceId ?? ''),
+  }
+}
+
+/** Per resource with a create operation: every create, then every other write of the first created object, the delete last. */
 export async function allowedWrites(ctx: CheckContext, trail: AuditTrail, options: { only?: (op: Op) => boolean } = {}): Promise<Tracked[]> {
   const t = ctx.topology
   const audit = auditOps(ctx.contract).all
@@ -96,6 +104,8 @@ export async function allowedWrites(ctx: CheckContext, trail: AuditTrail, option
   for (const resource of resources) {
     const creates = writes.filter((o) => o.resource === resource && o.verb === 'create').sort((a, b) => rank(a) - rank(b))
     let created: { op: Op; actor: Actor; target: OpTarget; id: string } | undefined
+    // Every create operation of the resource is called; the first that succeeds is the lifecycle's subject,
+    // the others' objects are removed when the check ends.
     for (const op of creates) {
       const actor = createActor(t, op)
       if (!actor) continue
@@ -104,15 +114,11 @@ export async function allowedWrites(ctx: CheckContext, trail: AuditTrail, option
       const id = (r.response.json as { id?: unknown } | undefined)?.id
       if (!ok(r.response.status) || typeof id !== 'string') continue
       if (!options.only || options.only(op)) out.push({ op, actor, sent: r.sent, expect: expectFor(trail, op, actor, r.sent, target, undefined), label: describeCall(op, actor), objectId: id })
-      created = { op, actor, target, id }
-      break
+      if (created) disposeLater(ctx, objectOf(resource, op, actor, target, id))
+      else created = { op, actor, target, id }
     }
     if (!created) continue
-    const victim: SeededObject = {
-      label: `created.${resource}`, resource, id: created.id, ownerLabel: created.actor.label, private: created.op.tenancy.owner, canary: '',
-      accountId: resource === 'accounts' ? created.id : (created.target.accountId ?? ''),
-      workspaceId: resource === 'workspaces' ? created.id : resource === 'accounts' ? '' : (created.target.workspaceId ?? ''),
-    }
+    const victim = objectOf(resource, created.op, created.actor, created.target, created.id)
     const others = writes.filter((o) => o.resource === resource && o.verb !== 'create').sort((a, b) => Number(a.verb === 'delete') - Number(b.verb === 'delete') || rank(a) - rank(b))
     let deleted = false
     for (const op of others) {

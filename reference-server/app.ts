@@ -7,6 +7,8 @@ import { mountAuth } from './http/auth/routes.js'
 import { mountApp } from './http/app/routes.js'
 import { mountDashboard } from './http/dashboard/routes.js'
 import { mountPortal } from './http/portal/routes.js'
+import { mountAudit } from './audit/routes.js'
+import { recordMethodNotAllowed } from './audit/recorder.js'
 
 /**
  * Builds the Express app from its dependencies. It never listens and never opens a database: main.ts
@@ -34,10 +36,13 @@ export function createApp(deps: ServerDeps): Express {
   mountApp(app, deps)
   mountDashboard(app, deps)
   mountPortal(app, deps)
-  app.use((req, res) => {
+  mountAudit(app, deps)
+  app.use(async (req, res) => {
     // A known path with another method is 405 with Allow; anything else is 404.
-    const allowed = deps.contract.operations.filter((op) => matches(op.expressPath, req.path)).map((op) => op.method.toUpperCase())
+    const ops = deps.contract.operations.filter((op) => matches(op.expressPath, req.path))
+    const allowed = ops.map((op) => op.method.toUpperCase())
     if (allowed.length > 0) {
+      await recordMethodNotAllowed(deps, req, res, ops[0]!) // a denial: in the audit trail
       res.setHeader('Allow', [...new Set(allowed)].join(', '))
       return sendProblem(res, 405, 'method-not-allowed', `Use ${[...new Set(allowed)].join(', ')}.`)
     }

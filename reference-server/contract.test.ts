@@ -63,9 +63,11 @@ const expected: [string, Operation['method'], string, string, string, string, st
   ['getWorkspaceUser', 'get', `${dws}/users/{userId}`, 'dashboard', 'users.read', 'workspace', dash, false],
   ['updateWorkspaceUser', 'patch', `${dws}/users/{userId}`, 'dashboard', 'users.update', 'workspace', dash, false],
   ['deleteWorkspaceUser', 'delete', `${dws}/users/{userId}`, 'dashboard', 'users.delete', 'workspace', dash, false],
+  ['listWorkspaceAuditEvents', 'get', `${dws}/audit-events`, 'dashboard', 'audit.list', 'workspace', dash, false],
   ['getAccountDashboard', 'get', '/dashboard/v1/accounts/{accountId}', 'dashboard', 'accounts.read', 'account', ['account_admin'], false],
   ['listAccountWorkspaces', 'get', '/dashboard/v1/accounts/{accountId}/workspaces', 'dashboard', 'workspaces.list', 'account', ['account_admin'], false],
   ['createAccountWorkspace', 'post', '/dashboard/v1/accounts/{accountId}/workspaces', 'dashboard', 'workspaces.create', 'account', ['account_admin'], false],
+  ['listAccountAuditEvents', 'get', '/dashboard/v1/accounts/{accountId}/audit-events', 'dashboard', 'audit.list', 'account', ['account_admin'], false],
   ['listAccounts', 'get', '/portal/v1/accounts', 'portal', 'accounts.list', 'platform', ps, false],
   ['createAccount', 'post', '/portal/v1/accounts', 'portal', 'accounts.create', 'platform', pa, false],
   ['getAccount', 'get', pacc, 'portal', 'accounts.read', 'platform', ps, false],
@@ -80,6 +82,7 @@ const expected: [string, Operation['method'], string, string, string, string, st
   ['listPrincipals', 'get', '/portal/v1/principals', 'portal', 'principals.list', 'platform', ps, false],
   ['createPrincipal', 'post', '/portal/v1/principals', 'portal', 'principals.create', 'platform', pa, false],
   ['deletePrincipal', 'delete', '/portal/v1/principals/{principalId}', 'portal', 'principals.delete', 'platform', pa, false],
+  ['listPortalAuditEvents', 'get', '/portal/v1/audit-events', 'portal', 'audit.list', 'platform', ps, false],
 ]
 
 const isPublic = (op: Operation) => op.tenancy.context === 'public' || op.tenancy.context === 'auth'

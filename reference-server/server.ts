@@ -14,6 +14,7 @@ import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
 import type { ServerDeps, ServerSettings } from './http/types.js'
 import { createLimiter, type RateLimitSettings } from './ratelimit/limiter.js'
+import { recorderFor } from './audit/recorder.js'
 
 export interface StartOptions {
   port?: number
@@ -129,6 +130,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         server.closeAllConnections()
       })
       await deps.limiter.close()
+      await recorderFor(deps).flush() // pending flood aggregates
       if (!opts.db) await db.close()
     },
   }

@@ -4,9 +4,11 @@ import type { Handler, ServerDeps } from './types.js'
 import type { FaultSet } from '../faults/index.js'
 import { authorize } from '../tenancy/authorize.js'
 import { AuthError } from '../auth/errors.js'
+import type { VerifiedToken } from '../auth/verify.js'
 import { rejectNul } from './nul.js'
 import { HttpError, notFound } from './problem.js'
 import { headerTenantDecision, tenantFromHeaders } from './forgery-faults.js'
+import { RequestAudit, recordThrottled, recorderFor } from '../audit/recorder.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -34,29 +36,49 @@ function requireJsonBody(req: Request): void {
  */
 export function mount(app: Express, deps: ServerDeps, operationId: string, handler: Handler): void {
   const op = deps.contract.operation(operationId)
+  recorderFor(deps) // refuses a switched-off audit trail outside the overhead bench, at start-up
   const route: RequestHandler = async (req: Request, res: Response) => {
-    const params = checkParams(op, req, deps.faults)
-    requireJsonBody(req)
-    rejectNul(req)
-    if (deps.faults.has('ratelimit-unverified-claim')) await deps.limiter.consumeUnverified(req, res)
-    const queryToken = deps.faults.has('access-token-in-query') && typeof req.query.access_token === 'string' ? `Bearer ${req.query.access_token}` : undefined
-    const verified = await deps.verify(req.get('authorization') ?? queryToken)
-    const fromHeaders = deps.faults.has('tenant-from-unverified-header') ? tenantFromHeaders(req, verified) : undefined
-    const token = fromHeaders ?? verified
-    // Rate limit: after authentication (keyed on verified claims only), before the transaction.
-    await deps.limiter.consume(token, req, res)
-    const reply = await deps.db.withTenant(
-      token.kind === 'principal'
-        ? { platformRole: token.platformRole }
-        : { accountId: token.accountId, workspaceId: token.workspaceId, userId: token.sub },
-      async (tx) => {
-        if (await deps.isRevoked(tx, token.jti)) throw new AuthError('token_revoked')
-        const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, token, params, deps.faults)
-        return handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
-      },
-    )
-    if (reply.body === undefined) res.status(reply.status).end()
-    else res.status(reply.status).json(reply.body)
+    // The audit trail: allowed writes in the request's transaction, refusals after it (audit/recorder.ts).
+    const audit = new RequestAudit(deps, op, req, res)
+    let params: Record<string, string> = {}
+    let token: VerifiedToken | undefined
+    try {
+      params = checkParams(op, req, deps.faults)
+      audit.checked(params)
+      requireJsonBody(req)
+      rejectNul(req)
+      if (deps.faults.has('ratelimit-unverified-claim')) await deps.limiter.consumeUnverified(req, res)
+      const queryToken = deps.faults.has('access-token-in-query') && typeof req.query.access_token === 'string' ? `Bearer ${req.query.access_token}` : undefined
+      const verified = await deps.verify(req.get('authorization') ?? queryToken)
+      const fromHeaders = deps.faults.has('tenant-from-unverified-header') ? tenantFromHeaders(req, verified) : undefined
+      const caller = fromHeaders ?? verified
+      token = caller
+      audit.verified(caller)
+      // Rate limit: after authentication (keyed on verified claims only), before the transaction.
+      await deps.limiter.consume(caller, req, res)
+      await audit.beforeTransaction()
+      const reply = await deps.db.withTenant(
+        caller.kind === 'principal'
+          ? { platformRole: caller.platformRole }
+          : { accountId: caller.accountId, workspaceId: caller.workspaceId, userId: caller.sub },
+        async (tx) => {
+          if (await deps.isRevoked(tx, caller.jti)) throw new AuthError('token_revoked')
+          const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, caller, params, deps.faults)
+          audit.authorized(decision)
+          const reply = await handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
+          await audit.beforeCommit(tx, reply)
+          await deps.testHooks?.beforeCommit?.(tx, operationId)
+          return reply
+        },
+      )
+      if (reply.body === undefined) res.status(reply.status).end()
+      else res.status(reply.status).json(reply.body)
+    } catch (err) {
+      // A 429 is a flood by nature: aggregated per caller and operation, so it stays cheap and cannot drown the trail.
+      if (err instanceof HttpError && err.status === 429) await recordThrottled(deps, { req, res, op, token, params })
+      else await audit.failed(err)
+      throw err
+    }
   }
   app[op.method](op.expressPath, route)
 }

@@ -16,6 +16,11 @@ export interface ServerSettings {
   refreshTtlSeconds: number
   clockToleranceSeconds: number
   bodyLimit: string
+  /** The audit trail; `false` only in the overhead bench (refused unless TA_BENCH_AUDIT_OFF=1). */
+  audit?: boolean
+  /** Flood aggregation (429s, repeated authentication failures): window and events written one by one per window. */
+  auditWindowMs?: number
+  auditBurst?: number
 }
 
 /** Everything a request handler may use; `createApp(deps)` never opens a port or a database itself. */
@@ -32,6 +37,8 @@ export interface ServerDeps {
   isRevoked(tx: Tx, jti: string): Promise<boolean>
   /** Per-account quotas and failed-login limits (reference-server/ratelimit), applied before the transaction. */
   limiter: Limiter
+  /** Test-only: runs in the request's transaction after the handler and its audit event, before the commit. */
+  testHooks?: { beforeCommit?(tx: Tx, operationId: string): Promise<void> }
 }
 
 export interface UserActor {

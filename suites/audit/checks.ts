@@ -1,5 +1,32 @@
 import type { CheckDefinition } from '../../harness/core/check.js'
 import type { CheckContext } from '../../harness/engine/context.js'
+import { authFailuresRecorded } from './auth-failures-recorded.check.js'
+import { chainVerifies } from './chain-verifies.check.js'
+import { denialsRecorded } from './denials-recorded.check.js'
+import { eventFields } from './event-fields.check.js'
+import { failedChanges } from './failed-changes.check.js'
+import { immutable } from './immutable.check.js'
+import { noSecrets } from './no-secrets.check.js'
+import { principalAccessRecorded } from './principal-access-recorded.check.js'
+import { readIsolation } from './read-isolation.check.js'
+import { timeliness } from './timeliness.check.js'
+import { writesRecorded } from './writes-recorded.check.js'
 
-/** The audit suite's checks, in run and report order (`suites/audit/audit.suite.ts` runs them). */
-export const AUDIT_CHECKS: CheckDefinition<CheckContext>[] = []
+/**
+ * The audit suite's checks, in run and report order (`suites/audit/audit.suite.ts` runs them).
+ * Coverage first, then the event's content and the read API, then integrity; `immutable` last,
+ * because on a faulty target its attempts may really delete events.
+ */
+export const AUDIT_CHECKS: CheckDefinition<CheckContext>[] = [
+  writesRecorded,
+  denialsRecorded,
+  failedChanges,
+  authFailuresRecorded,
+  principalAccessRecorded,
+  eventFields,
+  timeliness,
+  readIsolation,
+  noSecrets,
+  chainVerifies,
+  immutable,
+]

@@ -5,6 +5,7 @@ import { mountPublic } from '../route.js'
 import { OAuthError, issueTokens, passwordGrant, refreshGrant, revokeFamily, hashRefresh } from './grants.js'
 import { isAuthError } from '../../auth/errors.js'
 import { hasNul } from '../nul.js'
+import { recordLoginFailure } from '../../audit/recorder.js'
 
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
 const tokenRequest = z.discriminatedUnion('grant_type', [
@@ -57,6 +58,8 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
         if (err.error === 'invalid_grant' && body.grant_type === 'password' && typeof body.username === 'string') {
           await deps.limiter.loginFailed(req, body.username.trim().toLowerCase()).catch(() => undefined)
         }
+        // A refused credential is an authentication failure: recorded (platform trail, aggregated per source).
+        if (err.error === 'invalid_grant') await recordLoginFailure(deps, req, res, err.error)
         return oauthError(res, err)
       }
       next(err)

@@ -1,0 +1,254 @@
+import { randomBytes } from 'node:crypto'
+import type { HttpRequest, HttpResponse } from '../adapters/http.js'
+import type { TargetContract } from '../core/contract.js'
+import type { FindingInput } from '../core/finding.js'
+import { expected, type OpTarget } from '../core/oracle.js'
+import { ANONYMOUS, type Actor } from '../core/topology.js'
+import type { CheckContext, Probe, ProbeResult } from '../engine/context.js'
+import type { Op } from '../engine/judge.js'
+import { correlationOf, type AuditEvent } from './event.js'
+
+/**
+ * The audit trail as a check sees it from outside: the read operations found in the contract by
+ * `x-tenancy` (action `audit.list`; context/scope say which is which), requests sent with the
+ * harness's own `X-Request-Id` so their events can be found again (research §2.5.1: look the event
+ * up by correlation id), a paginating exporter, and polling bounded by the profile's
+ * `audit.eventsWithinMs`. Nothing here knows the reference server's routes.
+ */
+
+export interface AuditOps {
+  /** Every audit read operation of the contract. */
+  all: Op[]
+  /** The Portal's (platform scope): every trail. */
+  portal?: Op | undefined
+  /** An account's whole trail (account scope). */
+  account?: Op | undefined
+  /** A workspace's events (workspace scope). */
+  workspace?: Op | undefined
+}
+
+export const NO_AUDIT_API = 'the contract has no audit read operation (x-tenancy action audit.list)'
+
+/** The audit read operations: action `audit.list` (or any `audit*` resource's list). */
+export function auditOps(contract: TargetContract): AuditOps {
+  const all = contract.annotated.filter((o) => o.tenancy.action === 'audit.list' || (o.verb === 'list' && /^audit/.test(o.resource)))
+  return {
+    all,
+    portal: all.find((o) => o.tenancy.scope === 'platform'),
+    account: all.find((o) => o.tenancy.scope === 'account'),
+    workspace: all.find((o) => o.tenancy.scope === 'workspace'),
+  }
+}
+
+/** One request the harness sent with its own request id, and when (harness clock). */
+export interface Sent {
+  requestId: string
+  userAgent: string
+  method: string
+  path: string
+  /** Just before sending / just after the answer (ms since the epoch). */
+  from: number
+  to: number
+  response: HttpResponse
+}
+
+/** Who reads which trail through which operation. */
+export interface Reader { actor: Actor; op: Op; target: OpTarget; query?: Record<string, string> }
+
+export interface ExportResult {
+  events: AuditEvent[]
+  /** The read API refused or broke: the answer, for a finding. */
+  failure?: { reader: Reader; response: HttpResponse } | undefined
+  truncated?: boolean
+}
+
+export interface Awaited {
+  /** Events per request id (an empty list when none appeared within the bound). */
+  events: Map<string, AuditEvent[]>
+  /** How long after the answer each request's first event was seen (ms). */
+  delay: Map<string, number>
+  /** Request ids with no event within the profile's bound. */
+  missing: string[]
+  failure?: ExportResult['failure']
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const MAX_PAGES = 200
+const PAGE = '200'
+
+/** The audit trail of one target, for one check. */
+export class AuditTrail {
+  private n = 0
+  readonly bound: number
+
+  private constructor(readonly ctx: CheckContext, readonly ops: AuditOps) {
+    this.bound = ctx.profile.audit.eventsWithinMs
+  }
+
+  /** The trail, or undefined when the contract has no audit read operation (checks skip). */
+  static open(ctx: CheckContext): AuditTrail | undefined {
+    const ops = auditOps(ctx.contract)
+    return ops.all.length > 0 ? new AuditTrail(ctx, ops) : undefined
+  }
+
+  /** A fresh request id, unique in the run (and safe for any server's request-id filter). */
+  requestId(): string {
+    const name = this.ctx.checkId.slice(this.ctx.checkId.indexOf('/') + 1)
+    return `ta-${this.ctx.topology.tag}-${name}-${++this.n}-${randomBytes(3).toString('hex')}`
+  }
+
+  get userAgent(): string {
+    return `tenant-audit/1 (${this.ctx.checkId})`
+  }
+
+  /** Sends one request as `actor` (anonymous: no token) with a fresh request id and the check's user agent. */
+  async send(actor: Actor | undefined, req: Omit<HttpRequest, 'token'>): Promise<Sent> {
+    const requestId = this.requestId()
+    const headers = { ...req.headers, 'x-request-id': requestId, 'user-agent': this.userAgent }
+    const from = Date.now()
+    const response = await this.ctx.as(actor ?? ANONYMOUS).send({ ...req, headers })
+    return { requestId, userAgent: this.userAgent, method: req.method.toUpperCase(), path: req.path, from, to: Date.now(), response }
+  }
+
+  /** `ctx.probe` (oracle, canaries, matrix) with a fresh request id. */
+  async probe(p: Probe): Promise<ProbeResult & { sent: Sent }> {
+    const requestId = this.requestId()
+    const from = Date.now()
+    const r = await this.ctx.probe({ ...p, headers: { ...p.headers, 'x-request-id': requestId, 'user-agent': this.userAgent } })
+    const path = p.rawPath ?? this.ctx.pathFor(p.op, p.target, p.params)
+    return { ...r, sent: { requestId, userAgent: this.userAgent, method: p.op.method.toUpperCase(), path, from, to: Date.now(), response: r.response } }
+  }
+
+  /** Principals the Portal read operation allows, the platform admin first. */
+  portalReaders(): Actor[] {
+    const op = this.ops.portal
+    if (!op) return []
+    return this.ctx.topology.actors
+      .filter((a) => a.kind === 'principal' && expected(op, a, {}) === 'allow')
+      .sort((a, b) => Number(b.platformRole === 'platform_admin') - Number(a.platformRole === 'platform_admin'))
+  }
+
+  /** An account admin of `accountId` the account read operation allows. */
+  accountReader(accountId: string): Actor | undefined {
+    const op = this.ops.account
+    return op && this.ctx.topology.actors.find((a) => a.kind === 'user' && a.accountId === accountId && expected(op, a, { accountId }) === 'allow')
+  }
+
+  /**
+   * How to read every trail the harness may see: the Portal operation as a principal; without one,
+   * each account's trail as its account admin (the platform trail is then out of reach).
+   */
+  readers(): Reader[] {
+    const [principal] = this.portalReaders()
+    if (this.ops.portal && principal) return [{ actor: principal, op: this.ops.portal, target: {} }]
+    const out: Reader[] = []
+    for (const a of this.ctx.topology.accounts) {
+      const actor = this.accountReader(a.id)
+      if (this.ops.account && actor) out.push({ actor, op: this.ops.account, target: { accountId: a.id } })
+    }
+    return out
+  }
+
+  /**
+   * Reads one page (limit 200). A 429 (a rate-limited deployment, or the harness's own polling) is
+   * waited out as `Retry-After` says, up to three times and 10 s each, before it counts as a refusal.
+   */
+  async page(reader: Reader, query: Record<string, string> = {}): Promise<HttpResponse> {
+    const path = this.ctx.pathFor(reader.op, reader.target)
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.ctx.as(reader.actor).get(path, { limit: PAGE, ...reader.query, ...query })
+      if (res.status !== 429 || attempt >= 3) return res
+      const after = Number(res.headers['retry-after'])
+      await sleep(Math.min(10_000, Number.isFinite(after) && after > 0 ? after * 1000 : 1000))
+    }
+  }
+
+  /** Every event one reader returns for a query, following `nextCursor` to the end. */
+  async exportVia(reader: Reader, query: Record<string, string> = {}): Promise<ExportResult> {
+    const events: AuditEvent[] = []
+    let cursor: string | undefined
+    const seen = new Set<string>()
+    for (let pages = 0; pages < MAX_PAGES; pages++) {
+      const res = await this.page(reader, cursor ? { ...query, cursor } : query)
+      const body = res.json as { items?: unknown; nextCursor?: unknown } | undefined
+      if (res.status !== 200 || !body || !Array.isArray(body.items)) return { events, failure: { reader, response: res } }
+      events.push(...(body.items as AuditEvent[]))
+      if (typeof body.nextCursor !== 'string' || body.nextCursor === '' || seen.has(body.nextCursor)) return { events }
+      seen.add(body.nextCursor)
+      cursor = body.nextCursor
+    }
+    return { events, truncated: true }
+  }
+
+  /** Every event every reader returns (deduplicated by id), in (trail, seq) order. */
+  async export(query: Record<string, string> = {}): Promise<ExportResult> {
+    const byId = new Map<string, AuditEvent>()
+    let truncated = false
+    for (const reader of this.readers()) {
+      const r = await this.exportVia(reader, query)
+      for (const e of r.events) byId.set(typeof e?.id === 'string' ? e.id : `${byId.size}`, e)
+      if (r.failure) return { events: [...byId.values()], failure: r.failure }
+      truncated ||= r.truncated === true
+    }
+    return { events: [...byId.values()], truncated }
+  }
+
+  /** The events of one request id (every trail the harness may read). */
+  async lookup(requestId: string): Promise<ExportResult> {
+    const r = await this.export({ requestId })
+    // A target that ignores the filter still answers: keep only this request's events.
+    return { ...r, events: r.events.filter((e) => correlationOf(e) === requestId) }
+  }
+
+  /**
+   * Polls until every request has at least one event, or the profile's bound
+   * (`audit.eventsWithinMs` after the last answer; `patienceMs` to wait longer) has passed. Cheap on a waiting target: one
+   * lookup per round, everything re-read once when one appears and once at the end.
+   */
+  async await(sent: readonly Sent[], options: { patienceMs?: number } = {}): Promise<Awaited> {
+    const events = new Map<string, AuditEvent[]>()
+    const delay = new Map<string, number>()
+    const pending = sent.map((s) => s.requestId)
+    const answered = new Map(sent.map((s) => [s.requestId, s.to]))
+    const deadline = Math.max(0, ...sent.map((s) => s.to)) + (options.patienceMs ?? this.bound)
+    let failure: ExportResult['failure']
+    const query = async (id: string): Promise<boolean> => {
+      const r = await this.lookup(id)
+      failure ??= r.failure
+      events.set(id, r.events)
+      if (r.events.length === 0) return false
+      delay.set(id, Math.max(0, Date.now() - answered.get(id)!))
+      pending.splice(pending.indexOf(id), 1)
+      return true
+    }
+    const all = async () => {
+      for (const id of [...pending]) await query(id)
+    }
+    await all()
+    let i = 0
+    while (pending.length > 0 && !failure && Date.now() < deadline) {
+      await sleep(Math.min(250, Math.max(0, deadline - Date.now())))
+      if (await query(pending[i++ % pending.length]!)) await all()
+    }
+    if (pending.length > 0 && !failure) await all()
+    return { events, delay, missing: [...pending], failure }
+  }
+
+  /** A finding for a read API that refused the harness's reader or broke. */
+  readFailure(failure: NonNullable<ExportResult['failure']>): FindingInput {
+    const { reader, response } = failure
+    return {
+      message: `the audit read API ${reader.op.method.toUpperCase()} ${reader.op.path} answered ${response.status} to ${reader.actor.label}, whom the contract allows: the trail cannot be read`,
+      dedupKey: `read-failed|${reader.op.id}|${response.status}`,
+      severity: 'medium',
+      evidence: response.evidence,
+      actor: reader.actor.label,
+      operation: { method: reader.op.method.toUpperCase(), pathTemplate: reader.op.path, operationId: reader.op.id },
+    }
+  }
+}
+
+/** Evidence of one tracked request, for a finding. */
+export function evidenceOfSent(s: Sent): Pick<FindingInput, 'evidence'> {
+  return { evidence: s.response.evidence }
+}

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto'
+import { defineCheck, type CheckOutcome } from '../../harness/core/check.js'
+import type { FindingInput } from '../../harness/core/finding.js'
+import { expected } from '../../harness/core/oracle.js'
+import type { Actor } from '../../harness/core/topology.js'
+import type { CheckContext } from '../../harness/engine/context.js'
+import type { AuditEvent } from '../../harness/audit/event.js'
+import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import { collapse } from '../../harness/audit/scenarios.js'
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+const parts = (token: string) => {
+  const [h = '', p = '', s = ''] = token.split('.')
+  const decode = (x: string) => {
+    try {
+      return JSON.parse(Buffer.from(x, 'base64url').toString('utf8')) as Record<string, unknown>
+    } catch {
+      return undefined
+    }
+  }
+  return { header: decode(h), payload: decode(p), rawHeader: h, signature: s }
+}
+
+interface Failure { what: string; sent: Sent; victim: Actor }
+
+/**
+ * Every authentication failure leaves one event, and never in the name of the subject the failed
+ * credential claims (audit-contract: an unverified caller is `{kind: "anonymous"}`, in the platform
+ * trail; research §2.5.1 coverage of 3002 logon failures, §2.5.3 attribution): a failed login for a
+ * real user, a valid token whose payload was rewritten to name a victim (signature kept), an
+ * `alg: none` token naming the victim, and a token that is not a JWT at all. Floods may be
+ * aggregated (`count` > 1): an aggregate of the same route within the bound counts as recorded.
+ */
+export const authFailuresRecorded = defineCheck<CheckContext>({
+  id: 'audit/auth-failures-recorded',
+  suite: 'audit',
+  title: 'Authentication failure missing from the trail or attributed to the claimed user',
+  severity: 'high', cwe: 778, owasp: 'API2:2023',
+  requires: ['two-accounts'],
+  docs: 'tenancy-audit-ratelimit.md §2.5.1 (coverage: login failures, every 401), §2.5.3 (tenant attribution), §2.1 (OCSF 3002 Authentication); audit-contract.md (anonymous actor, platform trail)',
+  async run(ctx): Promise<CheckOutcome> {
+    const trail = AuditTrail.open(ctx)
+    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const t = ctx.topology
+    const { profile } = ctx
+    const [home, away] = t.accounts
+    const attacker = t.actors.find((a) => a.kind === 'user' && a.accountId === home?.id && a.token)
+    const victim = t.actors.find((a) => a.kind === 'user' && a.accountId === away?.id && a.token && a.username && a.id)
+    if (!attacker || !victim) return { findings: [], skipped: 'the topology lacks a user in each of two accounts' }
+    const target = { accountId: victim.accountId, workspaceId: victim.workspaceId }
+    const read = ctx.contract.annotated.find((o) => o.tenancy.scope === 'workspace' && o.method === 'get' && o.pathParams.length === 1 && expected(o, victim, target) === 'allow')
+    const failures: Failure[] = []
+    const answered: { what: string; sent: Sent }[] = []
+
+    // 1. A failed login for the victim.
+    const form = new URLSearchParams({ grant_type: 'password', username: victim.username!, password: `Ta-wrong-${randomBytes(9).toString('base64url')}` })
+    if (profile.auth.workspaceParam && victim.workspaceId) form.set(profile.auth.workspaceParam, victim.workspaceId)
+    const login = await trail.send(undefined, { method: 'POST', path: profile.auth.tokenEndpoint, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() })
+    answered.push({ what: 'a failed login', sent: login })
+
+    if (read) {
+      const path = ctx.pathFor(read, target)
+      const mine = parts(attacker.token!)
+      const theirs = parts(victim.token!).payload
+      const claims = profile.claims
+      const forged: { what: string; token: string }[] = []
+      if (mine.header && mine.payload && theirs) {
+        const renamed = { ...mine.payload, sub: theirs.sub, [claims.accountId]: theirs[claims.accountId], [claims.workspaceId]: theirs[claims.workspaceId], [claims.roles]: theirs[claims.roles] }
+        forged.push({ what: "a valid token whose payload was rewritten to name the victim (signature kept)", token: `${mine.rawHeader}.${b64(renamed)}.${mine.signature}` })
+        const { kid: _k, ...header } = mine.header
+        forged.push({ what: "an alg:none token naming the victim", token: `${b64({ ...header, alg: 'none' })}.${b64(theirs)}.` })
+      }
+      forged.push({ what: 'a token that is not a JWT', token: `ta-not-a-token-${randomBytes(12).toString('hex')}` })
+      for (const f of forged) {
+        const sent = await trail.send(undefined, { method: 'GET', path, headers: { authorization: `Bearer ${f.token}` } })
+        answered.push({ what: f.what, sent })
+      }
+    }
+    const findings: FindingInput[] = []
+    for (const a of answered) {
+      if (a.sent.response.status >= 200 && a.sent.response.status < 300) {
+        findings.push({ message: `${a.what} for ${victim.label} was ACCEPTED (${a.sent.response.status}) at ${a.sent.method} ${a.sent.path}: not an authentication failure at all`, dedupKey: `${a.what}|accepted`, severity: 'critical', evidence: a.sent.response.evidence, victim: victim.label })
+      } else failures.push({ ...a, victim })
+    }
+    const seen = await trail.await(failures.map((f) => f.sent))
+    if (seen.failure) return { findings: [trail.readFailure(seen.failure)] }
+    // Aggregated floods (the contract keys them by source and reason): one failure event with count > 1 for the window.
+    let aggregates: AuditEvent[] | undefined
+    const aggregated = async (f: Failure) => {
+      if (!aggregates) {
+        const since = new Date(Math.min(...failures.map((x) => x.sent.from)) - 2_000).toISOString()
+        const r = await trail.export({ outcome: 'failure', since })
+        aggregates = r.events.filter((e) => typeof e.count === 'number' && e.count > 1)
+      }
+      // The aggregate carries the window's last request (its id, route and time), so any flood event at or after this request counts.
+      return aggregates.some((e) => e.outcome === 'failure' && Date.parse(e.time) >= f.sent.from - 2_000 && (e.accountId === null || e.accountId !== victim.accountId))
+    }
+    for (const f of failures) {
+      const events = seen.events.get(f.sent.requestId) ?? []
+      const at = `${f.what} for ${victim.label} (${f.sent.method} ${f.sent.path.replace(/\/[0-9a-f-]{36}/g, '/…')}, request ${f.sent.requestId}, answered ${f.sent.response.status})`
+      if (events.length === 0) {
+        if (!(await aggregated(f))) findings.push({ message: `${at}: no audit event within ${trail.bound} ms`, dedupKey: `${f.what}|missing`, evidence: f.sent.response.evidence, victim: victim.label })
+        continue
+      }
+      const blamed = events.filter((e) => e.actor?.uid === victim.id || (e.accountId === victim.accountId && e.actor?.kind !== 'anonymous'))
+      if (blamed.length > 0) {
+        findings.push({
+          message: `${at}: the event attributes the failure to the unverified subject (actor ${JSON.stringify(blamed[0]!.actor?.kind)} ${blamed[0]!.actor?.uid === victim.id ? `uid = ${victim.label}` : ''}, trail ${blamed[0]!.accountId === victim.accountId ? `of ${victim.label}'s account` : String(blamed[0]!.accountId)}): anyone can write into another tenant's trail in its name`,
+          dedupKey: `${f.what}|attributed`, severity: 'critical', evidence: f.sent.response.evidence, victim: victim.label,
+        })
+      }
+      if (events.some((e) => e.outcome !== 'failure')) findings.push({ message: `${at}: its event says outcome success`, dedupKey: `${f.what}|outcome`, evidence: f.sent.response.evidence })
+      if (events.length > 1) findings.push({ message: `${at}: ${events.length} events for one failure (one expected)`, dedupKey: `${f.what}|duplicate`, severity: 'low' })
+    }
+    return { findings: collapse(findings) }
+  },
+})

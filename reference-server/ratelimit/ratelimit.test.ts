@@ -126,6 +126,24 @@ describe.each(drivers.flatMap((d) => stores.map((s) => [d, s] as [DriverName, St
     expect(s.deps.limiter.store).toBe(store === 'memory' ? 'memory' : 'redis')
   })
 
+  it('a 429 is audited in the account trail, and a flood of them is aggregated rather than one event each', async () => {
+    const t = await tenant(s, root)
+    await setQuota(s, root, t, 1, 2)
+    const { limited } = await untilLimited(() => s.call('GET', docs(t), t.tokens[0]), 5)
+    expect(limited?.status).toBe(429)
+    for (let i = 0; i < 30; i++) expect((await s.call('GET', docs(t), t.tokens[0])).status).toBe(429)
+    const { recorderFor } = await import('../audit/recorder.js')
+    await recorderFor(s.deps).flush()
+    const first = await s.call('GET', `/portal/v1/audit-events?requestId=${String(limited!.headers['x-request-id'])}`, root)
+    expect(first.status, first.text).toBe(200)
+    expect(first.body.items).toMatchObject([{ accountId: t.accountId, action: 'documents.list', outcome: 'failure', reason: 'quota-exceeded', http: { status: 429 } }])
+    const all = await s.call('GET', `/portal/v1/audit-events?accountId=${t.accountId}&outcome=failure&limit=200`, root)
+    const throttled = (all.body.items as { reason: string; count: number }[]).filter((e) => e.reason === 'quota-exceeded')
+    // 31 refusals: written one by one up to the burst, the rest counted into aggregate events.
+    expect(throttled.reduce((n, e) => n + e.count, 0)).toBe(31)
+    expect(throttled.length).toBeLessThan(31)
+  })
+
   it('the default quota is generous and announced on every limited response', async () => {
     const t = await tenant(s, root)
     const r = await s.call('GET', docs(t), t.tokens[0])

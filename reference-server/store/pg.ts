@@ -66,7 +66,11 @@ async function inTransaction<T>(pool: pg.Pool, role: string, ctx: TenantContext,
 
 /** The real-Postgres driver (`DATABASE_URL`). Migrates, then refuses to start if RLS could be bypassed. */
 export async function createPgDatabase(opts: PgOptions): Promise<Database> {
-  const admin = new pg.Pool({ connectionString: opts.url, max: 2 })
+  // An idle pooled connection can fail at any time (a Postgres restart, a terminated backend, a dropped
+  // database): pg emits that on the pool, and an unhandled 'error' event would end the process. The
+  // pool discards the broken client; the next request gets a fresh one.
+  const idleError = (err: Error) => opts.warn?.(`an idle Postgres connection failed and was discarded: ${err.message}`)
+  const admin = new pg.Pool({ connectionString: opts.url, max: 2 }).on('error', idleError)
   let runtimeUrl = opts.runtimeUrl
   let runtime = admin
   try {
@@ -92,7 +96,7 @@ export async function createPgDatabase(opts: PgOptions): Promise<Database> {
       if (await canConnect(candidate)) runtimeUrl = candidate
       else opts.warn?.('requests run on the administrative connection: set DATABASE_RUNTIME_URL to a login that is only a member of ta_runtime (e.g. ta_login)')
     }
-    if (runtimeUrl) runtime = new pg.Pool({ connectionString: runtimeUrl, max: opts.poolSize ?? 10 })
+    if (runtimeUrl) runtime = new pg.Pool({ connectionString: runtimeUrl, max: opts.poolSize ?? 10 }).on('error', idleError)
     else admin.options.max = opts.poolSize ?? 10
   } catch (err) {
     await admin.end()

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { availableDrivers, createTestDatabase, type TestDatabase } from '../testing/databases.js'
 import type { Database, Tx } from './db.js'
 import { createPgDatabase } from './pg.js'
+import pg from 'pg'
 
 // Nothing a transaction does may reach the next one on the same connection: no tenant, no role, no writes.
 interface Tenant { account: string; documents: string[] }
@@ -110,5 +111,25 @@ describe.each(await availableDrivers())('pool hygiene on %s', (driver) => {
     })
 
     hygiene(() => ({ db: single, A, B }))
+  })
+
+  describe.skipIf(driver !== 'pg')('when Postgres terminates an idle connection', () => {
+    it('the pool discards it with a warning (no crash of the process) and the next call gets a fresh one', async () => {
+      const warnings: string[] = []
+      const db = await createPgDatabase({ url: tdb.url!, poolSize: 1, warn: (m) => warnings.push(m) })
+      try {
+        const pid = await db.withTenant({ accountId: A.account }, async (tx) => (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid)
+        // The connection is idle in the pool now; kill it from another session, as a restart or a DROP … WITH (FORCE) would.
+        const killer = new pg.Client({ connectionString: tdb.url! })
+        await killer.connect()
+        await killer.query('SELECT pg_terminate_backend($1)', [pid]).finally(() => killer.end())
+        await expect.poll(() => warnings.some((w) => w.includes('idle Postgres connection failed'))).toBe(true)
+        const again = await db.withTenant({ accountId: A.account }, async (tx) => (await tx.query<{ pid: number; n: number }>('SELECT pg_backend_pid() AS pid, (SELECT count(*)::int FROM documents) AS n')).rows[0]!)
+        expect(again.pid).not.toBe(pid)
+        expect(again.n).toBe(A.documents.length)
+      } finally {
+        await db.close()
+      }
+    })
   })
 })

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import pino, { type Logger } from 'pino'
 import { createApp } from './app.js'
@@ -104,7 +104,16 @@ export async function bootstrapPrincipal(db: Database, email: string, password: 
 /** Opens the database, listens, and serves. The issuer is the listening URL unless one is given. */
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const db = opts.db ?? (await openDatabase(opts))
-  const server: Server = createServer()
+  // The app needs the issuer, which is the listening URL, so it is built after listen(): a request
+  // that arrives in between waits for it instead of hanging unanswered on a server without a handler.
+  let app: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  let appReady!: () => void
+  const ready = new Promise<void>((resolve) => (appReady = resolve))
+  const server: Server = createServer((req, res) => {
+    if (app) return app(req, res)
+    void ready.then(() => app ? app(req, res) : res.writeHead(503, { 'Content-Type': 'application/problem+json' })
+      .end(JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The server failed to start.' })))
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve())
@@ -112,13 +121,23 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const { port } = server.address() as AddressInfo
   const host = opts.host && opts.host !== '0.0.0.0' && opts.host !== '::' ? opts.host : '127.0.0.1'
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
-  const deps = await buildDeps(db, opts, opts.issuer ?? url)
+  let deps: ServerDeps
   let generatedPassword: string | undefined
-  if (opts.bootstrap) {
-    const password = opts.bootstrap.password ?? (generatedPassword = generatePassword())
-    await bootstrapPrincipal(db, opts.bootstrap.email, password)
+  try {
+    deps = await buildDeps(db, opts, opts.issuer ?? url)
+    if (opts.bootstrap) {
+      const password = opts.bootstrap.password ?? (generatedPassword = generatePassword())
+      await bootstrapPrincipal(db, opts.bootstrap.email, password)
+    }
+    app = createApp(deps)
+  } catch (err) {
+    // Nothing half-started stays behind: waiting requests get a 503 and the port is released.
+    appReady()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    if (!opts.db) await db.close()
+    throw err
   }
-  server.on('request', createApp(deps))
+  appReady()
   server.keepAliveTimeout = 5_000
   return {
     url,

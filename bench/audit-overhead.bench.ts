@@ -5,12 +5,10 @@
  * which this script sets), on PGlite and on Postgres when one is reachable, measured in one run on the
  * same machine (off and on alternating) and printed as ratios. Loopback only, bounded duration.
  */
-import { Pool } from 'undici'
-import hdr from 'hdr-histogram-js'
 import { startServer, type RunningServer } from '../reference-server/server.js'
 import { createTestDatabase, postgresAdminUrl } from '../reference-server/testing/databases.js'
 import { BENCH_AUDIT_OFF_ENV } from '../reference-server/audit/recorder.js'
-import type { LoopResult } from './lib/closed-loop.js'
+import { closedLoop, type LoopResult } from './lib/closed-loop.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
@@ -51,39 +49,17 @@ async function seed(s: RunningServer, accounts: number): Promise<{ path: string;
 /** Closed loop of PATCHes: each connection rewrites its own document as soon as the last write answered. */
 async function writeLoop(s: RunningServer, accounts: number): Promise<LoopResult> {
   const conns = await seed(s, accounts)
-  const pool = new Pool(s.url, { connections: CONNECTIONS, pipelining: 1 })
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
-  let requests = 0
-  let errors = 0
-  let recording = false
-  const phase = async (seconds: number) => {
-    const until = Date.now() + seconds * 1000
-    await Promise.all(conns.map(async ({ path, token }, c) => {
-      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
-      for (let n = 0; Date.now() < until; n++) {
-        const t0 = process.hrtime.bigint()
-        try {
-          const res = await pool.request({ method: 'PATCH', path, headers, body: JSON.stringify({ title: `write ${c}.${n}` }) })
-          await res.body.dump()
-          if (recording) {
-            if (res.statusCode >= 400) errors++
-            requests++
-            histogram.recordValue(Number((process.hrtime.bigint() - t0) / 1000n))
-          }
-        } catch {
-          if (recording) errors++
-        }
-      }
-    }))
-  }
-  await phase(1)
-  recording = true
-  const started = Date.now()
-  await phase(SECONDS)
-  const seconds = (Date.now() - started) / 1000
-  await pool.close()
-  const ms = (p: number) => histogram.getValueAtPercentile(p) / 1000
-  return { requests, errors, seconds, rps: requests / seconds, p50: ms(50), p95: ms(95), p99: ms(99) }
+  return closedLoop(s.url, {
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    warmup: 1,
+    request: (c, n) => ({
+      method: 'PATCH',
+      path: conns[c]!.path,
+      headers: { authorization: `Bearer ${conns[c]!.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: `write ${c}.${n}` }),
+    }),
+  })
 }
 
 interface Row { name: string; off: LoopResult; on: LoopResult; ratios: number[] }

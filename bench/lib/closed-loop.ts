@@ -1,16 +1,24 @@
-import { Pool } from 'undici'
+import { Pool, type Dispatcher } from 'undici'
 import hdr from 'hdr-histogram-js'
 
 export interface LoopResult { requests: number; errors: number; seconds: number; rps: number; p50: number; p95: number; p99: number }
 
+/** One request of the loop; `request(conn, n)` builds the n-th request of worker `conn`. */
+export interface LoopRequest { method: Dispatcher.HttpMethod; path: string; headers?: Record<string, string>; body?: string }
+
 /**
  * A closed-loop load generator for benchmarks: `connections` workers each send the next request as
- * soon as the last answered, for `seconds` (after `warmup`). Loopback only, bounded in time.
+ * soon as the last answered, for `seconds` (after `warmup`). Loopback only, bounded in time. Either
+ * GET `path` every time, or whatever `request(conn, n)` builds (e.g. each worker writing its own object).
  */
-export async function closedLoop(url: string, opts: { path: string; headers?: Record<string, string>; connections?: number; seconds?: number; warmup?: number }): Promise<LoopResult> {
+export async function closedLoop(
+  url: string,
+  opts: { path?: string; headers?: Record<string, string>; request?: (conn: number, n: number) => LoopRequest; connections?: number; seconds?: number; warmup?: number },
+): Promise<LoopResult> {
   const target = new URL(url)
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname)) throw new Error(`benchmarks only target loopback, not ${target.hostname}`)
   const connections = opts.connections ?? 8
+  const next = opts.request ?? ((): LoopRequest => ({ method: 'GET', path: opts.path ?? '/', headers: opts.headers }))
   const pool = new Pool(target.origin, { connections, pipelining: 1 })
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
   let requests = 0
@@ -18,11 +26,11 @@ export async function closedLoop(url: string, opts: { path: string; headers?: Re
   let recording = false
   const phase = async (seconds: number) => {
     const until = Date.now() + seconds * 1000
-    await Promise.all(Array.from({ length: connections }, async () => {
-      while (Date.now() < until) {
+    await Promise.all(Array.from({ length: connections }, async (_, conn) => {
+      for (let n = 0; Date.now() < until; n++) {
         const t0 = process.hrtime.bigint()
         try {
-          const res = await pool.request({ method: 'GET', path: opts.path, headers: opts.headers })
+          const res = await pool.request(next(conn, n))
           await res.body.dump()
           if (recording) {
             if (res.statusCode >= 400) errors++

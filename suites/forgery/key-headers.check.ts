@@ -6,7 +6,7 @@ import { hmacToken } from '../../harness/forge/jwt.js'
 import { signWith } from '../../harness/forge/issuer.js'
 import { forgeryCheck } from './shared.js'
 
-const fixture = (name: string) => readFileSync(new URL(`../../fixtures/forgery/${name}`, import.meta.url), 'utf8')
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/keys/${name}`, import.meta.url), 'utf8')
 
 /**
  * KEY-01 to KEY-04: the token names or carries its own key — an embedded `jwk` (EC, RSA, oct), a `jku`

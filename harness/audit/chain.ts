@@ -41,7 +41,6 @@ export interface ChainEvent {
   prevHash?: unknown
   hash?: unknown
   raw?: unknown
-  [field: string]: unknown
 }
 
 export type ChainProblemKind =

@@ -32,7 +32,7 @@ const auditEventsSchema = z.object({
     actorKind: fieldPath.default('/actor/kind').describe('User, principal or anonymous, as spelled in `actorKinds`.'),
     actorId: optionalField('/actor/uid'),
     actorAccountId: optionalField('/actor/accountId'),
-    accountId: optionalField('/accountId').describe("The trail the event is in: the caller's account (tenant); absent or null = the platform trail."),
+    accountId: fieldPath.default('/accountId').describe("The trail the event is in: the caller's account (tenant); absent or null = the platform trail."),
     workspaceId: optionalField('/actor/workspaceId').describe("The caller's workspace."),
     status: optionalField('/http/status').describe('The HTTP status of the answer.'),
     method: optionalField('/http/method'),

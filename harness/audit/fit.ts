@@ -6,9 +6,10 @@ import { CHAIN_FIELDS, REQUIRED_FIELDS, type EventMapping, type FieldName } from
  * events read. A mapping that does not fit makes every audit check skip with the reason: a
  * misdescribed event is the profile's fault, never the deployment's, so it is never a finding.
  * A field absent from *some* events is left to the checks (that is what they look for); a field
- * absent from every event read, a spelling the profile does not list in every event, or a hash
- * that verifies under another recipe than the profile's (or under none, when the profile says an
- * unverifiable chain means an unknown recipe) is a misfit.
+ * absent from every event read, a spelling the profile does not list in every event, or hashes
+ * that another recipe explains better than the profile's (or that none explains, when the profile
+ * says an unverifiable chain means an unknown recipe) is a misfit. Hashes the profile's recipe
+ * explains only in part are left to the chain checks: that is a broken chain.
  */
 
 export interface ChainFit {
@@ -59,16 +60,21 @@ export function decideFit(mapping: EventMapping, events: readonly unknown[]): Fi
     .filter((e) => e.hash !== undefined && e.hash !== null)
   const verified = hashed.filter((e) => hashMatches(e.raw, e.hash, spec, e.prevHash)).length
   const chain: ChainFit = { recipe: label(spec), checked: hashed.length, verified, others: [] }
-  if (verified > 0 || hashed.length === 0) return { fits: true, events: n, chain }
+  if (hashed.length === 0 || verified === hashed.length) return { fits: true, events: n, chain }
+  // Another recipe that explains more hashes than the profile's is the deployment's (the first
+  // event of a trail, without a previous hash, verifies under both recipes alike).
   const others = new Map<string, number>()
   for (const e of hashed) {
-    for (const s of recipesThatVerify(e.raw, e.hash, e.prevHash, spec.hashField)) others.set(label(s), (others.get(label(s)) ?? 0) + 1)
+    for (const s of recipesThatVerify(e.raw, e.hash, e.prevHash, spec.hashField)) {
+      if (label(s) !== label(spec)) others.set(label(s), (others.get(label(s)) ?? 0) + 1)
+    }
   }
-  chain.others = [...others.keys()]
-  if (others.size > 0) {
-    const [best, count] = [...others.entries()].sort((a, b) => b[1] - a[1])[0]!
-    return misfit(`no hash of ${hashed.length} events read verifies under the profile's chain recipe ${label(spec)}, ${count} verify under ${best} (audit.events.chain)`, chain)
+  const [best, count] = [...others.entries()].sort((a, b) => b[1] - a[1])[0] ?? ['', 0]
+  chain.others = [...others.entries()].filter(([, c]) => c > verified).map(([l]) => l)
+  if (count > verified) {
+    return misfit(`${verified} of ${hashed.length} hashes of the events read verify under the profile's chain recipe ${label(spec)}, ${count} under ${best} (audit.events.chain)`, chain)
   }
+  if (verified > 0) return { fits: true, events: n, chain }
   if (mapping.unverifiable === 'skip') {
     return misfit(`no hash of ${hashed.length} events read verifies under the profile's chain recipe ${label(spec)} or any other recipe the harness knows (audit.events.chain)`, chain)
   }

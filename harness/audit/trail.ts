@@ -107,6 +107,12 @@ export class AuditTrail {
     return fit.fits ? trail : { findings: [], skipped: fit.reason }
   }
 
+  /** The trail without the fit test (for `tenant-audit inspect`), or undefined without an audit read operation. */
+  static unchecked(ctx: CheckContext): AuditTrail | undefined {
+    const ops = auditOps(ctx.contract)
+    return ops.all.length > 0 ? new AuditTrail(ctx, ops) : undefined
+  }
+
   /**
    * Whether the mapping fits, decided on the first page the first reader gets, once per run. A
    * read that fails or returns nothing decides nothing (the checks report or retry it).

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { sealChain } from './chain.js'
-import { correlationOf, expectationProblems, shapeProblems, type AuditEvent } from './event.js'
+import { expectationProblems, mappedProblems, shapeProblems, type AuditEvent } from './event.js'
+import { EventMapping } from './mapping.js'
+
+const reference = EventMapping.reference()
 
 const ACC = '11111111-1111-4111-8111-111111111111'
 const WS = '22222222-2222-4222-8222-222222222222'
@@ -30,7 +33,8 @@ function event(over: Record<string, unknown> = {}): AuditEvent {
 describe('shapeProblems', () => {
   it('a contract-shaped event has none', () => {
     expect(shapeProblems(event())).toEqual([])
-    expect(correlationOf(event())).toBe('ta-abc-1')
+    expect(reference.map(event()).requestId).toBe('ta-abc-1')
+    expect(mappedProblems(reference.map(event()), reference)).toEqual([])
   })
 
   it('an anonymous actor needs no uid', () => {
@@ -60,19 +64,19 @@ describe('expectationProblems', () => {
   const request = { from: Date.parse('2026-11-28T09:00:00.000Z'), to: Date.parse('2026-11-28T09:00:00.200Z') }
 
   it('an event that says what the request did has none', () => {
-    expect(expectationProblems(event(), {
+    expect(expectationProblems(reference.map(event()), {
       requestId: 'ta-abc-1', accountId: ACC, action: 'documents.update', method: 'patch', status: 200, outcome: 'success',
       route: '/app/v1/workspaces/{workspaceId}/documents/{documentId}',
       actor: { kind: 'user', uid: USER, accountId: ACC }, target: { type: 'documents', uid: DOC, accountId: ACC, workspaceId: WS },
       userAgent: 'tenant-audit/1', window: request, toleranceMs: 5_000,
-    })).toEqual([])
+    }, reference)).toEqual([])
   })
 
   it('names each difference', () => {
-    const p = expectationProblems(event({ time: '2026-11-28T10:00:00.000Z' }), { actor: { kind: 'user', uid: DOC }, status: 404, window: request, toleranceMs: 5_000 })
+    const p = expectationProblems(reference.map(event({ time: '2026-11-28T10:00:00.000Z' })), { actor: { kind: 'user', uid: DOC }, status: 404, window: request, toleranceMs: 5_000 }, reference)
     expect(p).toHaveLength(3)
-    expect(p.join('\n')).toMatch(/actor\.uid/)
-    expect(p.join('\n')).toMatch(/http\.status is 200, expected 404/)
+    expect(p.join('\n')).toMatch(/`\/actor\/uid`/)
+    expect(p.join('\n')).toMatch(/`\/http\/status` is 200, expected 404/)
     expect(p.join('\n')).toMatch(/not within 5 s/)
   })
 })

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net'
+import type { EventMapping, FieldName, MappedEvent } from './mapping.js'
 
 /**
- * An audit event as the contract serves it (audit-contract.md; OCSF-shaped, research
+ * An audit event in the reference server's shape (audit-contract.md; OCSF-shaped, research
  * tenancy-audit-ratelimit.md §2.1 and §2.5.2). Fields are `unknown`-typed where a faulty target may
  * serve anything: the checks validate, they never trust.
  */
@@ -36,13 +37,11 @@ const ACTIVITIES = new Set(['create', 'read', 'update', 'delete', 'list', 'searc
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const uuidOrNull = (v: unknown) => v === null || (typeof v === 'string' && UUID.test(v))
 
-/** The correlation id of an event (the request's `X-Request-Id`), if it has one. */
-export function correlationOf(e: unknown): string | undefined {
-  const m = isObj(e) ? e.metadata : undefined
-  return isObj(m) && typeof m.correlationUid === 'string' ? m.correlationUid : undefined
-}
-
-/** Every required field present with a value of the right form. Returns one line per problem. */
+/**
+ * The reference shape's own extras (OCSF class and activity, metadata, src, ids as UUIDs): every
+ * field present with a value of the right form, one line per problem. Only for a profile that
+ * keeps the reference shape; any other deployment is judged by {@link mappedProblems}.
+ */
 export function shapeProblems(e: unknown): string[] {
   if (!isObj(e)) return ['the event is not a JSON object']
   const p: string[] = []
@@ -105,6 +104,44 @@ export function shapeProblems(e: unknown): string[] {
   return p
 }
 
+/**
+ * What the profile's mapping says an event carries, present with a value of the right form: the
+ * request id, time, action, an outcome and actor kind the profile spells, the actor's id for a
+ * verified caller, and every other field the mapping names (nullable ones may be null). One line
+ * per problem, naming the field by the profile's expression.
+ */
+export function mappedProblems(e: MappedEvent, m: EventMapping): string[] {
+  const p: string[] = []
+  const at = (f: FieldName) => m.where(f)
+  const raw = (f: FieldName) => JSON.stringify(m.read(e.raw, f) ?? null)
+  const need = (ok: boolean, what: string) => void (ok || p.push(what))
+  if (!isObj(e.raw)) return ['the event is not a JSON object']
+  need(typeof e.requestId === 'string' && e.requestId.length > 0, `${at('requestId')} (the request id) is missing`)
+  need(e.time !== undefined, `${at('time')} ${raw('time')} is not a timestamp`)
+  need(typeof e.action === 'string' && e.action.length > 0, `${at('action')} is missing`)
+  need(e.outcome !== undefined, `${at('outcome')} ${raw('outcome')} is not a spelling of success or failure (audit.events.outcomes)`)
+  need(e.actor.kind !== undefined, `${at('actorKind')} ${raw('actorKind')} is not a spelling of user, principal or anonymous (audit.events.actorKinds)`)
+  if (m.carries('actorId') && (e.actor.kind === 'user' || e.actor.kind === 'principal')) {
+    need(typeof e.actor.id === 'string' && e.actor.id.length > 0, `${at('actorId')} is missing for a verified ${e.actor.kind}`)
+  }
+  if (m.carries('status')) {
+    need(e.status !== undefined && Number.isInteger(e.status) && e.status >= 100 && e.status <= 599, `${at('status')} ${raw('status')} is not an HTTP status`)
+    if (e.status !== undefined && e.outcome !== undefined) {
+      const ok = e.status >= 200 && e.status < 400
+      need(ok === (e.outcome === 'success'), `${at('outcome')} ${e.outcome} does not match ${at('status')} ${e.status}`)
+    }
+  }
+  if (m.carries('method')) need(typeof e.method === 'string' && /^[A-Z]+$/.test(e.method), `${at('method')} is not an HTTP method`)
+  if (m.carries('route')) {
+    need(typeof e.route === 'string' && e.route.startsWith('/'), `${at('route')} is missing`)
+    need(typeof e.route !== 'string' || !e.route.split('/').some((seg) => UUID.test(seg)), `${at('route')} ${JSON.stringify(e.route)} is a raw URL with ids, not the route template`)
+  }
+  if (m.carries('userAgent')) need(typeof e.userAgent === 'string', `${at('userAgent')} is missing`)
+  if (m.carries('id')) need(typeof e.id === 'string' && e.id.length > 0, `${at('id')} (the event id) is missing`)
+  if (m.carries('count')) need(e.count !== undefined && Number.isInteger(e.count) && e.count >= 1, `${at('count')} is not a positive integer`)
+  return p
+}
+
 /** What one request's event must say, as far as the harness knows it. */
 export interface Expected {
   requestId?: string
@@ -125,40 +162,39 @@ export interface Expected {
   toleranceMs?: number
 }
 
-/** Where an event differs from what the harness knows about its request. Returns one line per problem. */
-export function expectationProblems(e: AuditEvent, x: Expected): string[] {
+/**
+ * Where an event differs from what the harness knows about its request. Fields the mapping leaves
+ * out are not compared. Returns one line per problem, naming the field by the profile's expression.
+ */
+export function expectationProblems(e: MappedEvent, x: Expected, m: EventMapping): string[] {
   const p: string[] = []
-  const eq = (actual: unknown, want: unknown, what: string) => {
-    if (want !== undefined && actual !== want) p.push(`${what} is ${JSON.stringify(actual)}, expected ${JSON.stringify(want)}`)
+  const eq = (field: FieldName, actual: unknown, want: unknown, what = '') => {
+    if (want !== undefined && m.carries(field) && actual !== want) p.push(`${m.where(field)}${what} is ${JSON.stringify(actual ?? null)}, expected ${JSON.stringify(want)}`)
   }
-  eq(correlationOf(e), x.requestId, 'metadata.correlationUid')
-  eq(e.accountId, x.accountId, 'accountId (the trail)')
-  eq(e.action, x.action, 'action')
-  eq(e.http?.method, x.method?.toUpperCase(), 'http.method')
-  eq(e.http?.route, x.route, 'http.route')
-  eq(e.http?.status, x.status, 'http.status')
-  eq(e.outcome, x.outcome, 'outcome')
+  eq('requestId', e.requestId, x.requestId, ' (the request id)')
+  eq('accountId', e.accountId, x.accountId, ' (the trail)')
+  eq('action', e.action, x.action)
+  eq('method', e.method, x.method?.toUpperCase())
+  eq('route', e.route, x.route)
+  eq('status', e.status, x.status)
+  eq('outcome', e.outcome, x.outcome)
   if (x.actor) {
-    eq(e.actor?.kind, x.actor.kind, 'actor.kind')
-    eq(e.actor?.uid, x.actor.uid, 'actor.uid')
-    eq(e.actor?.accountId, x.actor.accountId, 'actor.accountId')
-    eq(e.actor?.workspaceId, x.actor.workspaceId, 'actor.workspaceId')
+    eq('actorKind', e.actor.kind, x.actor.kind)
+    eq('actorId', e.actor.id, x.actor.uid)
+    eq('actorAccountId', e.actor.accountId, x.actor.accountId)
+    eq('workspaceId', e.workspaceId, x.actor.workspaceId)
   }
   if (x.target) {
-    if (!e.target) p.push('target is missing')
-    else {
-      eq(e.target.type, x.target.type, 'target.type')
-      eq(e.target.uid, x.target.uid, 'target.uid')
-      eq(e.target.accountId, x.target.accountId, 'target.accountId')
-      eq(e.target.workspaceId, x.target.workspaceId, 'target.workspaceId')
-    }
+    eq('targetType', e.targetType, x.target.type)
+    eq('targetId', e.targetId, x.target.uid)
+    eq('targetAccountId', e.targetAccountId, x.target.accountId)
+    eq('targetWorkspaceId', e.targetWorkspaceId, x.target.workspaceId)
   }
-  eq(e.src?.userAgent, x.userAgent, 'src.userAgent')
-  if (x.window && typeof e.time === 'string') {
-    const t = Date.parse(e.time)
+  eq('userAgent', e.userAgent, x.userAgent)
+  if (x.window && e.time !== undefined) {
     const tol = x.toleranceMs ?? 10_000
-    if (Number.isNaN(t) || t < x.window.from - tol || t > x.window.to + tol) {
-      p.push(`time ${e.time} is not within ${tol / 1000} s of the request (${new Date(x.window.from).toISOString()})`)
+    if (e.time < x.window.from - tol || e.time > x.window.to + tol) {
+      p.push(`${m.where('time')} ${e.timeText ?? new Date(e.time).toISOString()} is not within ${tol / 1000} s of the request (${new Date(x.window.from).toISOString()})`)
     }
   }
   return p

@@ -6,14 +6,17 @@ import { expected, type OpTarget } from '../core/oracle.js'
 import { ANONYMOUS, type Actor } from '../core/topology.js'
 import type { CheckContext, Probe, ProbeResult } from '../engine/context.js'
 import type { Op } from '../engine/judge.js'
-import { correlationOf, type AuditEvent } from './event.js'
+import { decideFit, type Fit } from './fit.js'
+import { EventMapping, type MappedEvent } from './mapping.js'
 
 /**
  * The audit trail as a check sees it from outside: the read operations found in the contract by
  * `x-tenancy` (action `audit.list`; context/scope say which is which), requests sent with the
  * harness's own `X-Request-Id` so their events can be found again (research §2.5.1: look the event
  * up by correlation id), a paginating exporter, and polling bounded by the profile's
- * `audit.eventsWithinMs`. Nothing here knows the reference server's routes.
+ * `audit.eventsWithinMs`. Every event read is turned into the checks' view here, through the
+ * profile's `audit.events` mapping, and the mapping is tried once per run on the first events read
+ * (see fit.ts). Nothing here knows the reference server's routes or event shape.
  */
 
 export interface AuditOps {
@@ -56,7 +59,7 @@ export interface Sent {
 export interface Reader { actor: Actor; op: Op; target: OpTarget; query?: Record<string, string> }
 
 export interface ExportResult {
-  events: AuditEvent[]
+  events: MappedEvent[]
   /** The read API refused or broke: the answer, for a finding. */
   failure?: { reader: Reader; response: HttpResponse } | undefined
   truncated?: boolean
@@ -64,7 +67,7 @@ export interface ExportResult {
 
 export interface Awaited {
   /** Events per request id (an empty list when none appeared within the bound). */
-  events: Map<string, AuditEvent[]>
+  events: Map<string, MappedEvent[]>
   /** How long after the answer each request's first event was seen (ms). */
   delay: Map<string, number>
   /** Request ids with no event within the profile's bound. */
@@ -72,7 +75,12 @@ export interface Awaited {
   failure?: ExportResult['failure']
 }
 
+/** What a check returns when the trail cannot be read or judged: skipped, with the reason. */
+export interface Unreadable { findings: []; skipped: string }
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+// The fit decision, once per run in this worker: every audit check says the same.
+const fits = new Map<string, Promise<Fit>>()
 const MAX_PAGES = 200
 const PAGE = '200'
 
@@ -80,15 +88,64 @@ const PAGE = '200'
 export class AuditTrail {
   private n = 0
   readonly bound: number
+  readonly mapping: EventMapping
 
   private constructor(readonly ctx: CheckContext, readonly ops: AuditOps) {
     this.bound = ctx.profile.audit.eventsWithinMs
+    this.mapping = EventMapping.of(ctx.profile)
   }
 
-  /** The trail, or undefined when the contract has no audit read operation (checks skip). */
-  static open(ctx: CheckContext): AuditTrail | undefined {
+  /**
+   * The trail, or the reason the audit checks skip: the contract has no audit read operation, or
+   * the profile's event mapping does not fit the first events read.
+   */
+  static async open(ctx: CheckContext): Promise<AuditTrail | Unreadable> {
+    const ops = auditOps(ctx.contract)
+    if (ops.all.length === 0) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = new AuditTrail(ctx, ops)
+    const fit = await trail.fit()
+    return fit.fits ? trail : { findings: [], skipped: fit.reason }
+  }
+
+  /** The trail without the fit test (for `tenant-audit inspect`), or undefined without an audit read operation. */
+  static unchecked(ctx: CheckContext): AuditTrail | undefined {
     const ops = auditOps(ctx.contract)
     return ops.all.length > 0 ? new AuditTrail(ctx, ops) : undefined
+  }
+
+  /**
+   * Whether the mapping fits, decided on the first page the first reader gets, once per run. A
+   * read that fails or returns nothing decides nothing (the checks report or retry it).
+   */
+  fit(): Promise<Fit> {
+    const key = `${this.ctx.topology.tag}|${this.ctx.profile.name}|${this.ctx.profile.baseUrl}`
+    let known = fits.get(key)
+    if (!known) {
+      known = this.firstEvents().then((events) => decideFit(this.mapping, events))
+      fits.set(key, known)
+      void known.then((f) => f.events === 0 && fits.get(key) === known && fits.delete(key), () => fits.delete(key))
+    }
+    return known
+  }
+
+  /** The events on the first page of the first reader, as served (an empty list when it cannot be read). */
+  async firstEvents(): Promise<unknown[]> {
+    const [reader] = this.readers()
+    if (!reader) return []
+    const res = await this.page(reader)
+    const items = (res.json as { items?: unknown } | undefined)?.items
+    return res.status === 200 && Array.isArray(items) ? items : []
+  }
+
+  /** The events of a read API answer (`{items: [...]}`), in the checks' view; none when it is not one. */
+  eventsIn(res: HttpResponse): MappedEvent[] {
+    const items = (res.json as { items?: unknown } | undefined)?.items
+    return res.status === 200 && Array.isArray(items) ? items.map((e) => this.mapping.map(e)) : []
+  }
+
+  /** Why the chain checks skip, when the profile says the deployment's events are not chained. */
+  get chainSkipped(): string | undefined {
+    return this.mapping.chain ? undefined : "the profile's audit.events.chain.recipe is none: the deployment's events are not hash-chained, or not in a way the harness verifies"
   }
 
   /** A fresh request id, unique in the run (and safe for any server's request-id filter). */
@@ -165,14 +222,14 @@ export class AuditTrail {
 
   /** Every event one reader returns for a query, following `nextCursor` to the end. */
   async exportVia(reader: Reader, query: Record<string, string> = {}): Promise<ExportResult> {
-    const events: AuditEvent[] = []
+    const events: MappedEvent[] = []
     let cursor: string | undefined
     const seen = new Set<string>()
     for (let pages = 0; pages < MAX_PAGES; pages++) {
       const res = await this.page(reader, cursor ? { ...query, cursor } : query)
       const body = res.json as { items?: unknown; nextCursor?: unknown } | undefined
       if (res.status !== 200 || !body || !Array.isArray(body.items)) return { events, failure: { reader, response: res } }
-      events.push(...(body.items as AuditEvent[]))
+      events.push(...body.items.map((e) => this.mapping.map(e)))
       if (typeof body.nextCursor !== 'string' || body.nextCursor === '' || seen.has(body.nextCursor)) return { events }
       seen.add(body.nextCursor)
       cursor = body.nextCursor
@@ -182,11 +239,11 @@ export class AuditTrail {
 
   /** Every event every reader returns (deduplicated by id), in (trail, seq) order. */
   async export(query: Record<string, string> = {}): Promise<ExportResult> {
-    const byId = new Map<string, AuditEvent>()
+    const byId = new Map<string, MappedEvent>()
     let truncated = false
     for (const reader of this.readers()) {
       const r = await this.exportVia(reader, query)
-      for (const e of r.events) byId.set(typeof e?.id === 'string' ? e.id : `${byId.size}`, e)
+      for (const e of r.events) byId.set(e.id ?? e.hash ?? JSON.stringify(e.raw), e)
       if (r.failure) return { events: [...byId.values()], failure: r.failure }
       truncated ||= r.truncated === true
     }
@@ -197,7 +254,7 @@ export class AuditTrail {
   async lookup(requestId: string): Promise<ExportResult> {
     const r = await this.export({ requestId })
     // A target that ignores the filter still answers: keep only this request's events.
-    return { ...r, events: r.events.filter((e) => correlationOf(e) === requestId) }
+    return { ...r, events: r.events.filter((e) => e.requestId === requestId) }
   }
 
   /**
@@ -206,7 +263,7 @@ export class AuditTrail {
    * lookup per round, everything re-read once when one appears and once at the end.
    */
   async await(sent: readonly Sent[], options: { patienceMs?: number } = {}): Promise<Awaited> {
-    const events = new Map<string, AuditEvent[]>()
+    const events = new Map<string, MappedEvent[]>()
     const delay = new Map<string, number>()
     const pending = sent.map((s) => s.requestId)
     const answered = new Map(sent.map((s) => [s.requestId, s.to]))

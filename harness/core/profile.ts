@@ -3,8 +3,66 @@ import { dirname, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { HarnessError } from './errors.js'
+import { compileFieldPath } from './field-path.js'
 
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable NAME (credentials are never written in a profile)')
+
+/** A field's place in the deployment's audit event: JSON Pointer (`/a/b`) or JMESPath (anything else). */
+const fieldPath = z.string().min(1).superRefine((expr, ctx) => {
+  try {
+    compileFieldPath(expr)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+  }
+})
+/** A field the deployment's events may not carry: `null` says so, and the comparisons that need it are left out. */
+const optionalField = (reference: string) => fieldPath.nullable().default(reference)
+const spellings = (reference: string) => z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).default([reference])
+
+/**
+ * Where each field the audit checks read is in the deployment's audit event, and how its chain is
+ * hashed. The defaults are the reference server's shape written out.
+ */
+const auditEventsSchema = z.object({
+  fields: z.object({
+    requestId: fieldPath.default('/metadata/correlationUid').describe('The request id the deployment echoes in X-Request-Id (correlation id).'),
+    time: fieldPath.default('/time').describe('When it happened: RFC 3339 text, or epoch seconds / milliseconds.'),
+    action: fieldPath.default('/action').describe('The x-tenancy action of the operation.'),
+    outcome: fieldPath.default('/outcome'),
+    actorKind: fieldPath.default('/actor/kind').describe('User, principal or anonymous, as spelled in `actorKinds`.'),
+    actorId: optionalField('/actor/uid'),
+    actorAccountId: optionalField('/actor/accountId'),
+    accountId: fieldPath.default('/accountId').describe("The trail the event is in: the caller's account (tenant); absent or null = the platform trail."),
+    workspaceId: optionalField('/actor/workspaceId').describe("The caller's workspace."),
+    status: optionalField('/http/status').describe('The HTTP status of the answer.'),
+    method: optionalField('/http/method'),
+    route: optionalField('/http/route').describe('The OpenAPI path template of the operation.'),
+    targetType: optionalField('/target/type'),
+    targetId: optionalField('/target/uid'),
+    targetAccountId: optionalField('/target/accountId').describe("The tenant the request named (a cross-tenant attempt's victim)."),
+    targetWorkspaceId: optionalField('/target/workspaceId'),
+    userAgent: optionalField('/src/userAgent'),
+    id: optionalField('/id').describe("The event's own id."),
+    seq: optionalField('/seq').describe('Position in its trail, from 1.'),
+    prevHash: optionalField('/prevHash'),
+    hash: optionalField('/hash'),
+    count: optionalField('/count').describe('How many requests an aggregated event stands for.'),
+  }).strict().prefault({}),
+  actorKinds: z.object({
+    user: spellings('user'), principal: spellings('principal'), anonymous: spellings('anonymous'),
+  }).strict().prefault({}).describe("The deployment's spellings of each actor kind (compared as text: 1 matches \"1\")."),
+  outcomes: z.object({
+    success: spellings('success'), failure: spellings('failure'),
+  }).strict().prefault({}).describe('Spellings of each outcome, e.g. failure: [failure, denied, error].'),
+  chain: z.object({
+    recipe: z.enum(['rfc8785', 'prev-plus-canonical', 'none']).default('rfc8785')
+      .describe('rfc8785: SHA-256 of the RFC 8785 canonical JSON of the event without its hash; prev-plus-canonical: SHA-256 of the previous hash followed by that canonical JSON; none: the chain checks are skipped.'),
+    hashField: z.string().startsWith('/').default('/hash').describe('JSON Pointer of the field holding the hash, removed before hashing.'),
+    encoding: z.enum(['hex', 'base64', 'base64url']).default('hex'),
+    unverifiable: z.enum(['skip', 'finding']).optional()
+      .describe('When no hash read verifies under any recipe the harness knows: skip the audit checks (the recipe is unknown) or report the chain as broken. Default: finding for the reference shape, skip otherwise.'),
+  }).strict().prefault({}),
+}).strict()
 
 /**
  * A target profile: how to reach one deployment and how far the harness may go with it. Credentials
@@ -74,6 +132,7 @@ export const profileSchema = z
     }).strict().prefault({}),
     audit: z.object({
       eventsWithinMs: z.number().int().positive().default(5_000),
+      events: auditEventsSchema.prefault({}),
     }).strict().prefault({}),
   })
   .strict()

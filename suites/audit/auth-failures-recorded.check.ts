@@ -4,8 +4,8 @@ import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
 import type { Actor } from '../../harness/core/topology.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import type { AuditEvent } from '../../harness/audit/event.js'
-import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import type { MappedEvent } from '../../harness/audit/mapping.js'
+import { AuditTrail, type Sent } from '../../harness/audit/trail.js'
 import { collapse } from '../../harness/audit/scenarios.js'
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
@@ -39,8 +39,8 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
   requires: ['two-accounts'],
   docs: 'tenancy-audit-ratelimit.md §2.5.1 (coverage: login failures, every 401), §2.5.3 (tenant attribution), §2.1 (OCSF 3002 Authentication); audit-contract.md (anonymous actor, platform trail)',
   async run(ctx): Promise<CheckOutcome> {
-    const trail = AuditTrail.open(ctx)
-    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = await AuditTrail.open(ctx)
+    if (!(trail instanceof AuditTrail)) return trail
     const t = ctx.topology
     const { profile } = ctx
     const [home, away] = t.accounts
@@ -85,15 +85,16 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
     const seen = await trail.await(failures.map((f) => f.sent))
     if (seen.failure) return { findings: [trail.readFailure(seen.failure)] }
     // Aggregated floods (the contract keys them by source and reason): one failure event with count > 1 for the window.
-    let aggregates: AuditEvent[] | undefined
+    let aggregates: MappedEvent[] | undefined
     const aggregated = async (f: Failure) => {
       if (!aggregates) {
         const since = new Date(Math.min(...failures.map((x) => x.sent.from)) - 2_000).toISOString()
         const r = await trail.export({ outcome: 'failure', since })
         aggregates = r.events.filter((e) => typeof e.count === 'number' && e.count > 1)
       }
+      const list = aggregates
       // The aggregate carries the window's last request (its id, route and time), so any flood event at or after this request counts.
-      return aggregates.some((e) => e.outcome === 'failure' && Date.parse(e.time) >= f.sent.from - 2_000 && (e.accountId === null || e.accountId !== victim.accountId))
+      return list.some((e) => e.outcome === 'failure' && e.time !== undefined && e.time >= f.sent.from - 2_000 && (e.accountId === null || e.accountId !== victim.accountId))
     }
     for (const f of failures) {
       const events = seen.events.get(f.sent.requestId) ?? []
@@ -102,14 +103,14 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
         if (!(await aggregated(f))) findings.push({ message: `${at}: no audit event within ${trail.bound} ms`, dedupKey: `${f.what}|missing`, evidence: f.sent.response.evidence, victim: victim.label })
         continue
       }
-      const blamed = events.filter((e) => e.actor?.uid === victim.id || (e.accountId === victim.accountId && e.actor?.kind !== 'anonymous'))
+      const blamed = events.filter((e) => e.actor.id === victim.id || (e.accountId === victim.accountId && e.actor.kind !== 'anonymous'))
       if (blamed.length > 0) {
         findings.push({
-          message: `${at}: the event attributes the failure to the unverified subject (actor ${JSON.stringify(blamed[0]!.actor?.kind)} ${blamed[0]!.actor?.uid === victim.id ? `uid = ${victim.label}` : ''}, trail ${blamed[0]!.accountId === victim.accountId ? `of ${victim.label}'s account` : String(blamed[0]!.accountId)}): anyone can write into another tenant's trail in its name`,
+          message: `${at}: the event attributes the failure to the unverified subject (actor ${JSON.stringify(blamed[0]!.actor.kind)} ${blamed[0]!.actor.id === victim.id ? `uid = ${victim.label}` : ''}, trail ${blamed[0]!.accountId === victim.accountId ? `of ${victim.label}'s account` : String(blamed[0]!.accountId)}): anyone can write into another tenant's trail in its name`,
           dedupKey: `${f.what}|attributed`, severity: 'critical', evidence: f.sent.response.evidence, victim: victim.label,
         })
       }
-      if (events.some((e) => e.outcome !== 'failure')) findings.push({ message: `${at}: its event says outcome success`, dedupKey: `${f.what}|outcome`, evidence: f.sent.response.evidence })
+      if (events.some((e) => e.outcome === 'success')) findings.push({ message: `${at}: its event says outcome success`, dedupKey: `${f.what}|outcome`, evidence: f.sent.response.evidence })
       if (events.length > 1) findings.push({ message: `${at}: ${events.length} events for one failure (one expected)`, dedupKey: `${f.what}|duplicate`, severity: 'low' })
     }
     return { findings: collapse(findings) }

@@ -3,13 +3,13 @@ import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { verifyChain, type ChainProblem } from '../../harness/audit/chain.js'
 import { trailLabel } from '../../harness/audit/labels.js'
-import { AuditTrail, NO_AUDIT_API, type Reader } from '../../harness/audit/trail.js'
+import { AuditTrail, type Reader } from '../../harness/audit/trail.js'
 import { collapse } from '../../harness/audit/scenarios.js'
 
 /**
  * The hash chain verifies end to end from what the read API exports (research §2.3, §2.5.6): per
- * trail, seq from 1 without gaps, prevHash(n) = hash(n-1), hash(n) = SHA-256 of the RFC 8785
- * canonical JSON of the event without `hash`. Both the Portal export (every trail) and each
+ * trail, seq from 1 without gaps, prevHash(n) = hash(n-1), hash(n) = the profile's recipe over the
+ * event (the reference's: SHA-256 of the RFC 8785 canonical JSON of the event without its hash). Both the Portal export (every trail) and each
  * account's own export are verified; the first broken row of each trail is reported.
  */
 export const chainVerifies = defineCheck<CheckContext>({
@@ -19,8 +19,10 @@ export const chainVerifies = defineCheck<CheckContext>({
   severity: 'high', cwe: 353, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.3 (per-tenant hash chain, RFC 8785), §2.5.6 (integrity: prev_hash links, no gaps); OWASP Logging Cheat Sheet (tamper detection)',
   async run(ctx): Promise<CheckOutcome> {
-    const trail = AuditTrail.open(ctx)
-    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = await AuditTrail.open(ctx)
+    if (!(trail instanceof AuditTrail)) return trail
+    const spec = trail.mapping.chain
+    if (!spec) return { findings: [], skipped: trail.chainSkipped! }
     const findings: FindingInput[] = []
     const exports: { via: string; reader?: Reader | undefined; run: () => ReturnType<AuditTrail['export']> }[] = [
       { via: 'the full export', run: () => trail.export() },
@@ -43,7 +45,7 @@ export const chainVerifies = defineCheck<CheckContext>({
         findings.push({ message: `${x.via} is empty, though provisioning alone made dozens of recorded changes`, dedupKey: `empty|${x.reader ? 'account' : 'all'}`, severity: 'medium' })
         continue
       }
-      const report = verifyChain(r.events, { complete: !r.truncated })
+      const report = verifyChain(r.events, { complete: !r.truncated, spec })
       const first = new Map<string, ChainProblem>()
       for (const p of report.problems) {
         const key = `${trailLabel(ctx.topology, p.trail)}|${p.kind}`

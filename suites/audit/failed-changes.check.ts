@@ -8,7 +8,7 @@ import type { Op } from '../../harness/engine/judge.js'
 import { bodyFromSchema } from '../../harness/provision/bodies.js'
 import { newPassword } from '../../harness/provision/session.js'
 import { trackedFinding, type Tracked, collapse } from '../../harness/audit/scenarios.js'
-import { AuditTrail, NO_AUDIT_API } from '../../harness/audit/trail.js'
+import { AuditTrail } from '../../harness/audit/trail.js'
 
 const EMAIL = /^e-?mail$|^username$/i
 
@@ -26,8 +26,8 @@ export const failedChanges = defineCheck<CheckContext>({
   severity: 'high', cwe: 778, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.5.1 (exactly one event per mutating call), §2.5.7 (logging failure / fail closed); audit-contract.md (same transaction as the change)',
   async run(ctx): Promise<CheckOutcome> {
-    const trail = AuditTrail.open(ctx)
-    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = await AuditTrail.open(ctx)
+    if (!(trail instanceof AuditTrail)) return trail
     const t = ctx.topology
     const creates = ctx.contract.annotated.filter((o) => o.verb === 'create' && o.tenancy.context !== 'auth' &&
       Object.keys((ctx.contract.resolve(o.requestSchema ?? {}).properties ?? {}) as object).some((k) => EMAIL.test(k)))

@@ -7,9 +7,9 @@ import type { CheckContext } from '../../harness/engine/context.js'
 import { bodyFromSchema } from '../../harness/provision/bodies.js'
 import { newPassword } from '../../harness/provision/session.js'
 import { trailLabel } from '../../harness/audit/labels.js'
-import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import { AuditTrail, type Sent } from '../../harness/audit/trail.js'
 import { collapse } from '../../harness/audit/scenarios.js'
-import type { AuditEvent } from '../../harness/audit/event.js'
+import type { MappedEvent } from '../../harness/audit/mapping.js'
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/
 const BEARER = /\bBearer\s+[A-Za-z0-9._~+/-]{8,}/i
@@ -45,8 +45,8 @@ export const noSecrets = defineCheck<CheckContext>({
   severity: 'high', cwe: 532, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.5.5 (negative content: no raw JWTs, passwords, Authorization headers), §2.4 (OWASP Logging Cheat Sheet)',
   async run(ctx): Promise<CheckOutcome> {
-    const trail = AuditTrail.open(ctx)
-    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = await AuditTrail.open(ctx)
+    if (!(trail instanceof AuditTrail)) return trail
     const t = ctx.topology
     const { profile } = ctx
     const secrets: { what: string; value: string }[] = []
@@ -107,24 +107,24 @@ export const noSecrets = defineCheck<CheckContext>({
     if (all.failure) return { findings: [trail.readFailure(all.failure)] }
     const findings: FindingInput[] = []
     const reported = new Set<string>()
-    const report = (e: AuditEvent, what: string, field: string) => {
+    const report = (e: MappedEvent, what: string, field: string) => {
       const key = `${what.replace(/ of .*$/, '')}|${field}`
       if (reported.has(key)) return
       reported.add(key)
       findings.push({
-        message: `event seq ${e.seq} of trail ${trailLabel(t, e.accountId)} (action ${e.action}) carries ${what} in \`${field}\``,
+        message: `event seq ${e.seq ?? '?'} of trail ${trailLabel(t, e.accountId)} (action ${e.action ?? '?'}) carries ${what} in \`${field}\``,
         dedupKey: key,
         victim: trailLabel(t, e.accountId),
       })
     }
     for (const e of all.events) {
       for (const s of secrets) {
-        const field = fieldOf(e, (v) => v.includes(s.value))
+        const field = fieldOf(e.raw, (v) => v.includes(s.value))
         if (field) report(e, s.what, field)
       }
-      const jwt = fieldOf(e, (v) => JWT.test(v))
+      const jwt = fieldOf(e.raw, (v) => JWT.test(v))
       if (jwt) report(e, 'a JSON Web Token', jwt)
-      const bearer = fieldOf(e, (v) => BEARER.test(v))
+      const bearer = fieldOf(e.raw, (v) => BEARER.test(v))
       if (bearer) report(e, 'a Bearer credential', bearer)
     }
     return { findings: collapse(findings) }

@@ -4,7 +4,7 @@ import { expected } from '../../harness/core/oracle.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { isRead } from '../../harness/engine/victims.js'
 import { expectationProblems } from '../../harness/audit/event.js'
-import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import { AuditTrail, type Sent } from '../../harness/audit/trail.js'
 import type { Actor } from '../../harness/core/topology.js'
 import type { Op } from '../../harness/engine/judge.js'
 import { trackedFinding, type Tracked, collapse } from '../../harness/audit/scenarios.js'
@@ -24,8 +24,8 @@ export const principalAccessRecorded = defineCheck<CheckContext>({
   requires: ['principals'],
   docs: 'tenancy-audit-ratelimit.md §2.5.3 (platform-principal actions carry the principal and the affected tenant), §2.2 (CloudTrail recipientAccountId)',
   async run(ctx): Promise<CheckOutcome> {
-    const trail = AuditTrail.open(ctx)
-    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = await AuditTrail.open(ctx)
+    if (!(trail instanceof AuditTrail)) return trail
     const t = ctx.topology
     const account = t.accounts[1] ?? t.accounts[0]
     if (!account) return { findings: [], skipped: 'the topology has no account' }
@@ -60,7 +60,7 @@ export const principalAccessRecorded = defineCheck<CheckContext>({
         findings.push(trackedFinding(c, `no event in ${account.label}'s trail within ${trail.bound} ms${elsewhere}: the tenant cannot see that the platform read its data`, `${c.op.id}|${c.actor.actorKind}|missing`))
         continue
       }
-      const problems = expectationProblems(inTrail[0]!, c.expect)
+      const problems = expectationProblems(inTrail[0]!, c.expect, trail.mapping)
       if (problems.length > 0) findings.push(trackedFinding(c, `its event in ${account.label}'s trail is wrong: ${problems.join('; ')}`, `${c.op.id}|${c.actor.actorKind}|wrong`))
     }
     return { findings: collapse(findings) }

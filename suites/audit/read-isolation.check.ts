@@ -6,18 +6,13 @@ import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
 import type { Op } from '../../harness/engine/judge.js'
 import { bodyFromSchema } from '../../harness/provision/bodies.js'
 import { marker } from '../../harness/engine/victims.js'
-import { correlationOf, type AuditEvent } from '../../harness/audit/event.js'
-import { AuditTrail, NO_AUDIT_API, type Sent } from '../../harness/audit/trail.js'
+import type { MappedEvent } from '../../harness/audit/mapping.js'
+import { AuditTrail, type Sent } from '../../harness/audit/trail.js'
 import { trailLabel } from '../../harness/audit/labels.js'
 import { collapse } from '../../harness/audit/scenarios.js'
 import { findingFor } from '../access/policy-matrix.check.js'
 
 interface Planted { ws: WorkspaceNode; sent: Sent }
-
-const items = (r: ProbeResult): AuditEvent[] => {
-  const body = r.response.json as { items?: unknown } | undefined
-  return r.response.status === 200 && Array.isArray(body?.items) ? (body.items as AuditEvent[]) : []
-}
 
 /**
  * The audit read API is itself tenant-isolated (research §2.5.4: the same BOLA matrix as the data):
@@ -35,8 +30,8 @@ export const readIsolation = defineCheck<CheckContext>({
   requires: ['two-accounts'],
   docs: 'tenancy-audit-ratelimit.md §2.5.4 (tenant-scoped audit read API), §1.5 (BOLA matrix); authz-tools.md §4 R1',
   async run(ctx): Promise<CheckOutcome> {
-    const trail = AuditTrail.open(ctx)
-    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = await AuditTrail.open(ctx)
+    if (!(trail instanceof AuditTrail)) return trail
     const t = ctx.topology
     const findings: FindingInput[] = []
     const judged = (r: ProbeResult, relation: string) => {
@@ -55,7 +50,8 @@ export const readIsolation = defineCheck<CheckContext>({
       if (r.response.status >= 200 && r.response.status < 300) planted.push({ ws, sent: r.sent })
     }
     await trail.await(planted.map((p) => p.sent))
-    const plantedIn = (e: AuditEvent) => planted.find((p) => p.sent.requestId === correlationOf(e))
+    const plantedIn = (e: MappedEvent) => planted.find((p) => p.sent.requestId === e.requestId)
+    const items = (r: ProbeResult) => trail.eventsIn(r.response)
 
     const read = async (actor: Actor, op: Op, target: OpTarget, query: Record<string, string> = {}) =>
       trail.probe({ actor, op, target, query: { limit: '200', ...query } })
@@ -98,7 +94,10 @@ export const readIsolation = defineCheck<CheckContext>({
           if (!admin) continue
           const r = await read(admin, wsOp, target)
           judged(r, 'own-workspace')
-          const outside = items(r).filter((e) => e.accountId !== ws.accountId || (e.actor?.workspaceId !== ws.id && e.target?.workspaceId !== ws.id))
+          // Without a workspace field in the deployment's events, only the account is judged.
+          const m = trail.mapping
+          const inWorkspace = (e: MappedEvent) => (!m.carries('workspaceId') && !m.carries('targetWorkspaceId')) || e.workspaceId === ws.id || e.targetWorkspaceId === ws.id
+          const outside = items(r).filter((e) => e.accountId !== ws.accountId || !inWorkspace(e))
           const foreignPlants = outside.map(plantedIn).filter((p) => p !== undefined)
           if (outside.length > 0) {
             findings.push({

@@ -2,7 +2,7 @@ import { defineCheck, type CheckOutcome } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { allowedWrites, foreignDenials, trackedFinding, type Tracked, collapse } from '../../harness/audit/scenarios.js'
-import { AuditTrail, NO_AUDIT_API } from '../../harness/audit/trail.js'
+import { AuditTrail } from '../../harness/audit/trail.js'
 
 /**
  * Events appear in the read API within the profile's bound (`audit.eventsWithinMs`): an allowed
@@ -17,8 +17,8 @@ export const timeliness = defineCheck<CheckContext>({
   severity: 'medium', cwe: 778, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.5.7 (logging failure: detect a silent drop), §2.4 (OWASP Logging: detect when logging stops)',
   async run(ctx): Promise<CheckOutcome> {
-    const trail = AuditTrail.open(ctx)
-    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = await AuditTrail.open(ctx)
+    if (!(trail instanceof AuditTrail)) return trail
     const writes = await allowedWrites(ctx, trail)
     const pick = (f: (w: Tracked) => boolean) => writes.find(f)
     const sample = [

@@ -2,7 +2,7 @@ import { defineCheck, type CheckOutcome } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { allowedWrites, trackedFinding, collapse } from '../../harness/audit/scenarios.js'
-import { AuditTrail, NO_AUDIT_API } from '../../harness/audit/trail.js'
+import { AuditTrail } from '../../harness/audit/trail.js'
 
 /**
  * Every allowed write — each create, update (PATCH/PUT) and delete the contract has, per resource —
@@ -16,8 +16,8 @@ export const writesRecorded = defineCheck<CheckContext>({
   severity: 'high', cwe: 778, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.5.1 (coverage: exactly one event per mutating call), §2.4 (ISO 27002 8.15, NIST AU-3)',
   async run(ctx): Promise<CheckOutcome> {
-    const trail = AuditTrail.open(ctx)
-    if (!trail) return { findings: [], skipped: NO_AUDIT_API }
+    const trail = await AuditTrail.open(ctx)
+    if (!(trail instanceof AuditTrail)) return trail
     const writes = await allowedWrites(ctx, trail)
     if (writes.length === 0) return { findings: [], skipped: 'no write operation of the contract could be called successfully' }
     const seen = await trail.await(writes.map((w) => w.sent))

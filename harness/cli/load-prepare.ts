@@ -106,13 +106,13 @@ async function loadUser(http: HttpAdapter, contract: TargetContract, t: Topology
 /**
  * Provisions the scenario's tenants through the Portal (the audit's provisioning: accounts,
  * workspaces, users, seeded objects), logs their users in, and sets each quota through the Portal's
- * `accounts.update` (see quotaSetter). Each tenant's load user logs in `sessions` times (k6 needs
+ * `accounts.update` (see quotaSetter). Each tenant's load user logs in as many times as `sessions` says after its first login (k6 needs
  * one login per VU when a run can outlive an access token: a rotating refresh token serves one
  * holder). Everything created is in `topology.created` as it happens, for teardown.
  */
 export async function provisionLoadTenants(
   http: HttpAdapter, contract: TargetContract, profile: TargetProfile, baseUrl: string, s: Scenario, seed: number,
-  onCreated: (t: Topology) => void = () => {}, sessions = 1,
+  onCreated: (t: Topology) => void = () => {}, sessions: (first: PreparedSession) => number = () => 1,
 ): Promise<LoadTenants> {
   const { topology, secrets, rootToken } = await provisionThroughPortal(http, contract, profile, planFor(s), seed, onCreated)
   const quota = s.tenants.some((t) => t.rateLimit) ? quotaSetter(contract, profile) : undefined
@@ -125,8 +125,8 @@ export async function provisionLoadTenants(
     const user = topology.actors.find((a) => a.kind === 'user' && a.workspaceId === ws.id)
     if (!user?.token) throw new HarnessError('ERR_PROVISION_FAILED', `no user was logged in for tenant ${tenant.name}`)
     const loader = await loadUser(http, contract, topology, rootToken, secrets, account.id, ws.id, `load-${tenant.name}`)
-    const logins: PreparedSession[] = []
-    for (let k = 0; k < Math.max(1, sessions); k++) logins.push(await loginSession(http, profile, secrets, loader.email, loader.password, ws.id))
+    const logins = [await loginSession(http, profile, secrets, loader.email, loader.password, ws.id)]
+    for (let k = logins.length, n = sessions(logins[0]!); k < n; k++) logins.push(await loginSession(http, profile, secrets, loader.email, loader.password, ws.id))
     if (tenant.rateLimit && quota) {
       const { op, body } = quota
       const res = await http.send({ method: op.method, path: fillPath(op.path, { [topology.params.account]: account.id }), token: rootToken, body: body(tenant.rateLimit) })

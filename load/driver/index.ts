@@ -1,6 +1,7 @@
 import type { Scenario } from '../../fixtures/load/scenario.js'
 import { HarnessError } from '../../harness/core/errors.js'
 import { runOpenModel, type StreamRequest } from './open-model.js'
+import type { ThresholdResult } from './k6-lib.js'
 import type { PreparedLoad } from './prepared.js'
 import { buildSchedule, hardDeadline } from './schedule.js'
 import { TokenKeeper, type RefreshGrant } from './tokens.js'
@@ -13,11 +14,11 @@ export type { PreparedLoad, PreparedSession, PreparedTenant } from './prepared.j
 export type { GroupSummary, Goal, TenantSummary, Percentiles } from './summary.js'
 export { TokenKeeper, type RefreshGrant } from './tokens.js'
 
-/** The JSON result of one Node-engine run (`result.json`). Holds no token. */
+/** The JSON result of one run (`result.json`), of either engine (k6: load/k6/lib/summary.ts k6Result). Holds no token. */
 export interface LoadResult {
   schemaVersion: 1
   scenario: string
-  engine: 'node'
+  engine: 'node' | 'k6'
   target: { baseUrl: string }
   startedAt: string
   durationMs: number
@@ -25,6 +26,8 @@ export interface LoadResult {
   groups: GroupSummary[]
   tenants: TenantSummary[]
   goals: Goal[]
+  /** k6 only: the thresholds k6 judged itself (a crossed one makes k6 exit 99). */
+  thresholds?: ThresholdResult[]
 }
 
 /** The request each stream sends: its action's path for its tenant, with the tenant's current bearer token. */

@@ -16,7 +16,7 @@ export interface K6SummaryData {
 }
 
 export interface K6Plan {
-  k6Scenarios(s: Scenario): Record<string, { executor: string; rate: number; startTime?: string; duration: string; maxVUs?: number; tags?: Record<string, string> }>
+  k6Scenarios(s: Scenario): Record<string, { executor: string; rate: number; startTime?: string; duration: string; maxVUs?: number }>
   k6Thresholds(s: Scenario): Record<string, string[]>
   steadyPhases(s: Scenario, t: Scenario['tenants'][number]): { phase: string; seconds: number }[]
   steadySeconds(s: Scenario, t: Scenario['tenants'][number]): number

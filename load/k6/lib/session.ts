@@ -32,8 +32,8 @@ export function bearer(prepared: Prepared, tenant: PreparedTenant): string {
 interface TokenAnswer { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown }
 
 function refresh(url: string, tenant: string, s: PreparedSession): void {
-  // An object body is sent form-encoded (RFC 6749 §6). Tagged apart, so no tenant × phase figure counts it.
-  const res = http.post(url, { grant_type: 'refresh_token', refresh_token: s.refreshToken }, { tags: { name: 'auth.refresh', phase: 'token-refresh' } })
+  // An object body is sent form-encoded (RFC 6749 §6). No tenant or phase tag: no tenant × phase figure counts it.
+  const res = http.post(url, { grant_type: 'refresh_token', refresh_token: s.refreshToken }, { tags: { name: 'auth.refresh' } })
   let answer: TokenAnswer = {}
   try {
     if (res.status === 200 && typeof res.body === 'string') answer = JSON.parse(res.body) as TokenAnswer

@@ -4,6 +4,7 @@ import { listFaults } from './faults.js'
 import { run } from './run.js'
 import { replay } from './replay.js'
 import { load, loadPrepare } from './load.js'
+import { loadCleanup } from './load-cleanup.js'
 import { isHarnessError } from '../core/errors.js'
 import { UnknownFaultError } from '../../reference-server/faults/index.js'
 
@@ -58,9 +59,9 @@ export async function main(argv: string[]): Promise<number> {
 
   const loadCmd = program
     .command('load')
-    .description('run a load scenario (fixtures/load) with the Node driver (loopback only) or print the k6 commands')
+    .description('run a load scenario (fixtures/load) with the Node driver (loopback only) or k6 (run when found, else its commands printed)')
     .argument('<scenario>', 'noisy-neighbour, quota-accuracy, tenant-mix, or a scenario file')
-    .option('--engine <engine>', 'node (default: runs here, loopback only) or k6 (prints the commands)')
+    .option('--engine <engine>', 'node (default: runs here, loopback only) or k6 (K6_BINARY, else k6 on PATH; without one, prints the commands)')
     .option('--target <file>', 'target profile; without it, the embedded reference server')
     .option('--out <dir>', 'output folder (default reports/load/<scenario>)')
     .action(async (scenario, opts) => void (code = await load(scenario, opts)))
@@ -72,6 +73,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'output folder (default reports/load/<scenario>)')
     // `load` declares --target/--out too, so commander may hand them to the parent: merge both.
     .action(async (scenario, opts) => void (code = await loadPrepare(scenario, { ...loadCmd.opts(), ...opts })))
+  loadCmd
+    .command('cleanup')
+    .description('delete what `load prepare` created (its created.json) and the tokens file, as the bootstrap principal')
+    .argument('<dir>', 'the folder `load prepare` wrote')
+    .option('--target <file>', 'target profile (default: the one `load prepare` used)')
+    .action(async (dir, opts) => void (code = await loadCleanup(dir, { ...loadCmd.opts(), ...opts })))
 
   try {
     await program.parseAsync(argv, { from: 'user' })

@@ -22,7 +22,8 @@ export function formatResult(r: LoadResult): string {
     const other = Object.entries(g.statuses).filter(([k]) => k !== '429' && !/^2\d\d$/.test(k))
     out.push(`${g.tenant} ${g.phase} errors: ${other.map(([k, n]) => `${n} × ${k === '0' ? 'timeout or transport error' : k}`).join(', ')}`)
   }
+  for (const t of r.thresholds ?? []) if (!t.ok) out.push(`NOT MET  k6 threshold ${t.metric} ${t.expression}`)
   for (const g of r.goals) out.push(`${g.met ? 'met    ' : 'NOT MET'}  ${g.tenant}: ${g.name}: ${g.detail}`)
-  if (r.requests.dropped) out.push(`note: ${r.requests.dropped} requests were dropped by the driver (maxInFlight reached): the figures understate the offered load`)
+  if (r.requests.dropped) out.push(`note: ${r.requests.dropped} requests were dropped by the ${r.engine === 'k6' ? 'k6 executors' : 'driver'} (maxInFlight reached): the figures understate the offered load`)
   return out.join('\n')
 }

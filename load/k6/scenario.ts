@@ -1,10 +1,13 @@
 /**
- * Runs a tenant-audit load scenario with k6. Prepare first (provisions the tenants and writes both files):
+ * Runs a tenant-audit load scenario with k6. `tenant-audit load SCENARIO --engine k6` runs it for you
+ * when k6 is installed; by hand, prepare first (provisions the tenants and writes the files):
  *   tenant-audit load prepare noisy-neighbour --target PROFILE.yaml --out DIR
  *   k6 run -e SCENARIO_FILE=DIR/scenario.json -e TOKENS_FILE=DIR/tokens.json -e OUT_DIR=DIR load/k6/scenario.ts
- * Every request is tagged with its tenant and phase; thresholds are per tenant (see lib/plan.ts);
- * handleSummary writes DIR/summary.json and DIR/junit.xml. Use absolute paths: open() resolves
- * relative ones against this script.
+ *   tenant-audit load cleanup DIR
+ * Every request is tagged with its tenant and phase; thresholds are per tenant and per phase (see
+ * lib/plan.ts); handleSummary writes DIR/summary.json (k6's data, verbatim), DIR/result.json (the
+ * Node engine's shape) and DIR/junit.xml. Use absolute paths: open() resolves relative ones against
+ * this script.
  */
 import { SharedArray } from 'k6/data'
 import exec from 'k6/execution'
@@ -12,7 +15,8 @@ import http from 'k6/http'
 import { Counter } from 'k6/metrics'
 import type { Options } from 'k6/options'
 import { k6Scenarios, k6Thresholds } from './lib/plan.ts'
-import { junit, relativeGoals, text, type SummaryData } from './lib/summary.ts'
+import { bearer } from './lib/session.ts'
+import { junit, k6Result, text, type SummaryData } from './lib/summary.ts'
 import type { Prepared, Scenario } from './lib/types.ts'
 
 const SCENARIO_FILE = __ENV.SCENARIO_FILE
@@ -23,11 +27,15 @@ if (!SCENARIO_FILE || !TOKENS_FILE) throw new Error('set -e SCENARIO_FILE=… an
 const scenario: Scenario = JSON.parse(open(SCENARIO_FILE))
 // Tokens live once in memory, shared by every VU (never logged: k6 prints no request headers by default).
 const prepared = new SharedArray<Prepared>('prepared', () => [JSON.parse(open(TOKENS_FILE)) as Prepared])
+const startedAt = new Date().toISOString()
 
-/** 429s per tenant (and 0 for every other answer, so a tenant that is never throttled still has the sub-metric). */
+// Each counter gets a 0 or a 1 per request, so a tenant × phase with none still has its sub-metric.
+/** 429s. */
 const throttled = new Counter('throttled')
-/** 2xx after the first second of each scenario: the enforced-rate numerator (lib/plan.ts steadySeconds). */
-const accepted = new Counter('accepted_steady')
+/** 2xx answers. */
+const ok = new Counter('status_2xx')
+/** 2xx answers to requests started after their phase's first second: the enforced-rate numerator, per phase. */
+const accepted = new Counter('accepted')
 
 export const options: Options = {
   scenarios: k6Scenarios(scenario),
@@ -50,21 +58,27 @@ export function request(): void {
   const path = tenant?.paths[action]
   if (!tenant || !path) throw new Error(`tokens file has no ${action} path for tenant ${stream.tenant}`)
   const tags = { tenant: stream.tenant, phase: stream.phase }
+  const token = bearer(target, tenant)
+  // Each stream is its own k6 scenario, started with its phase: its first second holds the burst.
+  const steady = Date.now() - exec.scenario.startTime >= 1000
   const res = http.get(`${target.baseUrl}${path}`, {
-    headers: { Authorization: `Bearer ${tenant.token}`, Accept: 'application/json' },
+    headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
     tags: { ...tags, name: action },
     timeout: `${scenario.bounds.timeoutMs}ms`,
     ...(throttleExpected.has(stream.tenant) ? { responseCallback: aggressorStatuses } : {}),
   })
+  const is2xx = res.status >= 200 && res.status < 300
   throttled.add(res.status === 429 ? 1 : 0, tags)
-  if (res.status >= 200 && res.status < 300 && Date.now() - exec.scenario.startTime >= 1000) accepted.add(1, tags)
+  ok.add(is2xx ? 1 : 0, tags)
+  accepted.add(is2xx && steady ? 1 : 0, tags)
 }
 
 export function handleSummary(data: SummaryData): Record<string, string> {
-  const goals = relativeGoals(scenario, data)
+  const result = k6Result(scenario, data, { baseUrl: prepared[0]?.baseUrl ?? '', startedAt })
   return {
-    [`${OUT_DIR}/summary.json`]: JSON.stringify({ scenario: scenario.name, engine: 'k6', goals, metrics: data.metrics, state: data.state }, null, 2),
-    [`${OUT_DIR}/junit.xml`]: junit(scenario, data, goals),
-    stdout: text(scenario, data, goals),
+    [`${OUT_DIR}/summary.json`]: JSON.stringify(data, null, 1),
+    [`${OUT_DIR}/result.json`]: JSON.stringify(result, null, 2) + '\n',
+    [`${OUT_DIR}/junit.xml`]: junit(result),
+    stdout: text(result),
   }
 }

@@ -14,7 +14,7 @@ let worker: { http: HttpAdapter; contract: TargetContract } | undefined
 /** One adapter and one parsed contract per worker, built from what the global setup provided. */
 function shared() {
   const audit = inject('tenantAudit')
-  worker ??= { http: adapterFor(audit.profile, audit.baseUrl, audit.spent), contract: parseContract(audit.contract) }
+  worker ??= { http: adapterFor(audit.profile, audit.baseUrl, audit.spent), contract: parseContract(audit.contract, audit.profile.vocabulary) }
   return { audit, ...worker }
 }
 

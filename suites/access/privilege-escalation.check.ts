@@ -87,7 +87,7 @@ export const privilegeEscalation = defineCheck<CheckContext>({
       return { findings: [], skipped: 'cannot read a user\'s role back through the contract (no users.read/list, or no role field in the users schema)' }
     }
     const findings = new Map<string, FindingInput>()
-    const ops = ctx.contract.annotated.filter((o) => o.resource === 'users' && (o.verb === 'update' || o.verb === 'create') && o.tenancy.context !== 'portal')
+    const ops = ctx.contract.byRole('user').filter((o) => (o.verb === 'update' || o.verb === 'create') && o.tenancy.context !== 'portal')
     for (const actor of users) {
       for (const op of ops) for (const f of await attempts(ctx, actor, op)) if (!findings.has(f.dedupKey)) findings.set(f.dedupKey, f)
     }

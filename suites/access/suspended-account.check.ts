@@ -40,12 +40,12 @@ export const suspendedAccount = defineCheck<CheckContext>({
   docs: 'DESIGN §1 "a suspended account\'s tokens stop working at once"; authz-tools.md §4 M4 (session-alive control), Z2 (two-sided), T3; fault suspended-account-tokens-work',
   async run(ctx) {
     const t = ctx.topology
-    const op = ctx.contract.byAction('accounts.update', 'portal')[0]
+    const op = ctx.contract.byRole('account', 'update', 'portal')[0]
     const field = op && statusField(ctx, op)
     const admin = platformAdmin(t)
     const victim = t.accounts.at(-1)
     if (!op || !field || !admin || !victim) return { findings: [], skipped: 'the contract has no Portal accounts.update with a field whose enum contains "suspended"' }
-    const read = ctx.contract.byAction('accounts.read', 'portal')[0]
+    const read = ctx.contract.byRole('account', 'read', 'portal')[0]
     const current = read && ((await ctx.as(admin).get(ctx.pathFor(read, { accountId: victim.id }))).json as Record<string, unknown> | undefined)?.[field.name]
     const original = current !== undefined && current !== 'suspended' ? current : field.values.find((v) => v !== 'suspended')
     const path = ctx.pathFor(op, { accountId: victim.id })

@@ -15,8 +15,8 @@ export const lifecycleReplay = forgeryCheck({
   docs: 'forgery.md RPL-04 (reuse after revocation), RPL-05 (revocation bypass by re-encoding, ENC-03/ENC-04 high-S), RPL-06 (membership removed or demoted); fault revoked-tokens-accepted',
   async attack(scene) {
     const { ctx } = scene
-    const revoke = ctx.contract.byAction('auth.revoke')[0]
-    if (!revoke) return 'the contract has no revocation endpoint (auth.revoke)'
+    const revoke = ctx.contract.byRole('token-revocation')[0]
+    if (!revoke) return 'the contract has no token-revocation operation (an auth-context action such as tokens.revoke; set vocabulary.actions.tokenRevocation if it has another name)'
     const ws = victimWorkspace(scene)
     const got = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-revoked`)
     if (!got) return 'the contract offers no way to create and log in a member (users.create + the token endpoint)'

@@ -53,7 +53,7 @@ export function forgeryCheck(c: ForgeryCheck): CheckDefinition<CheckContext> {
 
 /** The target's published JWKS, found through the contract (`jwks.read`), or undefined. */
 export async function publishedJwks(ctx: CheckContext): Promise<{ keys: Record<string, unknown>[] } | undefined> {
-  const op = ctx.contract.byAction('jwks.read')[0]
+  const op = ctx.contract.byRole('key-set')[0]
   if (!op) return undefined
   const res = await ctx.as(ANONYMOUS).get(op.path)
   const keys = (res.json as { keys?: unknown } | undefined)?.keys

@@ -224,3 +224,14 @@ export function buildVocabulary(ops: readonly RawOperation[], spec: VocabularySp
     },
   }
 }
+
+/**
+ * A skip reason for a missing operation, in the deployment's terms and the role's:
+ * "the contract has no update or create of the user role (resource members) outside the Portal".
+ */
+export function lacking(v: Vocabulary, role: EntityRole, what: string): string {
+  const name = v.resources[role]
+  return name
+    ? `the contract has no ${what} of the ${role} role (x-tenancy resource ${name})`
+    : `no resource of the contract plays the ${role} role, so it has no ${what} of it (set vocabulary.resources.${role} in the profile if it has another name)`
+}

@@ -41,6 +41,11 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
       task.meta.tenantAudit = meta({ findings: [] }, 'skipped', `the topology lacks: ${missing.join(', ')}`)
       return skip(task.meta.tenantAudit.result.reason)
     }
+    const inapplicable = check.applies?.({ contract, profile: audit.profile })
+    if (inapplicable) {
+      task.meta.tenantAudit = meta({ findings: [] }, 'skipped', inapplicable)
+      return skip(inapplicable)
+    }
     let outcome: CheckOutcome
     try {
       outcome = await check.run(ctx).finally(() => ctx.cleanup())

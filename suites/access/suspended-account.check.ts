@@ -1,4 +1,5 @@
 import { defineCheck } from '../../harness/core/check.js'
+import { lacking } from '../../harness/core/vocabulary.js'
 import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
@@ -37,6 +38,7 @@ export const suspendedAccount = defineCheck<CheckContext>({
   title: "A suspended account's tokens keep working",
   severity: 'critical', cwe: 613, owasp: 'API2:2023',
   requires: ['two-accounts', 'principals'],
+  applies: ({ contract }) => (contract.byRole('account', 'update', 'portal').length > 0 ? undefined : lacking(contract.vocabulary, 'account', 'Portal update (to suspend one)')),
   docs: 'DESIGN §1 "a suspended account\'s tokens stop working at once"; authz-tools.md §4 M4 (session-alive control), Z2 (two-sided), T3; fault suspended-account-tokens-work',
   async run(ctx) {
     const t = ctx.topology

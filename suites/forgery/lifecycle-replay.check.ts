@@ -9,14 +9,17 @@ import { forgeryCheck, throwawaySession, victimWorkspace } from './shared.js'
  * contract's revocation endpoint (`auth.revoke`) and replayed as is, re-encoded and, for ES256, as its
  * high-S twin; one member is demoted to viewer and one removed, and their old tokens replayed.
  */
+const REVOCATION_MISSING = 'the contract has no token-revocation operation (an auth-context action such as tokens.revoke; set vocabulary.actions.tokenRevocation if it has another name)'
+
 export const lifecycleReplay = forgeryCheck({
   name: 'lifecycle-replay',
   title: 'A revoked token, or the token of a demoted or removed member, still works',
   docs: 'forgery.md RPL-04 (reuse after revocation), RPL-05 (revocation bypass by re-encoding, ENC-03/ENC-04 high-S), RPL-06 (membership removed or demoted); fault revoked-tokens-accepted',
+  applies: ({ contract }) => (contract.byRole('token-revocation').length > 0 ? undefined : REVOCATION_MISSING),
   async attack(scene) {
     const { ctx } = scene
     const revoke = ctx.contract.byRole('token-revocation')[0]
-    if (!revoke) return 'the contract has no token-revocation operation (an auth-context action such as tokens.revoke; set vocabulary.actions.tokenRevocation if it has another name)'
+    if (!revoke) return REVOCATION_MISSING
     const ws = victimWorkspace(scene)
     const got = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-revoked`)
     if (!got) return 'the contract offers no way to create and log in a member (users.create + the token endpoint)'

@@ -22,6 +22,8 @@ export interface ForgeryCheck {
   docs: string
   /** Starts the loopback listener for this check (jku, x5u, out-of-band kid). */
   listener?: boolean
+  /** Static precondition (see CheckDefinition.applies). */
+  applies?: CheckDefinition['applies']
   /** Sends the attempts; returns a skip reason when a capability is missing. */
   attack(scene: Scene, listener: KeyListener | undefined): Promise<string | void>
 }
@@ -35,6 +37,7 @@ export function forgeryCheck(c: ForgeryCheck): CheckDefinition<CheckContext> {
     cwe: c.cwe ?? 347,
     owasp: 'API2:2023',
     requires: ['two-accounts'],
+    applies: c.applies,
     docs: c.docs,
     async run(ctx) {
       const scene = sceneFor(ctx)

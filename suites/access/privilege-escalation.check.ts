@@ -88,7 +88,7 @@ export const privilegeEscalation = defineCheck<CheckContext>({
     // Control: the verdict is the re-read role, so the harness must first read a known role back right.
     const control = users[0] && (await readUser(ctx, users[0]))
     if (!control?.found || rankOf(control.record!) !== rankOf({ role: users[0]!.role, accountRole: users[0]!.accountRole })) {
-      return { findings: [], skipped: 'cannot read a user\'s role back through the contract (no users.read/list, or no role field in the users schema)' }
+      return { findings: [], skipped: `cannot read a user's role back through the contract: ${ctx.contract.byRole('user', 'read').length + ctx.contract.byRole('user', 'list').length === 0 ? lacking(ctx.contract.vocabulary, 'user', 'read or list') : `no role field in the schema of ${ctx.contract.vocabulary.name('user')}, or the read answers another role`}` }
     }
     const findings = new Map<string, FindingInput>()
     const ops = ctx.contract.byRole('user').filter((o) => (o.verb === 'update' || o.verb === 'create') && o.tenancy.context !== 'portal')

@@ -2,7 +2,7 @@ import { ANONYMOUS } from '../../harness/core/topology.js'
 import { attempt } from '../../harness/forge/scene.js'
 import { decode, highS, nonCanonical } from '../../harness/forge/jwt.js'
 import { removeMember, setRole } from '../../harness/engine/members.js'
-import { forgeryCheck, throwawaySession, victimWorkspace } from './shared.js'
+import { forgeryCheck, throwawaySession, victimWorkspace, noMemberReason } from './shared.js'
 
 /**
  * RPL-04 to RPL-06: throwaway members of the victim's workspace log in. One token is revoked through the
@@ -22,7 +22,7 @@ export const lifecycleReplay = forgeryCheck({
     if (!revoke) return REVOCATION_MISSING
     const ws = victimWorkspace(scene)
     const got = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-revoked`)
-    if (!got) return 'the contract offers no way to create and log in a member (users.create + the token endpoint)'
+    if (!got) return noMemberReason(ctx)
     const token = got.session.access_token
     const control = await ctx.as(got.member).get(scene.readPath)
     if (control.status < 200 || control.status > 299) return `the throwaway member's token was refused before revocation (${control.status}): no control`

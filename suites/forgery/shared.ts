@@ -3,6 +3,7 @@
  * loopback listener when a check needs one, and the settle step (owner read-back, listener hits).
  */
 import { randomBytes } from 'node:crypto'
+import { lacking } from '../../harness/core/vocabulary.js'
 import { defineCheck, type CheckDefinition } from '../../harness/core/check.js'
 import type { Severity } from '../../harness/core/severity.js'
 import type { Actor, WorkspaceNode, WorkspaceRole } from '../../harness/core/topology.js'
@@ -93,4 +94,12 @@ export async function throwawaySession(ctx: CheckContext, ws: WorkspaceNode, rol
 /** The victim's workspace as a topology node. */
 export function victimWorkspace(scene: Scene): WorkspaceNode {
   return scene.ctx.topology.accounts.flatMap((a) => a.workspaces).find((w) => w.id === scene.object.workspaceId)!
+}
+
+/** Why no throwaway member could be had, in the deployment's terms and the user role's. */
+export function noMemberReason(ctx: CheckContext): string {
+  const creates = ctx.contract.byRole('user', 'create')
+  return `the contract offers no way to create and log in a member: ${creates.length
+    ? `a member created through ${creates.map((o) => o.id).join(' or ')} could not log in at ${ctx.profile.auth.tokenEndpoint}`
+    : lacking(ctx.contract.vocabulary, 'user', 'create')}`
 }

@@ -96,7 +96,7 @@ export async function quotaTenants(ctx: CheckContext, accounts: number, usersPer
     return { quota: { requests: BURST, windowSeconds: BURST, own: true }, tenants }
   }
   const known = ctx.profile.rateLimit.knownQuota
-  if (!known) return `the Portal's accounts.update takes no "${ctx.profile.rateLimit.quotaField}" quota and the profile declares no rateLimit.knownQuota`
+  if (!known) return `${update ? `the Portal's update of the account role (${update.id})` : 'the contract has no Portal update of the account role, so it'} takes no "${ctx.profile.rateLimit.quotaField}" quota and the profile declares no rateLimit.knownQuota`
   if (known.requests > 200) return `the known quota (${known.requests} requests) is too large to spend in a check`
   const tenants: QuotaTenant[] = []
   for (const account of ctx.topology.accounts) {

@@ -78,7 +78,7 @@ function expectFor(trail: AuditTrail, op: Op, actor: Actor, sent: Sent, target: 
     status: sent.response.status,
     outcome: ok(sent.response.status) || (sent.response.status >= 300 && sent.response.status < 400) ? 'success' : 'failure',
     actor: { kind: actor.kind, uid: actor.id, accountId: user ? actor.accountId : undefined },
-    target: { type: op.resource, uid: objectId, accountId: op.resource === 'accounts' ? objectId : where.accountId, workspaceId: op.resource === 'workspaces' ? objectId : where.workspaceId },
+    target: { type: op.resource, uid: objectId, accountId: op.role === 'account' ? objectId : where.accountId, workspaceId: op.role === 'workspace' ? objectId : where.workspaceId },
     userAgent: sent.userAgent,
     window: { from: sent.from, to: sent.to },
     toleranceMs: Math.max(10_000, trail.bound),
@@ -88,8 +88,8 @@ function expectFor(trail: AuditTrail, op: Op, actor: Actor, sent: Sent, target: 
 function objectOf(resource: string, op: Op, actor: Actor, target: OpTarget, id: string): SeededObject {
   return {
     label: `created.${resource}`, resource, id, ownerLabel: actor.label, private: op.tenancy.owner, canary: '',
-    accountId: resource === 'accounts' ? id : (target.accountId ?? ''),
-    workspaceId: resource === 'workspaces' ? id : resource === 'accounts' ? '' : (target.workspaceId ?? ''),
+    accountId: op.role === 'account' ? id : (target.accountId ?? ''),
+    workspaceId: op.role === 'workspace' ? id : op.role === 'account' ? '' : (target.workspaceId ?? ''),
   }
 }
 

@@ -34,7 +34,7 @@ export const NO_AUDIT_API = 'the contract has no audit read operation (x-tenancy
 
 /** The audit read operations: action `audit.list` (or any `audit*` resource's list). */
 export function auditOps(contract: TargetContract): AuditOps {
-  const all = contract.annotated.filter((o) => o.tenancy.action === 'audit.list' || (o.verb === 'list' && /^audit/.test(o.resource)))
+  const all = contract.byRole('audit', 'list')
   return {
     all,
     portal: all.find((o) => o.tenancy.scope === 'platform'),

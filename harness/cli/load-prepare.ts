@@ -57,7 +57,7 @@ function pathFor(contract: TargetContract, t: Topology, action: string, workspac
  * members found in that field's schema (as the rate-limit checks do). Missing: a clear exit 2.
  */
 function quotaSetter(contract: TargetContract, profile: TargetProfile) {
-  const op = requireOp(contract, 'accounts.update', 'portal')
+  const op = requireOp(contract, 'account', 'update', 'portal')
   const field = profile.rateLimit.quotaField
   const props = (contract.resolve(op.requestSchema ?? {}).properties ?? {}) as Record<string, unknown>
   const inner = props[field] ? ((contract.resolve(props[field]).properties ?? {}) as Record<string, unknown>) : {}

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { serve } from './serve.js'
 import { listFaults } from './faults.js'
 import { run } from './run.js'
+import { inspect } from './inspect.js'
 import { replay } from './replay.js'
 import { load, loadPrepare } from './load.js'
 import { loadCleanup } from './load-cleanup.js'
@@ -28,8 +29,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'report folder, replaced each run (default reports/latest)')
     .option('--fail-on <severity>', 'exit 1 on findings at or above: critical|high|medium|low (default low)')
     .option('--topology <size>', 'default (2–4 accounts, 1–3 workspaces) or small (2×2)')
-    .option('--dry-run', 'print the plan; send nothing')
+    .option('--dry-run', 'print what inspect prints (one contract read), then the plan; provision nothing')
     .action(async (opts) => void (code = await run(opts)))
+
+  program
+    .command('inspect')
+    .description('read the profile and the contract (one GET; no provisioning, no token) and print which operation plays which role, the owner-only resources, and whether each check will run')
+    .option('--target <file>', 'target profile (YAML/JSON); without it, the embedded reference server (started for the read, then stopped)')
+    .option('--suites <list>', 'access,forgery,ratelimit,audit')
+    .option('--checks <glob>', "check ids, e.g. 'access/cross-*'")
+    .action(async (opts) => void (code = await inspect(opts)))
 
   program
     .command('replay')

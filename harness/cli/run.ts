@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { HarnessError } from '../core/errors.js'
+import { HarnessError, isHarnessError } from '../core/errors.js'
+import { inspectLines, openForInspect } from './inspect.js'
 import { loadProfile } from '../core/profile.js'
 import { parseAuditReport } from '../core/report-schema.js'
 import { exitCode } from '../core/run-result.js'
@@ -56,15 +57,28 @@ export async function run(opts: RunOptions): Promise<number> {
   if (opts.dryRun) {
     const plan = planFor(seed, opts.topology === 'small' ? { accounts: [2, 2], workspaces: [2, 2] } : DEFAULT_BOUNDS)
     const users = plan.accounts.reduce((n, a) => n + a.workspaces.reduce((m, w) => m + w.users.length, 0), 0)
+    // What `inspect` shows first (one contract read); an unreadable contract is one line, and the plan still follows.
+    let inspected: string[] | undefined
+    try {
+      const target = await openForInspect({ target: loaded?.file, faults: faults.names.join(',') })
+      try {
+        inspected = await inspectLines(target, selected, plan)
+      } finally {
+        await target.close()
+      }
+    } catch (err) {
+      if (!isHarnessError(err)) throw err
+      process.stdout.write(`contract: not read (${err.message}); the checks below are the selection, not a verdict\n`)
+    }
+    if (inspected) process.stdout.write(inspected.join('\n') + '\n')
     const lines = [
       `target:   ${loaded ? `${loaded.profile.name} (${loaded.profile.baseUrl})` : `embedded reference server${faults.names.length ? ` with faults ${faults.names.join(', ')}` : ''}`}`,
       `seed:     ${seed}   runs per property: ${runs}`,
       `tenants:  ${loaded?.profile.tenants.mode === 'fixtures' ? `from ${loaded.profile.tenants.fixtures}` : `${plan.accounts.length} accounts, ${plan.accounts.map((a) => a.workspaces.length).join('+')} workspaces, ${users} users, ${plan.principals.length} principals (created, then removed)`}`,
       `budget:   ${loaded?.profile.budget.maxRequests ?? 50_000} requests${loaded?.profile.budget.requestsPerSecond ? `, at most ${loaded.profile.budget.requestsPerSecond}/s` : ''}`,
-      `checks:   ${selected.length}`,
-      ...selected.map((c) => `  - ${c.id}  (${c.severity})`),
+      ...(inspected ? [] : [`checks:   ${selected.length}`, ...selected.map((c) => `  - ${c.id}  (${c.severity})`)]),
       `reports:  ${out}`,
-      'dry run: nothing was sent.',
+      inspected ? 'dry run: only the contract was read; nothing was provisioned.' : 'dry run: nothing was sent.',
     ]
     process.stdout.write(lines.join('\n') + '\n')
     return 0

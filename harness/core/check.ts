@@ -7,6 +7,14 @@ import { HarnessError } from './errors.js'
 import { createFinding } from './finding.js'
 import type { Finding, FindingInput } from './finding.js'
 import type { Severity } from './severity.js'
+import type { TargetContract } from './contract.js'
+import type { TargetProfile } from './profile.js'
+
+/** What a check may look at before any request: the contract (vocabulary applied) and the profile. */
+export interface CheckView {
+  contract: TargetContract
+  profile: TargetProfile
+}
 
 /** The four suites; a check id's prefix names one of them. */
 export type Suite = 'access' | 'forgery' | 'ratelimit' | 'audit'
@@ -39,6 +47,11 @@ export interface CheckDefinition<Ctx = unknown> {
   suite: Suite
   /** Target capabilities the check needs (`two-accounts`, `refresh-tokens`); missing → skipped. */
   requires?: string[] | undefined
+  /**
+   * Static precondition, asked by `inspect`/`--dry-run` and again at run time (so the reasons
+   * match): a skip reason in the deployment's terms and the role's, or undefined when it applies.
+   */
+  applies?: ((view: CheckView) => string | undefined) | undefined
   /** Free-form references: fault catalogue ids, RFC sections. */
   docs?: string | undefined
   run(ctx: Ctx): Promise<CheckOutcome>

@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import { HarnessError } from './errors.js'
+import type { VocabularySpec } from './profile.js'
+import { buildVocabulary, canonicalVerb, type RawOperation, type Role, type Vocabulary } from './vocabulary.js'
 
 /**
  * A target's contract as the harness reads it: any OpenAPI 3.x document whose operations carry
@@ -27,11 +29,19 @@ export interface ContractOperation {
   /** OpenAPI path template. */
   path: string
   pathParams: string[]
-  /** Undefined: the operation has no x-tenancy (itself a finding: unaudited surface). */
+  /**
+   * Undefined: the operation has no x-tenancy (itself a finding: unaudited surface). `allow` holds
+   * the canonical policy roles (the vocabulary applied); `action` stays the deployment's own.
+   */
   tenancy?: Tenancy
-  /** `resource` and `verb` of the action ('' when unannotated). */
+  /** The deployment's resource of the action ('' when unannotated). */
   resource: string
+  /** The canonical verb (create read update delete list search, or the deployment's other verb). */
   verb: string
+  /** The role this operation's resource or action plays for the harness, if any. */
+  role?: Role | undefined
+  /** The deployment's own spellings, for display. */
+  written?: { action: string; allow: string[] } | undefined
   requestSchema?: JsonSchema
   queryParams: string[]
 }
@@ -40,8 +50,19 @@ export interface TargetContract {
   operations: ContractOperation[]
   annotated: (ContractOperation & { tenancy: Tenancy })[]
   unannotated: ContractOperation[]
-  /** The annotated operations with this action (optionally in one context). */
+  /** The annotated operations with this deployment action (optionally in one context). */
   byAction(action: string, context?: ApiContext): (ContractOperation & { tenancy: Tenancy })[]
+  /** The annotated operations playing a role, optionally with one canonical verb and in one context. */
+  byRole(role: Role, verb?: string, context?: ApiContext): (ContractOperation & { tenancy: Tenancy })[]
+  /** The annotated operations of a deployment resource with one canonical verb. */
+  byResource(resource: string, verb: string, context?: ApiContext): (ContractOperation & { tenancy: Tenancy })[]
+  /**
+   * Owner-only resource: its reads or writes of one object are `owner: true`, even when its create
+   * is not (anyone may create a private object; only reading and changing it is the author's).
+   */
+  ownerOnly(resource: string): boolean
+  /** The deployment's names mapped to the harness's roles. */
+  vocabulary: Vocabulary
   /** The JSON Schema behind a `$ref` ('#/components/schemas/X'), resolved one level at a time. */
   resolve(schema: unknown): JsonSchema
 }
@@ -60,8 +81,11 @@ function deref(doc: Record<string, unknown>, value: unknown, depth = 0): JsonSch
   return deref(doc, node, depth + 1)
 }
 
-/** Parses and checks a contract document; structural problems throw ERR_CONTRACT_INVALID (exit 2). */
-export function parseContract(document: unknown): TargetContract {
+/**
+ * Parses and checks a contract document and applies the vocabulary (the profile's `vocabulary`
+ * section, else inference); structural problems throw ERR_CONTRACT_INVALID (exit 2).
+ */
+export function parseContract(document: unknown, spec: VocabularySpec = {}): TargetContract {
   if (!document || typeof document !== 'object' || typeof (document as { openapi?: unknown }).openapi !== 'string') {
     throw new HarnessError('ERR_CONTRACT_INVALID', 'the contract is not an OpenAPI document (no "openapi" field)')
   }
@@ -88,7 +112,7 @@ export function parseContract(document: unknown): TargetContract {
       operations.push({
         id, method, path,
         pathParams: [...path.matchAll(PARAM)].map((m) => m[1]!),
-        tenancy, resource, verb,
+        tenancy, resource, verb: canonicalVerb(verb),
         requestSchema: jsonBody ? deref(doc, jsonBody) : undefined,
         queryParams: params.filter((p) => p.in === 'query').map((p) => String(p.name)),
       })
@@ -96,11 +120,23 @@ export function parseContract(document: unknown): TargetContract {
   }
   if (operations.length === 0) throw new HarnessError('ERR_CONTRACT_INVALID', 'the contract has no operations')
   const annotated = operations.filter((o): o is ContractOperation & { tenancy: Tenancy } => o.tenancy !== undefined)
+  const raw: RawOperation[] = annotated.map((o) => ({ method: o.method, path: o.path, pathParams: o.pathParams, requestSchema: o.requestSchema, ...o.tenancy }))
+  const vocabulary = buildVocabulary(raw, spec)
+  for (const o of annotated) {
+    o.written = { action: o.tenancy.action, allow: o.tenancy.allow }
+    o.role = vocabulary.roleOfAction(o.tenancy.action) ?? vocabulary.roleOfResource(o.resource)
+    o.tenancy = { ...o.tenancy, allow: o.tenancy.allow.map((r) => vocabulary.policyRole(r)) }
+  }
+  const inContext = (o: { tenancy: Tenancy }, context?: ApiContext) => !context || o.tenancy.context === context
   return {
     operations,
     annotated,
     unannotated: operations.filter((o) => !o.tenancy),
-    byAction: (action, context) => annotated.filter((o) => o.tenancy.action === action && (!context || o.tenancy.context === context)),
+    byAction: (action, context) => annotated.filter((o) => o.tenancy.action === action && inContext(o, context)),
+    byRole: (role, verb, context) => annotated.filter((o) => o.role === role && (!verb || o.verb === verb) && inContext(o, context)),
+    byResource: (resource, verb, context) => annotated.filter((o) => o.resource === resource && o.verb === verb && inContext(o, context)),
+    ownerOnly: (resource) => annotated.some((o) => o.resource === resource && o.tenancy.owner && !['list', 'search'].includes(o.verb)),
+    vocabulary,
     resolve: (schema) => deref(doc, schema),
   }
 }

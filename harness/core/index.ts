@@ -22,7 +22,10 @@ export type {
 } from './finding.js'
 
 export { CHECK_ID_PATTERN, SUITES, checkFilePath, defineCheck, resolveFindings, toCheckResult } from './check.js'
-export type { CheckDefinition, CheckOutcome, CheckResult, CheckStatus, Suite } from './check.js'
+export type { CheckDefinition, CheckOutcome, CheckResult, CheckStatus, CheckView, Suite } from './check.js'
+
+export { ANONYMOUS_ROLE, ENTITY_ROLES, POLICY_ROLES, buildVocabulary, canonicalVerb, lacking } from './vocabulary.js'
+export type { EntityRole, Mapping, MappingSource, OperationRole, PolicyRole, RawOperation, Role, Vocabulary } from './vocabulary.js'
 
 export { createRegistry, globToRegExp } from './registry.js'
 export type { CheckRegistry, Selection } from './registry.js'

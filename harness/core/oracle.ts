@@ -70,8 +70,9 @@ export function maySee(ops: readonly (ContractOperation & { tenancy: Tenancy })[
       op.resource === object.resource &&
       (op.verb === 'read' || op.verb === 'list') &&
       expected(op, actor, { accountId: object.accountId, workspaceId: object.workspaceId, object: op.verb === 'read' ? object : undefined }) === 'allow' &&
-      // A list of an owner-only resource shows only the caller's own objects.
-      !(op.tenancy.owner && object.private),
+      // A list of an owner-only resource (object.private) shows only the caller's own objects,
+      // whatever the list's own annotation says: reads of one object decide who may see it.
+      !(object.private && op.verb !== 'read'),
   )
 }
 

@@ -92,10 +92,31 @@ export const profileSchema = z
       roleFormat: z.enum(['prefixed', 'plain']).default('prefixed')
         .describe('prefixed: ["workspace:editor","account:admin"]; plain: ["editor","account_admin"]'),
     }).strict().prefault({}),
+    vocabulary: z.object({
+      resources: z.object({
+        account: z.string().min(1).optional(),
+        workspace: z.string().min(1).optional(),
+        user: z.string().min(1).optional(),
+        principal: z.string().min(1).optional(),
+        audit: z.string().min(1).optional(),
+      }).strict().optional().describe('The x-tenancy resource that plays each role, e.g. { account: tenants, workspace: spaces, user: members }; inferred from synonyms and the Portal\'s structure when absent.'),
+      actions: z.object({
+        tokenRevocation: z.string().min(1).optional().describe('e.g. tokens.revoke'),
+        keySet: z.string().min(1).optional().describe('The JWKS read, e.g. jwks.read'),
+      }).strict().optional(),
+      roles: z.object({
+        viewer: z.string().min(1).optional(),
+        editor: z.string().min(1).optional(),
+        admin: z.string().min(1).optional(),
+        account_admin: z.string().min(1).optional(),
+        platform_admin: z.string().min(1).optional(),
+        support: z.string().min(1).optional(),
+      }).strict().optional().describe('How x-tenancy.allow (and the role values sent when provisioning) spell each policy role, e.g. { viewer: reader, editor: writer }.'),
+    }).strict().prefault({}).describe('The deployment\'s names for the roles the harness needs (one vocabulary layer); `tenant-audit inspect` prints what was stated and what was inferred.'),
     pathParams: z.object({
       account: z.string().optional(),
       workspace: z.string().optional(),
-    }).strict().prefault({}).describe('Path parameter names that carry tenant ids; learned from accounts.read / workspaces.read when absent.'),
+    }).strict().prefault({}).describe('Path parameter names that carry tenant ids; learned from the read operations of the account and workspace resources when absent.'),
     tenants: z.object({
       mode: z.enum(['provision', 'fixtures']).default('provision')
         .describe('provision: create tenants through the Portal and remove them after; fixtures: use existing ones from `fixtures`.'),
@@ -138,6 +159,7 @@ export const profileSchema = z
   .strict()
 
 export type TargetProfile = z.infer<typeof profileSchema>
+export type VocabularySpec = TargetProfile['vocabulary']
 export type ProfileInput = z.input<typeof profileSchema>
 
 /** Validates a parsed profile; the error names the first bad field in one line. */

@@ -119,13 +119,13 @@ export class CheckContext {
   trackCreated(op: Op, response: Pick<HttpResponse, 'status' | 'json'>, creator: Actor, target: OpTarget): void {
     const id = (response.json as { id?: unknown } | undefined)?.id
     if (op.verb !== 'create' || response.status < 200 || response.status > 299 || typeof id !== 'string') return
-    const deletes = this.contract.byAction(`${op.resource}.delete`)
+    const deletes = this.contract.byResource(op.resource, 'delete')
     const portal = deletes.find((d) => d.tenancy.context === 'portal')
     const del = portal ?? deletes.find((d) => d.tenancy.scope === 'workspace')
     if (!del) return
     const last = del.pathParams.at(-1)!
     const values = { [last]: id }
-    this.defer(this.pathFor(del, op.resource === 'accounts' ? {} : target, values), portal ? undefined : creator.token)
+    this.defer(this.pathFor(del, op.role === 'account' ? {} : target, values), portal ? undefined : creator.token)
   }
 
   /** Sends one probe and judges it against the oracle and the canaries; records it in the matrix. */

@@ -12,6 +12,6 @@ export function labelOf(t: Topology, value: unknown): string {
 
 /** How a message names a throwaway victim: `a throwaway documents in a0.w1`, `a throwaway workspaces in a1`. */
 export function victimLabel(t: Topology, v: { resource: string; id: string; accountId: string; workspaceId: string }): string {
-  if (v.resource === 'accounts') return 'a throwaway account'
+  if (v.id === v.accountId) return 'a throwaway account'
   return `a throwaway ${v.resource} in ${labelOf(t, v.id === v.workspaceId || !v.workspaceId ? v.accountId : v.workspaceId)}`
 }

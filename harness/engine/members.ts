@@ -4,6 +4,7 @@ import { ANONYMOUS, type Actor, type WorkspaceNode, type WorkspaceRole } from '.
 import { expected, rolesInOwnWorkspace, rolesInSiblingWorkspace, type OpTarget } from '../core/oracle.js'
 import { bodyFromSchema, type BodyHints } from '../provision/bodies.js'
 import { newPassword } from '../provision/session.js'
+import { roleChoices } from '../provision/roles.js'
 import type { CheckContext } from './context.js'
 import type { Op } from './judge.js'
 import { objectParam } from './targets.js'
@@ -31,21 +32,35 @@ export function rankOf(u: UserRecord): number {
  * not on any difference, because free-text fields differ between any two bodies.
  */
 export function userFields(ctx: CheckContext, schema: unknown): { role?: string; accountRole?: string; email?: string } {
+  const viewer = roleHint(ctx, schema, 'viewer')
+  const admin = roleHint(ctx, schema, 'admin')
+  const accountAdmin = accountRoleHint(ctx, schema)
   const field = (a: BodyHints, b: BodyHints, value: string) => {
     const x = (bodyFromSchema(ctx.contract, schema ?? {}, a) ?? {}) as Record<string, unknown>
     const y = (bodyFromSchema(ctx.contract, schema ?? {}, b) ?? {}) as Record<string, unknown>
     return Object.keys(x).find((k) => x[k] === value && y[k] !== value)
   }
   return {
-    role: field({ role: 'viewer' }, { role: 'admin' }, 'viewer'),
-    accountRole: field({ accountRole: 'admin' }, {}, 'admin'),
+    role: field({ role: viewer }, { role: admin }, viewer),
+    accountRole: field({ accountRole: accountAdmin }, {}, accountAdmin),
     email: field({ email: 'a@tenant-audit.test' }, { email: 'b@tenant-audit.test' }, 'a@tenant-audit.test'),
   }
 }
 
+/** How the deployment spells a workspace role in a users body (its schema's enum, else the `allow` spelling). */
+export function roleHint(ctx: CheckContext, schema: unknown, role: WorkspaceRole): string {
+  return ctx.contract.vocabulary.roleValue(role, roleChoices(ctx.contract, schema, 'role'))
+}
+
+/** How the deployment spells "account admin" in a users body's account-role field (`admin` in the reference). */
+export function accountRoleHint(ctx: CheckContext, schema: unknown): string {
+  const choices = roleChoices(ctx.contract, schema, 'accountRole')
+  return choices?.includes('admin') ? 'admin' : ctx.contract.vocabulary.roleValue('account_admin', choices)
+}
+
 /** Pseudo object for a user, so the oracle can judge operations that name it. */
-function asObject(u: Actor) {
-  return { label: u.label, resource: 'users', id: u.id!, accountId: u.accountId!, workspaceId: u.workspaceId!, ownerLabel: u.label, private: false, canary: '' }
+function asObject(ctx: CheckContext, u: Actor) {
+  return { label: u.label, resource: ctx.contract.vocabulary.name('user'), id: u.id!, accountId: u.accountId!, workspaceId: u.workspaceId!, ownerLabel: u.label, private: false, canary: '' }
 }
 
 /** The rank of the roles `actor` holds where an operation on `target` acts (0 when the oracle denies it the call). */
@@ -62,9 +77,9 @@ export function manager(ctx: CheckContext, verbs: string[], user: Actor): { op: 
   const admin = platformAdmin(t)
   const candidates = [...(admin ? [admin] : []), ...t.actors.filter((a) => a.kind === 'user' && a.accountId === user.accountId)
     .sort((a, b) => rankOf({ role: b.role, accountRole: b.accountRole }) - rankOf({ role: a.role, accountRole: a.accountRole }))]
-  const target = { accountId: user.accountId, workspaceId: user.workspaceId, object: asObject(user) }
+  const target = { accountId: user.accountId, workspaceId: user.workspaceId, object: asObject(ctx, user) }
   for (const verb of verbs) {
-    for (const op of ctx.contract.annotated.filter((o) => o.resource === 'users' && o.verb === verb).sort((a, b) => Number(b.tenancy.context === 'portal') - Number(a.tenancy.context === 'portal'))) {
+    for (const op of ctx.contract.byRole('user', verb).sort((a, b) => Number(b.tenancy.context === 'portal') - Number(a.tenancy.context === 'portal'))) {
       const actor = candidates.find((a) => grantCeiling(op, a, target) >= RANK.account_admin! || (verb !== 'update' && expected(op, a, target) === 'allow'))
       if (actor) return { op, actor }
     }
@@ -100,7 +115,7 @@ export async function addMember(ctx: CheckContext, ws: WorkspaceNode, role: Work
   if (!creator) return undefined
   const email = `ta-${ctx.topology.tag}-m${randomBytes(4).toString('hex')}@tenant-audit.test`
   const password = newPassword()
-  const body = bodyFromSchema(ctx.contract, creator.op.requestSchema ?? {}, { email, password, role, label })
+  const body = bodyFromSchema(ctx.contract, creator.op.requestSchema ?? {}, { email, password, role: roleHint(ctx, creator.op.requestSchema, role), label })
   const res = await ctx.as(creator.actor).send({ method: creator.op.method, path: userPath(ctx, creator.op, stub), body })
   const id = (res.json as { id?: unknown } | undefined)?.id
   if (res.status < 200 || res.status > 299 || typeof id !== 'string') return undefined
@@ -116,8 +131,8 @@ export async function setRole(ctx: CheckContext, user: Actor, role: WorkspaceRol
   const m = manager(ctx, ['update'], user)
   if (!m) return undefined
   const fields = userFields(ctx, m.op.requestSchema)
-  const body = bodyFromSchema(ctx.contract, m.op.requestSchema ?? {}, { role }) as Record<string, unknown>
-  if (accountRole !== undefined && fields.accountRole) body[fields.accountRole] = accountRole
+  const body = bodyFromSchema(ctx.contract, m.op.requestSchema ?? {}, { role: roleHint(ctx, m.op.requestSchema, role) }) as Record<string, unknown>
+  if (accountRole !== undefined && fields.accountRole) body[fields.accountRole] = accountRole && accountRoleHint(ctx, m.op.requestSchema)
   return ctx.as(m.actor).send({ method: m.op.method, path: userPath(ctx, m.op, user), body })
 }
 
@@ -135,8 +150,9 @@ export async function readUser(ctx: CheckContext, user: Pick<Actor, 'id' | 'acco
   const probe = { ...user, kind: 'user', actorKind: 'viewer' } as Actor
   const reader = user.id ? manager(ctx, ['read', 'list'], probe) : manager(ctx, ['list'], probe)
   if (!reader) return undefined
-  const fields = userFields(ctx, ctx.contract.annotated.find((o) => o.resource === 'users' && o.verb === 'create')?.requestSchema)
-  const asRecord = (item: Record<string, unknown>): UserRecord => ({ id: item.id, role: item[fields.role ?? 'role'] as string | undefined, accountRole: item[fields.accountRole ?? 'accountRole'] })
+  const fields = userFields(ctx, ctx.contract.byRole('user', 'create')[0]?.requestSchema)
+  const spoken = (v: unknown) => (typeof v === 'string' ? ctx.contract.vocabulary.policyRole(v) : undefined)
+  const asRecord = (item: Record<string, unknown>): UserRecord => ({ id: item.id, role: spoken(item[fields.role ?? 'role']), accountRole: item[fields.accountRole ?? 'accountRole'] })
   const email = (item: Record<string, unknown>) => String(item[fields.email ?? 'email'] ?? '').toLowerCase()
   if (reader.op.verb === 'read') {
     const res = await ctx.as(reader.actor).get(userPath(ctx, reader.op, probe))

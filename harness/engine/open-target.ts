@@ -43,5 +43,5 @@ export async function loadTargetContract(http: HttpAdapter, profile: TargetProfi
     const res = await http.send({ method: 'GET', path: '/' })
     if (res.status >= 500) throw new HarnessError('ERR_TARGET_BROKEN', `${http.origin} answered ${res.status}: the target is failing`)
   }
-  return { document, contract: parseContract(document) }
+  return { document, contract: parseContract(document, profile.vocabulary) }
 }

@@ -30,8 +30,8 @@ export function safeCalls(ctx: CheckContext): (op: Op, actor: Actor) => Promise<
     return cache.get(key)!
   }
   const sandbox = async (): Promise<OpTarget> => {
-    const acct = await once('sandbox-account', () => throwaway(ctx, 'accounts', {}))
-    const ws = acct && (await once('sandbox-workspace', () => throwaway(ctx, 'workspaces', { accountId: acct.id })))
+    const acct = await once('sandbox-account', () => throwaway(ctx, ctx.contract.vocabulary.name('account'), {}))
+    const ws = acct && (await once('sandbox-workspace', () => throwaway(ctx, ctx.contract.vocabulary.name('workspace'), { accountId: acct.id })))
     const first = t.accounts[0]?.workspaces[0]
     return acct && ws ? { accountId: acct.id, workspaceId: ws.id } : { accountId: first?.accountId, workspaceId: first?.id }
   }

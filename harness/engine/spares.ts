@@ -34,6 +34,6 @@ export function objectParams(ctx: CheckContext, op: Op, target: OpTarget): Recor
 export function deferCreated(ctx: CheckContext, op: Op, res: Pick<HttpResponse, 'status' | 'json'>): void {
   const id = (res.json as { id?: unknown } | undefined)?.id
   if (op.verb !== 'create' || res.status < 200 || res.status > 299 || typeof id !== 'string') return
-  const del = ctx.contract.annotated.find((o) => o.resource === op.resource && o.verb === 'delete' && o.pathParams.length === 1)
+  const del = ctx.contract.byResource(op.resource, 'delete').find((o) => o.pathParams.length === 1)
   if (del) ctx.defer(ctx.pathFor(del, {}, { [del.pathParams[0]!]: id }))
 }

@@ -3,11 +3,13 @@ import type { Actor, SeededObject, Topology } from '../core/topology.js'
 import type { TargetContract } from '../core/contract.js'
 import { expected, type OpTarget } from '../core/oracle.js'
 import { bodyFromSchema } from '../provision/bodies.js'
+import { roleChoices } from '../provision/roles.js'
 import { newPassword } from '../provision/session.js'
 import type { CheckContext } from './context.js'
 import type { Op } from './judge.js'
+import type { EntityRole } from '../core/vocabulary.js'
 
-const PORTAL_PARENTS: Record<string, 'none' | 'account' | 'workspace'> = { accounts: 'none', principals: 'none', workspaces: 'account', users: 'workspace' }
+const PORTAL_PARENTS: Partial<Record<EntityRole, 'none' | 'account' | 'workspace'>> = { account: 'none', principal: 'none', workspace: 'account', user: 'workspace' }
 
 export function platformAdmin(t: Topology): Actor | undefined {
   return t.actors.find((a) => a.kind === 'principal' && a.platformRole === 'platform_admin')
@@ -23,17 +25,18 @@ export async function throwaway(ctx: CheckContext, resource: string, target: OpT
   const t = ctx.topology
   const c: TargetContract = ctx.contract
   const marker = `throwaway-${randomBytes(4).toString('hex')}`
-  const parent = PORTAL_PARENTS[resource]
+  const role = c.vocabulary.roleOfResource(resource)
+  const parent = role && PORTAL_PARENTS[role]
   let creator: Actor | undefined
   let op: Op | undefined
   let body: unknown
   if (parent !== undefined) {
-    op = c.byAction(`${resource}.create`, 'portal')[0]
+    op = c.byResource(resource, 'create', 'portal')[0]
     creator = platformAdmin(t)
     const email = `${marker}@tenant-audit.test`
-    body = op && bodyFromSchema(c, op.requestSchema ?? {}, { email, password: newPassword(), role: 'viewer', platformRole: 'support', label: marker })
+    body = op && bodyFromSchema(c, op.requestSchema ?? {}, { email, password: newPassword(), role: c.vocabulary.roleValue('viewer', roleChoices(c, op?.requestSchema, 'role')), platformRole: c.vocabulary.roleValue('support', roleChoices(c, op?.requestSchema, 'platformRole')), label: marker })
   } else {
-    op = c.byAction(`${resource}.create`).find((o) => o.tenancy.scope === 'workspace')
+    op = c.byResource(resource, 'create').find((o) => o.tenancy.scope === 'workspace')
     const members = t.actors.filter((a) => a.kind === 'user' && a.workspaceId === target.workspaceId)
     const may = (a: Actor) => op !== undefined && expected(op, a, { accountId: target.accountId, workspaceId: target.workspaceId }) === 'allow'
     creator = preferred && may(preferred) ? preferred : members.find(may)
@@ -47,7 +50,7 @@ export async function throwaway(ctx: CheckContext, resource: string, target: OpT
   ctx.trackCreated(op, res, creator, target)
   return {
     label: `throwaway.${resource}`, resource, id,
-    accountId: resource === 'accounts' ? id : (target.accountId ?? ''), workspaceId: resource === 'workspaces' ? id : (target.workspaceId ?? ''),
-    ownerLabel: creator.label, private: op.tenancy.owner, canary: marker,
+    accountId: role === 'account' ? id : (target.accountId ?? ''), workspaceId: role === 'workspace' ? id : (target.workspaceId ?? ''),
+    ownerLabel: creator.label, private: c.ownerOnly(op.resource), canary: marker,
   }
 }

@@ -4,6 +4,7 @@ import type { HttpResponse } from '../adapters/http.js'
 import type { Actor, SeededObject, WorkspaceNode } from '../core/topology.js'
 import { expected, type OpTarget } from '../core/oracle.js'
 import { bodyFromSchema } from '../provision/bodies.js'
+import { roleChoices } from '../provision/roles.js'
 import { newPassword } from '../provision/session.js'
 import type { CheckContext } from './context.js'
 import type { Op } from './judge.js'
@@ -82,8 +83,8 @@ export function disposeCreated(ctx: CheckContext, op: Op, actor: Actor, target: 
   const id = (res.json as { id?: unknown } | undefined)?.id
   if (op.verb !== 'create' || res.status < 200 || res.status > 299 || typeof id !== 'string') return
   disposeLater(ctx, {
-    label: `created.${op.resource}`, resource: op.resource, id, ownerLabel: actor.label, private: op.tenancy.owner, canary: '',
-    accountId: op.resource === 'accounts' ? id : (target.accountId ?? ''), workspaceId: op.resource === 'workspaces' ? id : (target.workspaceId ?? ''),
+    label: `created.${op.resource}`, resource: op.resource, id, ownerLabel: actor.label, private: ctx.contract.ownerOnly(op.resource), canary: '',
+    accountId: op.role === 'account' ? id : (target.accountId ?? ''), workspaceId: op.role === 'workspace' ? id : (target.workspaceId ?? ''),
   })
 }
 
@@ -100,7 +101,7 @@ export function changeBody(ctx: CheckContext, op: Op, marker: string): unknown {
     return s.type === 'string' && s.enum === undefined && s.const === undefined && s.format === undefined
   }).map(([key]) => key)
   const required = [...new Set([...((schema.required as string[] | undefined) ?? []), ...free])]
-  return bodyFromSchema(ctx.contract, { ...schema, required }, { label: marker, canary: marker, role: 'editor' })
+  return bodyFromSchema(ctx.contract, { ...schema, required }, { label: marker, canary: marker, role: ctx.contract.vocabulary.roleValue('editor', roleChoices(ctx.contract, schema, 'role')) })
 }
 
 /** A fresh marker for what a check writes: the run's tag (so teardown and readers can tell it) and a random tail. */
@@ -113,7 +114,9 @@ export function writeBody(ctx: CheckContext, op: Op, mark: string): unknown {
   if (op.method === 'get' || op.method === 'delete') return undefined
   if (op.verb !== 'create') return changeBody(ctx, op, mark)
   return bodyFromSchema(ctx.contract, op.requestSchema ?? {}, {
-    email: `${mark}@tenant-audit.test`, password: newPassword(), role: 'viewer', platformRole: 'support', label: mark, canary: mark,
+    email: `${mark}@tenant-audit.test`, password: newPassword(), label: mark, canary: mark,
+    role: ctx.contract.vocabulary.roleValue('viewer', roleChoices(ctx.contract, op.requestSchema, 'role')),
+    platformRole: ctx.contract.vocabulary.roleValue('support', roleChoices(ctx.contract, op.requestSchema, 'platformRole')),
   })
 }
 
@@ -126,7 +129,7 @@ export async function victimIn(ctx: CheckContext, op: Op, ws: WorkspaceNode, act
   if (isRead(op)) return objectIn(ctx.topology, op, ws, actor ?? { label: '', kind: 'anonymous', actorKind: 'anonymous' })
   if (op.verb === 'create') return undefined
   // A write on the tenant itself (rename a workspace, suspend an account) gets a whole throwaway tenant in `ws`'s account.
-  const tenant = !objectParam(ctx.topology, op) && (op.resource === 'workspaces' || op.resource === 'accounts')
+  const tenant = !objectParam(ctx.topology, op) && (op.role === 'workspace' || op.role === 'account')
   if (!objectParam(ctx.topology, op) && !tenant) return undefined
   const spare = await throwaway(ctx, op.resource, { accountId: ws.accountId, workspaceId: tenant ? undefined : ws.id }, actor)
   if (spare) disposeLater(ctx, spare)
@@ -135,8 +138,8 @@ export async function victimIn(ctx: CheckContext, op: Op, ws: WorkspaceNode, act
 
 /** The workspace a probe of `op` names in account `accountId`: a throwaway one when the call would change or delete the workspace itself. */
 export async function workspaceFor(ctx: CheckContext, op: Op, accountId: string, seeded: WorkspaceNode | undefined): Promise<WorkspaceNode | undefined> {
-  if (op.resource !== 'workspaces' || isRead(op) || op.verb === 'create') return seeded
-  const spare = await throwaway(ctx, 'workspaces', { accountId })
+  if (op.role !== 'workspace' || isRead(op) || op.verb === 'create') return seeded
+  const spare = await throwaway(ctx, op.resource, { accountId })
   if (spare) disposeLater(ctx, spare)
   const account = ctx.topology.accounts.find((a) => a.id === accountId)
   return spare && { label: `${account?.label ?? accountId}.throwaway`, id: spare.id, accountId }

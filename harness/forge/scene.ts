@@ -68,7 +68,7 @@ export function sceneFor(ctx: CheckContext): Scene | { reason: string } {
   const t = ctx.topology
   const withToken = (a: Actor): a is Actor & { token: string } => a.kind === 'user' && typeof a.token === 'string' && decode(a.token) !== undefined
   for (const update of ctx.contract.annotated.filter((op) => op.tenancy.scope === 'workspace' && op.verb === 'update' && objectParam(t, op))) {
-    const read = ctx.contract.byAction(`${update.resource}.read`).find((op) => op.tenancy.scope === 'workspace' && objectParam(t, op))
+    const read = ctx.contract.byResource(update.resource, 'read').find((op) => op.tenancy.scope === 'workspace' && objectParam(t, op))
     if (!read) continue
     for (const object of t.objects.filter((o) => o.resource === update.resource && !o.private)) {
       const target: OpTarget = { accountId: object.accountId, workspaceId: object.workspaceId, object }

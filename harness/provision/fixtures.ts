@@ -83,7 +83,7 @@ export async function provisionFromFixtures(
   }
   const objects = await seedObjects(http, contract, topology, canary)
   for (const o of objects) {
-    const del = contract.byAction(`${o.resource}.delete`).find((op) => op.tenancy.scope === 'workspace')
+    const del = contract.byResource(o.resource, 'delete').find((op) => op.tenancy.scope === 'workspace')
     const owner = topology.actors.find((a) => a.label === o.ownerLabel)
     if (del && owner) topology.created.push({ resource: o.resource, path: fillPath(del.path, { [params.workspace]: o.workspaceId, [del.pathParams.at(-1)!]: o.id }), token: owner.token })
   }

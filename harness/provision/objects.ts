@@ -7,13 +7,13 @@ import { fail } from './session.js'
 
 type Op = ContractOperation & { tenancy: Tenancy }
 
-/** Resources the harness provisions itself; everything else with a workspace-scoped `create` is seeded as data. */
-export const TENANCY_RESOURCES = new Set(['accounts', 'workspaces', 'users', 'principals'])
+/** Roles the harness provisions itself; every other resource with a workspace-scoped `create` is seeded as data. */
+export const TENANCY_ROLES: ReadonlySet<string> = new Set(['account', 'workspace', 'user', 'principal', 'audit'])
 
 /** The workspace-scoped `create` operations that seed data objects (documents, notes, records, …). */
 export function objectCreateOps(contract: TargetContract): Op[] {
   return contract.annotated.filter((op) =>
-    op.verb === 'create' && op.tenancy.scope === 'workspace' && op.tenancy.context !== 'portal' && !TENANCY_RESOURCES.has(op.resource))
+    op.verb === 'create' && op.tenancy.scope === 'workspace' && op.tenancy.context !== 'portal' && !(op.role && TENANCY_ROLES.has(op.role)))
 }
 
 /**
@@ -28,15 +28,17 @@ export async function seedObjects(http: HttpAdapter, contract: TargetContract, t
       for (const ws of account.workspaces) {
         const members = t.actors.filter((a) => a.kind === 'user' && a.workspaceId === ws.id)
         const allowed = members.filter((a) => expected(op, a, { accountId: account.id, workspaceId: ws.id }) === 'allow')
-        const creators: Actor[] = op.tenancy.owner ? allowed : allowed.slice(0, 1)
+        // Owner-only (reads and writes of one object are the author's, whatever its create says): one per member.
+        const ownerOnly = contract.ownerOnly(op.resource)
+        const creators: Actor[] = ownerOnly ? allowed : allowed.slice(0, 1)
         for (const [i, creator] of creators.entries()) {
           const marker = canary()
-          const label = `${ws.label}.${op.resource}.${op.tenancy.owner ? creator.label.split('.').pop() : i}`
+          const label = `${ws.label}.${op.resource}.${ownerOnly ? creator.label.split('.').pop() : i}`
           const path = fillPath(op.path, { [t.params.workspace]: ws.id, [t.params.account]: account.id })
           const res = await http.send({ method: op.method, path, token: creator.token, body: bodyFromSchema(contract, op.requestSchema ?? {}, { canary: marker, label }) })
           const id = (res.json as { id?: unknown } | undefined)?.id
           if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`seeding ${label} as ${creator.label}`, res)
-          objects.push({ label, resource: op.resource, id, accountId: account.id, workspaceId: ws.id, ownerLabel: creator.label, private: op.tenancy.owner, canary: marker })
+          objects.push({ label, resource: op.resource, id, accountId: account.id, workspaceId: ws.id, ownerLabel: creator.label, private: ownerOnly, canary: marker })
         }
       }
     }

@@ -9,22 +9,26 @@ import { bodyFromSchema, seedBodies } from './bodies.js'
 import type { TopologyPlan } from './plan.js'
 import { Secrets, bootstrapCredentials, fail, login, newPassword } from './session.js'
 import { seedObjects } from './objects.js'
+import { roleChoices } from './roles.js'
+import type { EntityRole, PolicyRole } from '../core/vocabulary.js'
 
 type Op = ContractOperation & { tenancy: Tenancy }
 
-/** The operation for an action, or a clear exit-2 error naming what the contract lacks. */
-export function requireOp(contract: TargetContract, action: string, context?: 'portal'): Op {
-  const op = contract.byAction(action, context)[0]
-  if (!op) throw new HarnessError('ERR_CONTRACT_INVALID', `the contract has no ${context ? `${context} ` : ''}operation with x-tenancy action ${action}; the harness provisions through it`)
-  return op
+/** The operation playing a role with a verb, or a clear exit-2 error naming what the contract lacks, in its terms and the role's. */
+export function requireOp(contract: TargetContract, role: EntityRole, verb: string, context?: 'portal'): Op {
+  const op = contract.byRole(role, verb, context)[0]
+  if (op) return op
+  const name = contract.vocabulary.resources[role]
+  const what = name ? `operation with x-tenancy action ${name}.${verb}` : `resource playing the ${role} role (set vocabulary.resources.${role} in the profile if it has another name)`
+  throw new HarnessError('ERR_CONTRACT_INVALID', `the contract has no ${context ? `${context} ` : ''}${what}; the harness provisions through it (the ${role} ${verb})`)
 }
 
-/** The path parameter that carries a resource's id: the last one of its `read` operation (e.g. `{workspaceId}`). */
-export function idParam(contract: TargetContract, resource: string, override?: string): string {
+/** The path parameter that carries a role's ids: the last one of its `read` operation (e.g. `{workspaceId}`). */
+export function idParam(contract: TargetContract, role: 'account' | 'workspace', override?: string): string {
   if (override) return override
-  const read = contract.byAction(`${resource}.read`, 'portal')[0] ?? contract.byAction(`${resource}.read`)[0]
+  const read = contract.byRole(role, 'read', 'portal')[0] ?? contract.byRole(role, 'read')[0]
   const name = read?.pathParams.at(-1)
-  if (!name) throw new HarnessError('ERR_CONTRACT_INVALID', `cannot tell which path parameter carries ${resource} ids: add a ${resource}.read operation or set pathParams in the profile`)
+  if (!name) throw new HarnessError('ERR_CONTRACT_INVALID', `cannot tell which path parameter carries ${role} ids: add a read operation of the ${role} resource (${contract.vocabulary.resources[role] ?? 'none found'}) or set pathParams.${role} in the profile`)
   return name
 }
 
@@ -36,7 +40,7 @@ export function startTopology(contract: TargetContract, profile: TargetProfile, 
   seedBodies(seed)
   const tag = randomBytes(3).toString('hex')
   let n = 0
-  const params = { account: idParam(contract, 'accounts', profile.pathParams.account), workspace: idParam(contract, 'workspaces', profile.pathParams.workspace) }
+  const params = { account: idParam(contract, 'account', profile.pathParams.account), workspace: idParam(contract, 'workspace', profile.pathParams.workspace) }
   return { topology: { seed, tag, accounts: [], actors: [], objects: [], params, created: [] }, canary: () => makeCanary(tag, n++) }
 }
 
@@ -70,17 +74,21 @@ export async function provisionThroughPortal(
     return id
   }
 
-  const accountsCreate = requireOp(contract, 'accounts.create', 'portal')
-  const accountsDelete = contract.byAction('accounts.delete', 'portal')[0]
-  const workspacesCreate = requireOp(contract, 'workspaces.create', 'portal')
-  const usersCreate = requireOp(contract, 'users.create', 'portal')
-  const principalsCreate = contract.byAction('principals.create', 'portal')[0]
-  const principalsDelete = contract.byAction('principals.delete', 'portal')[0]
+  const accountsCreate = requireOp(contract, 'account', 'create', 'portal')
+  const accountsDelete = contract.byRole('account', 'delete', 'portal')[0]
+  const workspacesCreate = requireOp(contract, 'workspace', 'create', 'portal')
+  const usersCreate = requireOp(contract, 'user', 'create', 'portal')
+  const principalsCreate = contract.byRole('principal', 'create', 'portal')[0]
+  const principalsDelete = contract.byRole('principal', 'delete', 'portal')[0]
+  const vocab = contract.vocabulary
+  const roleIn = (op: Op | undefined, field: 'role' | 'platformRole', role: PolicyRole) => vocab.roleValue(role, roleChoices(contract, op?.requestSchema, field))
+  const accountChoices = roleChoices(contract, usersCreate.requestSchema, 'accountRole')
+  const accountAdmin = accountChoices?.includes('admin') ? 'admin' : vocab.roleValue('account_admin', accountChoices)
 
   const pending: { actor: Actor; password: string }[] = []
   for (const [a, accountPlan] of plan.accounts.entries()) {
     const accountId = await create(accountsCreate, {}, { label: `ta-${tag}-a${a}` }, `account a${a}`)
-    if (accountsDelete) topology.created.push({ resource: 'accounts', path: fillPath(accountsDelete.path, { [params.account]: accountId }) })
+    if (accountsDelete) topology.created.push({ resource: accountsCreate.resource, path: fillPath(accountsDelete.path, { [params.account]: accountId }) })
     const account: AccountNode = { label: `a${a}`, id: accountId, workspaces: [] }
     topology.accounts.push(account)
     for (const [w, wsPlan] of accountPlan.workspaces.entries()) {
@@ -96,10 +104,10 @@ export async function provisionThroughPortal(
         const email = `${marker}@tenant-audit.test`
         const password = secrets.add(newPassword())!
         const id = await create(usersCreate, { [params.account]: accountId, [params.workspace]: workspaceId },
-          { email, password, role: u.role, accountRole: u.accountAdmin ? 'admin' : undefined, label: userLabel }, `user ${userLabel}`)
+          { email, password, role: roleIn(usersCreate, 'role', u.role), accountRole: u.accountAdmin ? accountAdmin : undefined, label: userLabel }, `user ${userLabel}`)
         const actor: Actor = { label: userLabel, kind: 'user', actorKind: kind, id, username: email, accountId, workspaceId, role: u.role, accountRole: u.accountAdmin ? 'admin' : null }
         topology.actors.push(actor)
-        topology.objects.push({ label: userLabel, resource: 'users', id, accountId, workspaceId, ownerLabel: userLabel, private: false, canary: marker })
+        topology.objects.push({ label: userLabel, resource: usersCreate.resource, id, accountId, workspaceId, ownerLabel: userLabel, private: false, canary: marker })
         pending.push({ actor, password })
       }
     }
@@ -108,8 +116,8 @@ export async function provisionThroughPortal(
     for (const role of plan.principals) {
       const email = `ta-${tag}-${role.replace('_', '-')}@tenant-audit.test`
       const password = secrets.add(newPassword())!
-      const id = await create(principalsCreate, {}, { email, password, platformRole: role }, `principal ${role}`)
-      if (principalsDelete) topology.created.push({ resource: 'principals', path: fillPath(principalsDelete.path, { [principalsDelete.pathParams.at(-1)!]: id }) })
+      const id = await create(principalsCreate, {}, { email, password, platformRole: roleIn(principalsCreate, 'platformRole', role) }, `principal ${role}`)
+      if (principalsDelete) topology.created.push({ resource: principalsCreate.resource, path: fillPath(principalsDelete.path, { [principalsDelete.pathParams.at(-1)!]: id }) })
       const actor: Actor = { label: `p.${role}`, kind: 'principal', actorKind: role, id, username: email, platformRole: role }
       topology.actors.push(actor)
       pending.push({ actor, password })

@@ -14,7 +14,7 @@ let worker: { http: HttpAdapter; contract: TargetContract } | undefined
 /** One adapter and one parsed contract per worker, built from what the global setup provided. */
 function shared() {
   const audit = inject('tenantAudit')
-  worker ??= { http: adapterFor(audit.profile, audit.baseUrl, audit.spent), contract: parseContract(audit.contract) }
+  worker ??= { http: adapterFor(audit.profile, audit.baseUrl, audit.spent), contract: parseContract(audit.contract, audit.profile.vocabulary) }
   return { audit, ...worker }
 }
 
@@ -40,6 +40,11 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
     if (missing.length > 0) {
       task.meta.tenantAudit = meta({ findings: [] }, 'skipped', `the topology lacks: ${missing.join(', ')}`)
       return skip(task.meta.tenantAudit.result.reason)
+    }
+    const inapplicable = check.applies?.({ contract, profile: audit.profile })
+    if (inapplicable) {
+      task.meta.tenantAudit = meta({ findings: [] }, 'skipped', inapplicable)
+      return skip(inapplicable)
     }
     let outcome: CheckOutcome
     try {

@@ -3,7 +3,7 @@ import type { ContractOperation, Tenancy } from '../../harness/core/contract.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 
-// The role vocabulary of DESIGN §1, the only names the oracle can grant; anything else in `allow` never applies.
+// The canonical roles of DESIGN §1 (the vocabulary has mapped the deployment's spellings onto them); anything else in `allow` never applies.
 const WORKSPACE_ROLES = ['viewer', 'editor', 'admin', 'account_admin']
 const PRINCIPAL_ROLES = ['platform_admin', 'support']
 const OPEN_CONTEXTS = ['auth', 'public']
@@ -16,9 +16,13 @@ function problemsOf(op: ContractOperation & { tenancy: Tenancy }, params: { acco
   if (scope === 'account' && !op.pathParams.includes(params.account)) out.push(`scope account, but the path has no {${params.account}}`)
   if (owner && scope !== 'workspace') out.push(`owner: true on scope ${scope} (owner-only objects live in a workspace)`)
   if ((context === 'portal') !== (scope === 'platform')) out.push(`context ${context} with scope ${scope} (the Portal, and only it, is platform-scoped)`)
+  // Public and auth operations are open to all, whatever allow lists; and an allow that lists every
+  // role there is (all the roles of its context, or every role of the model) is a way to say "anyone".
+  if (OPEN_CONTEXTS.includes(context)) return out
+  const ofContext = scope === 'platform' ? PRINCIPAL_ROLES : WORKSPACE_ROLES
+  if (ofContext.every((r) => allow.includes(r)) && allow.every((r) => [...WORKSPACE_ROLES, ...PRINCIPAL_ROLES, 'anonymous'].includes(r))) return out
   for (const role of allow) {
-    const fits = OPEN_CONTEXTS.includes(context) ? role === 'anonymous'
-      : scope === 'platform' ? PRINCIPAL_ROLES.includes(role) : WORKSPACE_ROLES.includes(role)
+    const fits = scope === 'platform' ? PRINCIPAL_ROLES.includes(role) : WORKSPACE_ROLES.includes(role)
     if (fits) continue
     const known = [...WORKSPACE_ROLES, ...PRINCIPAL_ROLES, 'anonymous'].includes(role)
     out.push(known ? `role "${role}" can never act on a ${context}/${scope} operation` : `unknown role "${role}" in allow`)

@@ -30,8 +30,8 @@ export async function deletedObjectsGone(ctx: CheckContext, ws: WorkspaceNode): 
   const out: FindingInput[] = []
   let tested = 0
   for (const create of objectCreateOps(ctx.contract)) {
-    const read = ctx.contract.byAction(`${create.resource}.read`).find((o) => o.tenancy.scope === 'workspace' && objectParam(ctx.topology, o))
-    const del = ctx.contract.byAction(`${create.resource}.delete`).find((o) => o.tenancy.scope === 'workspace' && objectParam(ctx.topology, o))
+    const read = ctx.contract.byResource(create.resource, 'read').find((o) => o.tenancy.scope === 'workspace' && objectParam(ctx.topology, o))
+    const del = ctx.contract.byResource(create.resource, 'delete').find((o) => o.tenancy.scope === 'workspace' && objectParam(ctx.topology, o))
     const spare = read && del && (await throwaway(ctx, create.resource, here))
     const owner = spare && ctx.topology.actors.find((a) => a.label === spare.ownerLabel)
     if (!read || !del || !spare || !owner) continue

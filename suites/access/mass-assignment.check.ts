@@ -27,7 +27,7 @@ async function attempt(ctx: CheckContext, op: Op, actor: Actor, home: WorkspaceN
   const declared = new Set(Object.keys((ctx.contract.resolve(op.requestSchema ?? {}).properties ?? {}) as object))
   const ex: Expect = {
     accountId: victim?.accountId ?? home.accountId, ceiling: grantCeiling(op, actor, target), ownerId: actor.kind === 'user' ? actor.id : undefined,
-    workspaceId: victim ? victim.workspaceId || undefined : op.resource === 'workspaces' ? undefined : home.id,
+    workspaceId: victim ? victim.workspaceId || undefined : op.role === 'workspace' ? undefined : home.id,
   }
   const found: Violation[] = r.response.status >= 500 ? [{ kind: 'server-error', text: `the body made it answer ${r.response.status}` }] : []
   const answer = ok ? (r.response.json as Json | undefined) : undefined
@@ -36,7 +36,7 @@ async function attempt(ctx: CheckContext, op: Op, actor: Actor, home: WorkspaceN
   if (!victim && typeof answer?.id === 'string') {
     const id = answer.id
     subject = { label: `created.${op.resource}`, resource: op.resource, id, ownerLabel: actor.label, private: op.tenancy.owner, canary: '',
-      accountId: op.resource === 'accounts' ? id : home.accountId, workspaceId: op.resource === 'workspaces' ? id : op.resource === 'accounts' ? '' : home.id }
+      accountId: op.role === 'account' ? id : home.accountId, workspaceId: op.role === 'workspace' ? id : op.role === 'account' ? '' : home.id }
     disposeLater(ctx, subject)
   }
   const rereader = reader ?? (subject && handlerOf(ctx, subject, 'read'))
@@ -70,7 +70,7 @@ export const massAssignment = defineCheck<CheckContext>({
       for (const actor of callers) {
         const around = workspacesAround(t, actor)
         const home = around.find((w) => w.relation === 'own')?.ws
-        const where = op.verb === 'update' && op.resource === 'workspaces' ? 'a-new-workspace' : home?.id
+        const where = op.verb === 'update' && op.role === 'workspace' ? 'a-new-workspace' : home?.id
         if (!home || expected(op, actor, { accountId: home.accountId, workspaceId: where }) !== 'allow') continue
         // A principal may grant every role: only tenancy applies to it.
         for (const [set, relation] of cases.filter(([s]) => s === 'tenancy' || actor.kind === 'user')) {

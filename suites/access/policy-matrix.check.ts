@@ -60,8 +60,8 @@ export const policyMatrix = defineCheck<CheckContext>({
             // Never delete seeded data: aim every delete at a disposable object in the same place.
             const spare = await throwaway(ctx, op.resource, target, actor)
             if (!spare) continue
-            if (op.resource === 'accounts') probeTarget.accountId = spare.id
-            else if (op.resource === 'workspaces') probeTarget.workspaceId = spare.id
+            if (op.role === 'account') probeTarget.accountId = spare.id
+            else if (op.role === 'workspace') probeTarget.workspaceId = spare.id
             else probeTarget.object = spare
           } else if (objParam) {
             const ws = t.accounts.flatMap((a) => a.workspaces).find((w) => w.id === target.workspaceId)

@@ -69,7 +69,7 @@ export const privateNotes = defineCheck<CheckContext>({
       if (!read || writes.length === 0) continue
       const marker = `intruder-${t.tag}-${o.label}`
       // An update carrying every field a create needs, so one that goes through is visible on re-read.
-      const body = bodyFromSchema(ctx.contract, ctx.contract.byAction(`${o.resource}.create`)[0]?.requestSchema ?? {}, { label: marker, canary: marker })
+      const body = bodyFromSchema(ctx.contract, ctx.contract.byResource(o.resource, 'create')[0]?.requestSchema ?? {}, { label: marker, canary: marker })
       let spare = await throwaway(ctx, o.resource, place, owner)
       for (const actor of [...intruders, owner]) {
         if (!spare) break

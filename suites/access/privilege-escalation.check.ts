@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { defineCheck } from '../../harness/core/check.js'
+import { lacking } from '../../harness/core/vocabulary.js'
 import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { Actor } from '../../harness/core/topology.js'
@@ -79,15 +80,18 @@ export const privilegeEscalation = defineCheck<CheckContext>({
   title: 'A role raised beyond what the caller may grant',
   severity: 'critical', cwe: 269, owasp: 'API5:2023',
   docs: 'authz-tools.md §4 K4 (BFLA), K7 (mass assignment of role), C2 (BFLA swap); ASVS 8.2.1; DESIGN §1 grant rules; faults editor-raises-own-role, workspace-admin-grants-account-admin, support-can-write',
+  applies: ({ contract }) =>
+    contract.byRole('user').some((o) => (o.verb === 'update' || o.verb === 'create') && o.tenancy.context !== 'portal') ? undefined
+      : lacking(contract.vocabulary, 'user', 'update or create outside the Portal'),
   async run(ctx) {
     const users = ctx.topology.actors.filter((a) => a.kind === 'user')
     // Control: the verdict is the re-read role, so the harness must first read a known role back right.
     const control = users[0] && (await readUser(ctx, users[0]))
     if (!control?.found || rankOf(control.record!) !== rankOf({ role: users[0]!.role, accountRole: users[0]!.accountRole })) {
-      return { findings: [], skipped: 'cannot read a user\'s role back through the contract (no users.read/list, or no role field in the users schema)' }
+      return { findings: [], skipped: `cannot read a user's role back through the contract: ${ctx.contract.byRole('user', 'read').length + ctx.contract.byRole('user', 'list').length === 0 ? lacking(ctx.contract.vocabulary, 'user', 'read or list') : `no role field in the schema of ${ctx.contract.vocabulary.name('user')}, or the read answers another role`}` }
     }
     const findings = new Map<string, FindingInput>()
-    const ops = ctx.contract.annotated.filter((o) => o.resource === 'users' && (o.verb === 'update' || o.verb === 'create') && o.tenancy.context !== 'portal')
+    const ops = ctx.contract.byRole('user').filter((o) => (o.verb === 'update' || o.verb === 'create') && o.tenancy.context !== 'portal')
     for (const actor of users) {
       for (const op of ops) for (const f of await attempts(ctx, actor, op)) if (!findings.has(f.dedupKey)) findings.set(f.dedupKey, f)
     }

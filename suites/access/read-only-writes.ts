@@ -28,8 +28,8 @@ export async function readOnlyWrites(ctx: CheckContext): Promise<FindingInput[]>
   const writes = portalWrites(ctx)
   const readOnly = ctx.topology.actors.filter((p) => p.kind === 'principal' && !writes.some((op) => expected(op, p, {}) === 'allow'))
   if (readOnly.length === 0 || writes.length === 0) return []
-  const account = await throwaway(ctx, 'accounts', {})
-  const ws = account && (await throwaway(ctx, 'workspaces', { accountId: account.id }))
+  const account = await throwaway(ctx, ctx.contract.vocabulary.name('account'), {})
+  const ws = account && (await throwaway(ctx, ctx.contract.vocabulary.name('workspace'), { accountId: account.id }))
   if (!account || !ws) return []
   const base: OpTarget = { accountId: account.id, workspaceId: ws.id }
   const out: FindingInput[] = []
@@ -41,8 +41,8 @@ export async function readOnlyWrites(ctx: CheckContext): Promise<FindingInput[]>
         const spare = await throwaway(ctx, op.resource, base)
         if (!spare) continue
         const param = objectParam(ctx.topology, op)
-        if (op.resource === 'accounts') target = { accountId: spare.id }
-        else if (op.resource === 'workspaces') target = { ...base, workspaceId: spare.id }
+        if (op.role === 'account') target = { accountId: spare.id }
+        else if (op.role === 'workspace') target = { ...base, workspaceId: spare.id }
         else target = { ...base, object: spare }
         if (param) params = { [param]: spare.id }
       }

@@ -1,4 +1,5 @@
 import { defineCheck } from '../../harness/core/check.js'
+import { lacking } from '../../harness/core/vocabulary.js'
 import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
@@ -42,6 +43,9 @@ export const staleMembership = defineCheck<CheckContext>({
   title: 'A removed or demoted member keeps its access',
   severity: 'high', cwe: 613, owasp: 'API2:2023',
   docs: 'authz-tools.md §4 T3 (ASVS 8.3.2), R4 UseAfterFree, S5 use_after_free; fault stale-token-after-removal',
+  applies: ({ contract }) =>
+    contract.byRole('user', 'create').length > 0 || contract.annotated.some((o) => o.verb === 'delete' && o.tenancy.scope === 'workspace') ? undefined
+      : `${lacking(contract.vocabulary, 'user', 'create')}, and no workspace object can be deleted`,
   async run(ctx) {
     const ws = ctx.topology.accounts[0]?.workspaces[0]
     if (!ws) return { findings: [], skipped: 'the topology has no workspace' }

@@ -1,4 +1,5 @@
 import { defineCheck } from '../../harness/core/check.js'
+import { lacking } from '../../harness/core/vocabulary.js'
 import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
@@ -37,15 +38,20 @@ export const suspendedAccount = defineCheck<CheckContext>({
   title: "A suspended account's tokens keep working",
   severity: 'critical', cwe: 613, owasp: 'API2:2023',
   requires: ['two-accounts', 'principals'],
+  applies: ({ contract }) => (contract.byRole('account', 'update', 'portal').length > 0 ? undefined : lacking(contract.vocabulary, 'account', 'Portal update (to suspend one)')),
   docs: 'DESIGN §1 "a suspended account\'s tokens stop working at once"; authz-tools.md §4 M4 (session-alive control), Z2 (two-sided), T3; fault suspended-account-tokens-work',
   async run(ctx) {
     const t = ctx.topology
-    const op = ctx.contract.byAction('accounts.update', 'portal')[0]
-    const field = op && statusField(ctx, op)
+    // Any Portal update of the account role that has a status field will do, not only the first.
+    const updates = ctx.contract.byRole('account', 'update', 'portal')
+    const found = updates.map((o) => ({ op: o, field: statusField(ctx, o) })).find((x) => x.field)
+    const op = found?.op
+    const field = found?.field
     const admin = platformAdmin(t)
     const victim = t.accounts.at(-1)
-    if (!op || !field || !admin || !victim) return { findings: [], skipped: 'the contract has no Portal accounts.update with a field whose enum contains "suspended"' }
-    const read = ctx.contract.byAction('accounts.read', 'portal')[0]
+    if (!admin || !victim) return { findings: [], skipped: 'the topology has no platform admin principal or no account' }
+    if (!op || !field) return { findings: [], skipped: `none of the Portal updates of the account role (${updates.map((o) => o.id).join(', ') || 'none'}) has a field whose enum contains "suspended"` }
+    const read = ctx.contract.byRole('account', 'read', 'portal')[0] ?? ctx.contract.byRole('account', 'read')[0]
     const current = read && ((await ctx.as(admin).get(ctx.pathFor(read, { accountId: victim.id }))).json as Record<string, unknown> | undefined)?.[field.name]
     const original = current !== undefined && current !== 'suspended' ? current : field.values.find((v) => v !== 'suspended')
     const path = ctx.pathFor(op, { accountId: victim.id })

@@ -11,13 +11,14 @@ import { principalAccessRecorded } from './principal-access-recorded.check.js'
 import { readIsolation } from './read-isolation.check.js'
 import { timeliness } from './timeliness.check.js'
 import { writesRecorded } from './writes-recorded.check.js'
+import { NO_AUDIT_API, auditOps } from '../../harness/audit/trail.js'
 
 /**
  * The audit suite's checks, in run and report order (`suites/audit/audit.suite.ts` runs them).
  * Coverage first, then the event's content and the read API, then integrity; `immutable` last,
  * because on a faulty target its attempts may really delete events.
  */
-export const AUDIT_CHECKS: CheckDefinition<CheckContext>[] = [
+const CHECKS: CheckDefinition<CheckContext>[] = [
   writesRecorded,
   denialsRecorded,
   failedChanges,
@@ -30,3 +31,9 @@ export const AUDIT_CHECKS: CheckDefinition<CheckContext>[] = [
   chainVerifies,
   immutable,
 ]
+
+/** Every audit check reads trails: without an operation playing the audit role, each is skipped with the same reason, before and during the run. */
+export const AUDIT_CHECKS: CheckDefinition<CheckContext>[] = CHECKS.map((c) => ({
+  ...c,
+  applies: (view) => (auditOps(view.contract).all.length === 0 ? NO_AUDIT_API : c.applies?.(view)),
+}))

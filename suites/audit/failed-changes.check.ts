@@ -32,7 +32,7 @@ export const failedChanges = defineCheck<CheckContext>({
     const creates = ctx.contract.annotated.filter((o) => o.verb === 'create' && o.tenancy.context !== 'auth' &&
       Object.keys((ctx.contract.resolve(o.requestSchema ?? {}).properties ?? {}) as object).some((k) => EMAIL.test(k)))
     // An email already taken: a provisioned user's for users, a principal's for principals.
-    const taken = (op: Op) => t.actors.find((a) => a.username && (op.resource === 'principals' ? a.kind === 'principal' : a.kind === 'user'))?.username
+    const taken = (op: Op) => t.actors.find((a) => a.username && (op.role === 'principal' ? a.kind === 'principal' : a.kind === 'user'))?.username
     const failed: Tracked[] = []
     const succeeded: Tracked[] = []
     for (const op of creates) {

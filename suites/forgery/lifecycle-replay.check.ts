@@ -2,24 +2,27 @@ import { ANONYMOUS } from '../../harness/core/topology.js'
 import { attempt } from '../../harness/forge/scene.js'
 import { decode, highS, nonCanonical } from '../../harness/forge/jwt.js'
 import { removeMember, setRole } from '../../harness/engine/members.js'
-import { forgeryCheck, throwawaySession, victimWorkspace } from './shared.js'
+import { forgeryCheck, throwawaySession, victimWorkspace, noMemberReason } from './shared.js'
 
 /**
  * RPL-04 to RPL-06: throwaway members of the victim's workspace log in. One token is revoked through the
  * contract's revocation endpoint (`auth.revoke`) and replayed as is, re-encoded and, for ES256, as its
  * high-S twin; one member is demoted to viewer and one removed, and their old tokens replayed.
  */
+const REVOCATION_MISSING = 'the contract has no token-revocation operation (an auth-context action such as tokens.revoke; set vocabulary.actions.tokenRevocation if it has another name)'
+
 export const lifecycleReplay = forgeryCheck({
   name: 'lifecycle-replay',
   title: 'A revoked token, or the token of a demoted or removed member, still works',
   docs: 'forgery.md RPL-04 (reuse after revocation), RPL-05 (revocation bypass by re-encoding, ENC-03/ENC-04 high-S), RPL-06 (membership removed or demoted); fault revoked-tokens-accepted',
+  applies: ({ contract }) => (contract.byRole('token-revocation').length > 0 ? undefined : REVOCATION_MISSING),
   async attack(scene) {
     const { ctx } = scene
-    const revoke = ctx.contract.byAction('auth.revoke')[0]
-    if (!revoke) return 'the contract has no revocation endpoint (auth.revoke)'
+    const revoke = ctx.contract.byRole('token-revocation')[0]
+    if (!revoke) return REVOCATION_MISSING
     const ws = victimWorkspace(scene)
     const got = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-revoked`)
-    if (!got) return 'the contract offers no way to create and log in a member (users.create + the token endpoint)'
+    if (!got) return noMemberReason(ctx)
     const token = got.session.access_token
     const control = await ctx.as(got.member).get(scene.readPath)
     if (control.status < 200 || control.status > 299) return `the throwaway member's token was refused before revocation (${control.status}): no control`

@@ -3,6 +3,7 @@
  * loopback listener when a check needs one, and the settle step (owner read-back, listener hits).
  */
 import { randomBytes } from 'node:crypto'
+import { lacking } from '../../harness/core/vocabulary.js'
 import { defineCheck, type CheckDefinition } from '../../harness/core/check.js'
 import type { Severity } from '../../harness/core/severity.js'
 import type { Actor, WorkspaceNode, WorkspaceRole } from '../../harness/core/topology.js'
@@ -22,6 +23,8 @@ export interface ForgeryCheck {
   docs: string
   /** Starts the loopback listener for this check (jku, x5u, out-of-band kid). */
   listener?: boolean
+  /** Static precondition (see CheckDefinition.applies). */
+  applies?: CheckDefinition['applies']
   /** Sends the attempts; returns a skip reason when a capability is missing. */
   attack(scene: Scene, listener: KeyListener | undefined): Promise<string | void>
 }
@@ -35,6 +38,7 @@ export function forgeryCheck(c: ForgeryCheck): CheckDefinition<CheckContext> {
     cwe: c.cwe ?? 347,
     owasp: 'API2:2023',
     requires: ['two-accounts'],
+    applies: c.applies,
     docs: c.docs,
     async run(ctx) {
       const scene = sceneFor(ctx)
@@ -53,7 +57,7 @@ export function forgeryCheck(c: ForgeryCheck): CheckDefinition<CheckContext> {
 
 /** The target's published JWKS, found through the contract (`jwks.read`), or undefined. */
 export async function publishedJwks(ctx: CheckContext): Promise<{ keys: Record<string, unknown>[] } | undefined> {
-  const op = ctx.contract.byAction('jwks.read')[0]
+  const op = ctx.contract.byRole('key-set')[0]
   if (!op) return undefined
   const res = await ctx.as(ANONYMOUS).get(op.path)
   const keys = (res.json as { keys?: unknown } | undefined)?.keys
@@ -90,4 +94,12 @@ export async function throwawaySession(ctx: CheckContext, ws: WorkspaceNode, rol
 /** The victim's workspace as a topology node. */
 export function victimWorkspace(scene: Scene): WorkspaceNode {
   return scene.ctx.topology.accounts.flatMap((a) => a.workspaces).find((w) => w.id === scene.object.workspaceId)!
+}
+
+/** Why no throwaway member could be had, in the deployment's terms and the user role's. */
+export function noMemberReason(ctx: CheckContext): string {
+  const creates = ctx.contract.byRole('user', 'create')
+  return `the contract offers no way to create and log in a member: ${creates.length
+    ? `a member created through ${creates.map((o) => o.id).join(' or ')} could not log in at ${ctx.profile.auth.tokenEndpoint}`
+    : lacking(ctx.contract.vocabulary, 'user', 'create')}`
 }

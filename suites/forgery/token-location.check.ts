@@ -16,7 +16,7 @@ export const tokenLocation = forgeryCheck({
     const [h, p, s] = scene.attackerToken.segments
     const forged = `${h}.${b64u(victimClaims(scene))}.${s}`
     const own = scene.attacker.token
-    const ownRead = scene.ctx.contract.byAction(`${scene.read.resource}.read`).find((o) => o.path === scene.read.path)!
+    const ownRead = scene.ctx.contract.byResource(scene.read.resource, 'read').find((o) => o.path === scene.read.path)!
     const ownObject = scene.ctx.topology.objects.find((o) => o.resource === scene.read.resource && o.workspaceId === scene.attacker.workspaceId && !o.private)
     await attempt(scene, { name: "forged token only in ?access_token", catalog: 'LOC-01', query: { access_token: forged }, expect: 'reject' })
     await attempt(scene, { name: "attacker's token in the header, forged token in ?access_token", catalog: 'LOC-01', token: own, query: { access_token: forged }, expect: 'deny', alsoAllowed: [400] })

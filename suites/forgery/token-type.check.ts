@@ -2,7 +2,7 @@ import { CompactEncrypt, generateKeyPair } from 'jose'
 import { randomBytes } from 'node:crypto'
 import { attempt, victimClaims } from '../../harness/forge/scene.js'
 import { b64u } from '../../harness/forge/jwt.js'
-import { forgeryCheck, throwawaySession, victimWorkspace } from './shared.js'
+import { forgeryCheck, throwawaySession, victimWorkspace, noMemberReason } from './shared.js'
 
 /**
  * CTX-01, CTX-02, CTX-06 to CTX-08: a throwaway member of the victim's workspace logs in; its ID token
@@ -15,7 +15,7 @@ export const tokenType = forgeryCheck({
   docs: 'forgery.md CTX-01 (ID token), CTX-02 (refresh token), CTX-06 (JWE), CTX-07 (nested JWT), CTX-08 (JSON serialisation, CVE-2022-39227); RFC 8725 §2.8, §3.12; faults id-token-as-access-token, refresh-token-as-access-token',
   async attack(scene) {
     const got = await throwawaySession(scene.ctx, victimWorkspace(scene), 'editor', `${victimWorkspace(scene).label}.throwaway-forgery`)
-    if (!got) return 'the contract offers no way to create and log in a member (users.create + the token endpoint)'
+    if (!got) return noMemberReason(scene.ctx)
     const { session } = got
     const control = await scene.ctx.as(got.member).get(scene.readPath)
     if (control.status < 200 || control.status > 299) return `the throwaway member's own access token was refused on a read (${control.status}): no control`

@@ -62,11 +62,11 @@ function quotaBody(ctx: CheckContext, op: Op): Record<string, unknown> | undefin
 }
 
 /**
- * `accounts` tenants with `usersPer` users each, under a small known quota; a skip reason otherwise.
+ * Account-role tenants with `usersPer` users each, under a small known quota; a skip reason otherwise.
  * Own accounts are deleted when the check ends (throwaway + trackCreated).
  */
 export async function quotaTenants(ctx: CheckContext, accounts: number, usersPer: number): Promise<QuotaSetup | string> {
-  const update = ctx.contract.byAction('accounts.update', 'portal')[0]
+  const update = ctx.contract.byRole('account', 'update', 'portal')[0]
   const body = update && quotaBody(ctx, update)
   const admin = platformAdmin(ctx.topology)
   const reader = (user: Actor) => {
@@ -77,9 +77,9 @@ export async function quotaTenants(ctx: CheckContext, accounts: number, usersPer
   if (update && body && admin) {
     const tenants: QuotaTenant[] = []
     for (let i = 0; i < accounts; i++) {
-      const account = await throwaway(ctx, 'accounts', {})
+      const account = await throwaway(ctx, ctx.contract.vocabulary.name('account'), {})
       if (!account) return 'creating an account through the Portal failed'
-      const ws = await throwaway(ctx, 'workspaces', { accountId: account.id })
+      const ws = await throwaway(ctx, ctx.contract.vocabulary.name('workspace'), { accountId: account.id })
       if (!ws) return 'creating a workspace through the Portal failed'
       const node: WorkspaceNode = { label: `rl${i}.w0`, id: ws.id, accountId: account.id }
       const users: Actor[] = []
@@ -96,7 +96,7 @@ export async function quotaTenants(ctx: CheckContext, accounts: number, usersPer
     return { quota: { requests: BURST, windowSeconds: BURST, own: true }, tenants }
   }
   const known = ctx.profile.rateLimit.knownQuota
-  if (!known) return `the Portal's accounts.update takes no "${ctx.profile.rateLimit.quotaField}" quota and the profile declares no rateLimit.knownQuota`
+  if (!known) return `${update ? `the Portal's update of the account role (${update.id})` : 'the contract has no Portal update of the account role, so it'} takes no "${ctx.profile.rateLimit.quotaField}" quota and the profile declares no rateLimit.knownQuota`
   if (known.requests > 200) return `the known quota (${known.requests} requests) is too large to spend in a check`
   const tenants: QuotaTenant[] = []
   for (const account of ctx.topology.accounts) {

@@ -1,3 +1,4 @@
+import { roleChoices } from '../provision/roles.js'
 import type { HttpAdapter } from '../adapters/http.js'
 import { HarnessError } from '../core/errors.js'
 import { fillPath, type TargetContract } from '../core/contract.js'
@@ -92,12 +93,12 @@ async function loginSession(http: HttpAdapter, profile: TargetProfile, secrets: 
  * Removed with its account.
  */
 async function loadUser(http: HttpAdapter, contract: TargetContract, t: Topology, rootToken: string, secrets: Secrets, accountId: string, workspaceId: string, label: string) {
-  const op = requireOp(contract, 'users.create', 'portal')
+  const op = requireOp(contract, 'user', 'create', 'portal')
   const email = `ta-${t.tag}-${label}@tenant-audit.test`
   const password = secrets.add(newPassword())!
   const res = await http.send({
     method: op.method, path: fillPath(op.path, { [t.params.account]: accountId, [t.params.workspace]: workspaceId }), token: rootToken,
-    body: bodyFromSchema(contract, op.requestSchema ?? {}, { email, password, role: 'editor', label }),
+    body: bodyFromSchema(contract, op.requestSchema ?? {}, { email, password, role: contract.vocabulary.roleValue('editor', roleChoices(contract, op.requestSchema, 'role')), label }),
   })
   if (res.status < 200 || res.status > 299) fail(`creating the load user ${label}`, res)
   return { email, password }

@@ -12,7 +12,7 @@ import { toCurl } from '../core/curl.js'
 import { isHarnessError } from '../core/errors.js'
 import { judge, type Judgement, type Op } from './judge.js'
 import { MatrixRecorder } from './matrix.js'
-import { ControlLedger, isRefusal, operationMatcher } from './controls.js'
+import { ControlLedger, isRefusal, operationMatcher, type ControlCall } from './controls.js'
 import { controlFor } from './control-calls.js'
 import type { CheckOutcome } from '../core/check.js'
 
@@ -179,6 +179,14 @@ export class CheckContext {
   noteRefused(actor: Actor, op: Op, target: OpTarget): void {
     const control = controlFor(this.topology, this.contract, actor, op, target)
     if (control) this.controls.refusal(control, `${actor.label} ${op.method.toUpperCase()} ${op.path}`, this.lastSeq)
+  }
+
+  /**
+   * Registers a refusal whose control the check names itself (e.g. a user of another account, when
+   * the refused actor is expected to have lost its access): `control` must be served after it.
+   */
+  requireControl(control: ControlCall, because: string): void {
+    this.controls.refusal(control, because, this.lastSeq)
   }
 
   /**

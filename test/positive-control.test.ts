@@ -74,7 +74,7 @@ describe('positive controls: a target that starts refusing every token halfway',
   let server: RunningServer
   let proxy: ReturnType<typeof tokenKillingProxy>
   let url = ''
-  const args = (out: string) => ['run', '--target', profile, '--suites', 'access,forgery', '--topology', 'small', '--runs', '10', '--seed', '7', '--out', out]
+  const args = (out: string, suites = 'access,forgery') => ['run', '--target', profile, '--suites', suites, '--topology', 'small', '--runs', '10', '--seed', '7', '--out', out]
 
   beforeAll(async () => {
     server = await startServer({ bootstrap: { email: env.BOOTSTRAP_PRINCIPAL_EMAIL, password: env.BOOTSTRAP_PRINCIPAL_PASSWORD } })
@@ -117,7 +117,19 @@ describe('positive controls: a target that starts refusing every token halfway',
     expect(report.checks.filter((c) => c.status === 'inconclusive').length).toBeGreaterThan(0)
     // Checks that ran entirely before the flip are untouched.
     expect(after.filter((c) => c.last < flip && c.requests > 0).some((c) => c.status === 'passed')).toBe(true)
-    expect(res.stderr).toMatch(/\d+ inconclusive/)
-    expect(res.code).not.toBe(0)
+    // The closing line counts them (a run that also passed checks is not "all inconclusive": no exit 2).
+    expect(res.stderr).toMatch(/[1-9]\d* inconclusive/)
+  })
+
+  it('exits 2 with one stderr line when inconclusive is all the run has (tokens refused from the first check on)', async () => {
+    const provisioning = clean.run.requests - clean.checks.reduce((n, c) => n + c.requests, 0)
+    proxy.state.count = 0
+    proxy.state.flipAt = provisioning + 1
+    const out = tempOut('control-dead')
+    const res = await runCli(args(out, 'forgery'), { ...env, TENANT_AUDIT_BASE_URL: url })
+    const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report
+    expect(report.checks.map((c) => c.status).filter((s) => s !== 'skipped' && s !== 'inconclusive')).toEqual([])
+    expect(res.stderr).toMatch(/nothing could be shown: [1-9]\d* check\(s\) inconclusive, none passed or failed; first: forgery\/[a-z-]+: /)
+    expect(res.code).toBe(2)
   })
 })

@@ -59,7 +59,8 @@ const same = (a: ControlCall, actor: Actor, op: Op, target: OpTarget): boolean =
  * carries no token (anonymous: nothing to prove) or nothing genuine can be built.
  */
 export function controlFor(t: Topology, contract: TargetContract, actor: Actor, op: Op, target: OpTarget): ControlCall | undefined {
-  if (actor.token === undefined) return undefined
+  // Anonymous calls carry no token to prove; the token endpoint and public routes do not read one.
+  if (actor.token === undefined || op.tenancy.context === 'auth' || op.tenancy.context === 'public') return undefined
   const wronglyDenied = expected(op, actor, target) === 'allow'
   const fits = (c: ControlCall | undefined): c is ControlCall => c !== undefined && c.actor.token !== undefined && !(wronglyDenied && same(c, actor, op, target))
   const home = homeOf(t, op, actor)

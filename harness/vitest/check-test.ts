@@ -57,7 +57,7 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
     // Findings that survive a failed control (leaks, 2xx to forbidden calls) still fail the check;
     // without findings, a failed control makes it inconclusive, never passed.
     const status = outcome.findings.length > 0 ? 'failed' : outcome.inconclusive ? 'inconclusive' : 'passed'
-    task.meta.tenantAudit = meta(outcome, status, outcome.inconclusive && `inconclusive: ${outcome.inconclusive}`)
+    task.meta.tenantAudit = meta(outcome, status, outcome.inconclusive)
     if (outcome.findings.length > 0) {
       throw new Error(`${outcome.findings.length} finding(s):\n${outcome.findings.map((f) => `- ${f.message}`).join('\n')}`)
     }

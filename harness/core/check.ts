@@ -25,14 +25,24 @@ export const SUITES: readonly Suite[] = ['access', 'forgery', 'ratelimit', 'audi
 /** `suite/name`: lower-case suite, then lower-case kebab name. */
 export const CHECK_ID_PATTERN = /^[a-z]+\/[a-z0-9-]+$/
 
-/** How a check ended. `error` means the harness could not run it (exit 2), not a finding. */
-export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'error'
+/**
+ * How a check ended. `error` means the harness could not run it (exit 2), not a finding.
+ * `inconclusive`: the check ran, but a positive control failed (a genuine call the policy allows
+ * was refused too, or a read-back that shows "nothing changed" was not served), so its refusals
+ * prove nothing; it is never reported as `passed`.
+ */
+export type CheckStatus = 'passed' | 'failed' | 'inconclusive' | 'skipped' | 'error'
+
+/** Every status, in report order. */
+export const CHECK_STATUSES: readonly CheckStatus[] = ['passed', 'failed', 'inconclusive', 'skipped', 'error']
 
 /** What `run` returns: findings (empty = passed) or a reason it was skipped. */
 export interface CheckOutcome {
   findings: FindingInput[]
   /** Why the check did not apply, e.g. `target has no refresh tokens`. */
   skipped?: string | undefined
+  /** Why the check's refusals prove nothing (a failed positive control); never set with `skipped`. */
+  inconclusive?: string | undefined
 }
 
 /** A check as written in `suites/<suite>/<name>.check.ts`. */
@@ -69,8 +79,10 @@ export interface CheckResult {
   /** Requests this check sent to the target. */
   requests: number
   durationMs: number
-  /** Skip reason or harness error message. */
+  /** Skip reason, inconclusive reason or harness error message. */
   reason?: string | undefined
+  /** When the check started (ISO 8601), so a reader can place it on the run's time line. */
+  startedAt?: string | undefined
   // Additive to DESIGN §5: lets SARIF describe rules of checks that found nothing.
   cwe?: number | undefined
   owasp?: string | undefined
@@ -126,7 +138,7 @@ export function resolveFindings(
 /** Builds the findings.json row for a check from its definition and how it ran. */
 export function toCheckResult(
   check: Pick<CheckDefinition, 'id' | 'suite' | 'title' | 'severity' | 'cwe' | 'owasp'>,
-  run: { status: CheckStatus; findings: number; requests: number; durationMs: number; reason?: string | undefined },
+  run: { status: CheckStatus; findings: number; requests: number; durationMs: number; reason?: string | undefined; startedAt?: string | undefined },
 ): CheckResult {
   const result: CheckResult = {
     id: check.id,
@@ -141,5 +153,6 @@ export function toCheckResult(
     owasp: check.owasp,
   }
   if (run.reason !== undefined) result.reason = run.reason
+  if (run.startedAt !== undefined) result.startedAt = run.startedAt
   return result
 }

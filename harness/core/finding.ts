@@ -81,6 +81,13 @@ export interface FindingInput {
    * are the same defect.
    */
   dedupKey: string
+  /**
+   * True when the finding is about how a call was refused (refused although the policy allows it,
+   * a status that discloses existence, the shape of a refusal): it means something only while the
+   * target serves genuine calls, so a failed positive control drops it. A 2xx to a forbidden call
+   * or a leaked canary never rests on a refusal and always stands. Not written to findings.json.
+   */
+  restsOnRefusal?: boolean | undefined
   severity?: Severity | undefined
   title?: string | undefined
   cwe?: number | undefined

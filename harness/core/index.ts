@@ -21,7 +21,7 @@ export type {
   Repro,
 } from './finding.js'
 
-export { CHECK_ID_PATTERN, SUITES, checkFilePath, defineCheck, resolveFindings, toCheckResult } from './check.js'
+export { CHECK_ID_PATTERN, CHECK_STATUSES, SUITES, checkFilePath, defineCheck, resolveFindings, toCheckResult } from './check.js'
 export type { CheckDefinition, CheckOutcome, CheckResult, CheckStatus, CheckView, Suite } from './check.js'
 
 export { ANONYMOUS_ROLE, ENTITY_ROLES, POLICY_ROLES, buildVocabulary, canonicalVerb, lacking } from './vocabulary.js'
@@ -46,7 +46,7 @@ export type { RawExchange } from './evidence.js'
 
 export { shellQuote, toCurl } from './curl.js'
 
-export { DEFAULT_FAIL_ON, MATRIX_VERDICTS, exitCode, exitCodeFor, hasHarnessErrors } from './run-result.js'
+export { DEFAULT_FAIL_ON, MATRIX_VERDICTS, exitCode, exitCodeFor, hasHarnessErrors, onlyInconclusive } from './run-result.js'
 export type { AuditReport, MatrixCell, MatrixVerdict, RunInfo } from './run-result.js'
 
 export { auditReportSchema, parseAuditReport } from './report-schema.js'

@@ -39,11 +39,12 @@ const check = z.object({
   suite: z.enum(['access', 'forgery', 'ratelimit', 'audit']),
   title: z.string(),
   severity,
-  status: z.enum(['passed', 'failed', 'skipped', 'error']),
+  status: z.enum(['passed', 'failed', 'inconclusive', 'skipped', 'error']),
   findings: z.number().int().nonnegative(),
   requests: z.number().int().nonnegative(),
   durationMs: z.number().nonnegative(),
   reason: z.string().optional(),
+  startedAt: z.string().optional(),
   cwe: z.number().int().optional(),
   owasp: z.string().optional(),
 })

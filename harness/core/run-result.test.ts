@@ -28,6 +28,12 @@ describe('exit codes', () => {
     [['info'], ['failed'], 'info', 1, 1],
     [[], ['error'], 'critical', 1, 2],
     [['critical'], ['failed', 'error'], 'low', 1, 2],
+    // Inconclusive is all the run has: nothing was shown, so it cannot exit 0.
+    [[], ['inconclusive'], 'low', 0, 2],
+    [[], ['inconclusive', 'skipped'], 'low', 0, 2],
+    [[], ['passed', 'inconclusive'], 'low', 0, 0],
+    [['high'], ['failed', 'inconclusive'], 'low', 1, 1],
+    [[], ['skipped'], 'low', 0, 0],
   ] as const)('findings %j, checks %j, fail-on %s → %i / %i', (findings, statuses, failOn, forFindings, process) => {
     const r = report([...findings], [...statuses])
     expect(exitCodeFor(r, failOn)).toBe(forFindings)
@@ -39,6 +45,8 @@ describe('parseAuditReport', () => {
   it('round-trips a report and rejects other documents as usage errors', () => {
     const r = report(['high'], ['failed'])
     expect(parseAuditReport(JSON.stringify(r))).toEqual(r)
+    const unsure = { ...r, checks: [{ ...r.checks[0]!, status: 'inconclusive' as const, reason: 'positive control failed', startedAt: '2025-01-01T00:00:01Z' }] }
+    expect(parseAuditReport(JSON.stringify(unsure))).toEqual(unsure)
     expect(() => parseAuditReport('{nope')).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }))
     expect(() => parseAuditReport({ ...r, schemaVersion: 2 })).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }))
   })

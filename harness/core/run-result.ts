@@ -76,9 +76,21 @@ export function exitCodeFor(report: AuditReport, failOn: Severity): 0 | 1 {
 }
 
 /**
+ * True when inconclusive is all the run has: at least one check inconclusive and none passed or
+ * failed (the rest skipped). Such a run verified nothing, so it cannot exit 0.
+ */
+export function onlyInconclusive(report: AuditReport): boolean {
+  return report.checks.some((c) => c.status === 'inconclusive') &&
+    !report.checks.some((c) => c.status === 'passed' || c.status === 'failed')
+}
+
+/**
  * The process exit code (DESIGN §6): 2 when any check errored (the harness
- * could not run it, which outranks findings), 1 for findings at or above `failOn`, else 0.
+ * could not run it, which outranks findings), 1 for findings at or above `failOn`,
+ * 2 when inconclusive is all the run has (no check could show anything), else 0.
  */
 export function exitCode(report: AuditReport, failOn: Severity): 0 | 1 | 2 {
-  return hasHarnessErrors(report) ? 2 : exitCodeFor(report, failOn)
+  if (hasHarnessErrors(report)) return 2
+  const code = exitCodeFor(report, failOn)
+  return code === 0 && onlyInconclusive(report) ? 2 : code
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { bodyFromSchema } from '../provision/bodies.js'
 import type { HttpAdapter, HttpRequest, HttpResponse } from '../adapters/http.js'
 import { fillPath, type TargetContract } from '../core/contract.js'
 import type { TargetProfile } from '../core/profile.js'
@@ -11,6 +12,9 @@ import { toCurl } from '../core/curl.js'
 import { isHarnessError } from '../core/errors.js'
 import { judge, type Judgement, type Op } from './judge.js'
 import { MatrixRecorder } from './matrix.js'
+import { ControlLedger, isRefusal, operationMatcher, type ControlCall } from './controls.js'
+import { controlFor } from './control-calls.js'
+import type { CheckOutcome } from '../core/check.js'
 
 export interface ActorClient {
   send(req: Omit<HttpRequest, 'token'>): Promise<HttpResponse>
@@ -51,6 +55,9 @@ export interface ProbeResult { response: HttpResponse; judgement: Judgement; pro
 export class CheckContext {
   readonly leaks: LeakDetector
   readonly matrix = new MatrixRecorder()
+  /** Positive controls: refusals this check relies on, and the genuine calls behind them. */
+  readonly controls = new ControlLedger()
+  private readonly opOf: (method: string, path: string) => Op | undefined
   private readonly startCount: number
   readonly fc: { seed: number; numRuns: number; path?: string; endOnFailure: boolean }
 
@@ -63,6 +70,7 @@ export class CheckContext {
     readonly settings: RunSettings,
   ) {
     this.leaks = new LeakDetector(topology, contract.annotated)
+    this.opOf = operationMatcher(contract.annotated)
     this.startCount = http.sent
     // Each check draws from its own stream: adding or reordering checks does not change another's cases.
     const seed = createHash('sha256').update(`${settings.seed}:${checkId}`).digest().readInt32LE(0)
@@ -88,8 +96,18 @@ export class CheckContext {
     return this.http.sent - this.startCount
   }
 
+  /**
+   * A client that sends with `actor`'s token. Every request through it is numbered for the
+   * positive controls, and every 2xx counts as a control for that actor on the operation it hit.
+   */
   as(actor: Actor): ActorClient {
-    const send = (req: Omit<HttpRequest, 'token'>) => this.http.send({ ...req, token: actor.token })
+    const send = async (req: Omit<HttpRequest, 'token'>): Promise<HttpResponse> => {
+      const res = await this.http.send({ ...req, token: actor.token })
+      const seq = this.controls.tick()
+      if (res.status >= 200 && res.status < 300) this.controls.success(actor, this.opOf(req.method, req.path)?.id, seq)
+      this.lastSeq = seq
+      return res
+    }
     return {
       send,
       get: (path, query) => send({ method: 'GET', path, query }),
@@ -136,7 +154,76 @@ export class CheckContext {
     this.trackCreated(p.op, response, p.actor, p.target)
     const judgement = judge(this.topology, this.profile, this.leaks, p.actor, p.op, p.target, response)
     this.matrix.record(this.topology, p.actor, p.op, p.target, judgement)
-    return { response, judgement, probe: p }
+    const result = { response, judgement, probe: p }
+    this.noteRefusal(result)
+    return result
+  }
+
+  private lastSeq = 0
+
+  /**
+   * Registers the refusal of a probe (any 4xx but 429, to a token-bearing actor) with the control
+   * that must stand behind it. `ctx.probe` does this itself; call it for a probe sent another way
+   * (e.g. `probeUnrecorded`), right after the response.
+   */
+  noteRefusal(r: ProbeResult): void {
+    if (!isRefusal(r.response.status)) return
+    const control = controlFor(this.topology, this.contract, r.probe.actor, r.probe.op, r.probe.target)
+    if (control) this.controls.refusal(control, `${r.probe.actor.label} ${r.probe.op.method.toUpperCase()} ${r.probe.op.path}`, this.lastSeq)
+  }
+
+  /**
+   * Registers a refusal the check relies on, by `actor` on `op` at `target`, sent some other way
+   * than a probe (right after its response).
+   */
+  noteRefused(actor: Actor, op: Op, target: OpTarget): void {
+    const control = controlFor(this.topology, this.contract, actor, op, target)
+    if (control) this.controls.refusal(control, `${actor.label} ${op.method.toUpperCase()} ${op.path}`, this.lastSeq)
+  }
+
+  /**
+   * Registers a refusal whose control the check names itself (e.g. a user of another account, when
+   * the refused actor is expected to have lost its access): `control` must be served after it.
+   */
+  requireControl(control: ControlCall, because: string): void {
+    this.controls.refusal(control, because, this.lastSeq)
+  }
+
+  /**
+   * A call whose success the verdict rests on: a read-back that shows "nothing changed", or the
+   * genuine token a forgery was made from. Anything but a 2xx makes the check inconclusive.
+   * @returns whether it was served
+   */
+  expectServed(res: Pick<HttpResponse, 'status'>, what: string): boolean {
+    if (res.status >= 200 && res.status < 300) return true
+    this.controls.fail(`${what} answered ${res.status}`)
+    return false
+  }
+
+  /**
+   * Ends the check's bookkeeping: sends one control call for each refusal no observed success
+   * stands behind (stopping at the first that fails), and when a control failed returns the
+   * outcome as inconclusive, without the findings that rest on a refusal. Leaks and 2xx answers to
+   * forbidden calls stand whatever happened. A skipped outcome is returned unchanged.
+   */
+  async controlled(outcome: CheckOutcome): Promise<CheckOutcome> {
+    if (outcome.skipped) return outcome
+    if (this.controls.inconclusive === undefined) {
+      for (const need of this.controls.open()) {
+        const { actor, op, target, params } = need.call
+        const path = this.pathFor(op, target, params)
+        const body = ['post', 'put', 'patch'].includes(op.method) ? bodyFromSchema(this.contract, op.requestSchema ?? {}, controlHints()) : undefined
+        const res = await this.as(actor).send({ method: op.method, path, body })
+        this.trackCreated(op, res, actor, target)
+        if (res.status >= 200 && res.status < 300) continue
+        const covers = need.refusals === 1 ? 'a refusal' : `${need.refusals} refusals`
+        this.controls.fail(`positive control failed: ${actor.label} ${op.method.toUpperCase()} ${op.path} answered ${res.status}, so ${covers} of ${need.because} prove nothing`)
+        break
+      }
+    }
+    const reason = this.controls.inconclusive
+    if (reason === undefined) return outcome
+    return { findings: outcome.findings.filter((f) => !f.restsOnRefusal), inconclusive: reason }
   }
 
   /** Evidence, curl and the operation for a finding about one probe. */
@@ -172,6 +259,12 @@ export class CheckContext {
     for (const o of this.topology.objects) names.set(o.id, o.label)
     return [{ ...finding, repro: { seed: result.seed, path: result.counterexamplePath ?? undefined, counterexample: labelsOf(example, names), curl } }]
   }
+}
+
+/** Body hints for a control create: throwaway names, no real address. */
+function controlHints() {
+  const tag = randomBytes(4).toString('hex')
+  return { email: `control-${tag}@tenant-audit.test`, password: `Ctl-${randomBytes(12).toString('base64url')}`, role: 'viewer', platformRole: 'support', label: `control-${tag}`, canary: `control-${tag}` }
 }
 
 /** A counterexample as plain, secret-free data: actors and objects by label. */

@@ -33,6 +33,11 @@ export const PROBLEM_SEVERITY: Record<Problem, Severity> = {
   'disclosing-status': 'low',
 }
 
+/** Whether every problem is about a refusal (dropped when a positive control fails; see controls.ts). */
+export function restsOnRefusal(problems: readonly Problem[]): boolean {
+  return problems.length > 0 && problems.every((p) => p === 'wrongly-denied' || p === 'disclosing-status')
+}
+
 export function worst(problems: readonly Problem[]): Severity {
   const order: Problem[] = ['leak', 'wrongly-allowed', 'server-error', 'disclosing-status', 'wrongly-denied']
   return PROBLEM_SEVERITY[order.find((p) => problems.includes(p)) ?? 'wrongly-denied']

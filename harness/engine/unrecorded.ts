@@ -12,5 +12,7 @@ export async function probeUnrecorded(ctx: CheckContext, p: Probe): Promise<Prob
   const body = p.body ?? (['post', 'put', 'patch'].includes(p.op.method) ? {} : undefined)
   const response = await ctx.as(p.actor).send({ method: p.op.method, path, body, query: p.query, headers: p.headers })
   const judgement = judge(ctx.topology, ctx.profile, ctx.leaks, p.actor, p.op, p.target, response)
-  return { response, judgement, probe: p }
+  const result = { response, judgement, probe: p }
+  ctx.noteRefusal(result)
+  return result
 }

@@ -44,7 +44,7 @@ function candidates(ctx: CheckContext, victim: SeededObject): Actor[] {
   return [...(owner ? [owner] : []), ...ctx.topology.actors.filter((a) => a !== owner).sort((a, b) => rank(a) - rank(b))]
 }
 
-export interface Handler { actor: Actor; op: Op; path: string }
+export interface Handler { actor: Actor; op: Op; path: string; target?: OpTarget | undefined }
 
 /** The first actor (owner first) and operation of `verb` on the victim's resource that the policy allows. */
 export function handlerOf(ctx: CheckContext, victim: SeededObject, verb: string): Handler | undefined {
@@ -52,7 +52,7 @@ export function handlerOf(ctx: CheckContext, victim: SeededObject, verb: string)
   for (const actor of candidates(ctx, victim)) {
     for (const op of ops) {
       const { target, params } = victimTarget(ctx, op, victim)
-      if (expected(op, actor, target) === 'allow') return { actor, op, path: ctx.pathFor(op, target, params) }
+      if (expected(op, actor, target) === 'allow') return { actor, op, path: ctx.pathFor(op, target, params), target }
     }
   }
   return undefined
@@ -65,6 +65,22 @@ export async function snapshot(ctx: CheckContext, reader: Handler): Promise<Snap
   const res = await ctx.as(reader.actor).send({ method: reader.op.method, path: reader.path })
   const ok = res.status >= 200 && res.status < 300
   return { status: res.status, state: ok ? canonicalize(res.json ?? res.body) : undefined, json: ok ? res.json : undefined }
+}
+
+/**
+ * A re-read the verdict rests on ("nothing changed", "it is where it belongs"): a 2xx is evidence;
+ * a 404 says the object is gone (`gone`), which counts only while the reader's token is served
+ * elsewhere (registered as a refusal, so a positive control stands behind it); anything else (401,
+ * 403, 5xx) shows nothing, and the check is inconclusive.
+ */
+export async function readBack(ctx: CheckContext, reader: Handler, what: string): Promise<Snapshot & { gone?: boolean }> {
+  const snap = await snapshot(ctx, reader)
+  if (snap.status === 404) {
+    if (reader.target) ctx.noteRefused(reader.actor, reader.op, reader.target)
+    return { ...snap, gone: true }
+  }
+  ctx.expectServed(snap, `${what}: ${reader.actor.label}'s read-back (${reader.op.method.toUpperCase()} ${reader.op.path})`)
+  return snap
 }
 
 /** Whether a re-read shows anything different from the first: another status, or other content. */

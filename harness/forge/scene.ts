@@ -6,7 +6,9 @@
  * - `reject` (REJ): 401 with `WWW-Authenticate: Bearer error="invalid_token"`;
  * - `deny` (REJ or FORBID): 401 as above, or one of the profile's denial statuses;
  * and in both cases a generic body. `settle` reads the object back as its owner (no state change) and
- * checks the loopback listener saw no hit.
+ * checks the loopback listener saw no hit; that read-back is also every attempt's positive control
+ * (a refusal counts only while the victim's genuine token is served), so when it is not a 2xx the
+ * check is inconclusive.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { ANONYMOUS, type Actor, type SeededObject } from '../core/topology.js'
@@ -152,9 +154,15 @@ export async function attempt(scene: Scene, a: Attempt): Promise<HttpResponse> {
   } else if (leaksMaterial(res.body, a)) {
     problem = { message: `the refusal of ${what} carries key material, a token segment or a signature (CVE-2019-7644: the error must be generic)`, severity: 'high', key: 'error-oracle' }
   }
+  // The attacker's own valid token refused abroad counts only if the target still serves it at home.
+  if (a.token !== undefined && a.token === scene.attacker.token && res.status >= 400 && res.status < 500) {
+    ctx.noteRefused(scene.attacker, a.at ? scene.read : scene.update, scene.target)
+  }
   if (problem) {
     scene.findings.push({
       message: problem.message, severity: problem.severity, dedupKey: `${problem.key}|${a.catalog}|${a.name}`,
+      // How a forged token was refused means something only while genuine tokens are served.
+      restsOnRefusal: problem.key === 'wrong-status' || problem.key === 'no-challenge',
       actor: scene.attacker.label, victim: scene.object.ownerLabel, evidence: res.evidence,
       operation: { method: scene.update.method.toUpperCase(), pathTemplate: scene.update.path, operationId: scene.update.id },
       repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
@@ -193,7 +201,12 @@ function leaksMaterial(body: string, a: Attempt): boolean {
  */
 export async function settle(scene: Scene, listener?: KeyListener): Promise<FindingInput[]> {
   const res = await scene.ctx.as(scene.victim).get(scene.readPath)
-  for (const [marker, name] of scene.markers) {
+  // The positive control of every attempt: the victim's genuine token — whose claims the forgeries
+  // carry — served on the victim's object after the last forged request. A read, not a genuine
+  // update on the same route: an update would overwrite the canaries other checks look for. A
+  // read-back that is not served cannot show "nothing changed" either (the check is then inconclusive).
+  const served = scene.ctx.expectServed(res, `the owner's read-back of ${scene.object.label} by ${scene.victim.label} (${scene.read.method.toUpperCase()} ${scene.read.path}), the positive control of ${scene.sent} forged request(s),`)
+  for (const [marker, name] of served ? scene.markers : []) {
     if (res.body.includes(marker)) {
       scene.findings.push({
         message: `state changed: ${scene.object.label} now carries what the forged request "${name}" wrote (read back by its owner)`,

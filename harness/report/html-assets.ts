@@ -30,7 +30,7 @@ table.matrix td { text-align: center; font-weight: 600; white-space: nowrap; }
 .badge { display: inline-block; padding: 0 .5rem; border-radius: 3px; color: #fff; font-size: .8rem; font-weight: 700; text-transform: uppercase; }
 .sev-critical { background: var(--critical); } .sev-high { background: var(--high); } .sev-medium { background: var(--medium); }
 .sev-low { background: var(--low); } .sev-info { background: var(--info); }
-.st-passed { color: #1a7f37; } .st-failed { color: var(--high); font-weight: 600; } .st-error { color: #6e40c9; font-weight: 600; } .st-skipped { color: var(--muted); }
+.st-passed { color: #1a7f37; } .st-failed { color: var(--high); font-weight: 600; } .st-error { color: #6e40c9; font-weight: 600; } .st-skipped { color: var(--muted); } .st-inconclusive { color: #9a6700; font-weight: 600; }
 article.finding { border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; margin: 1rem 0; }
 article.finding h3 { margin: 0 0 .5rem; font-size: 1.05rem; }
 pre { background: var(--panel); border: 1px solid var(--line); border-radius: 4px; padding: .5rem; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; margin: .25rem 0 .75rem; }

@@ -4,6 +4,7 @@
  * so the page can be opened from an untrusted CI artifact safely.
  */
 import { createHash } from 'node:crypto'
+import { CHECK_STATUSES } from '../core/check.js'
 import type { Finding } from '../core/finding.js'
 import { DEFAULT_FAIL_ON, exitCode } from '../core/run-result.js'
 import type { AuditReport } from '../core/run-result.js'
@@ -20,7 +21,7 @@ export interface RenderOptions {
   failOn?: Severity | undefined
 }
 
-const EXIT_TEXT = ['clean', 'findings at or above the fail-on threshold', 'the harness could not run every check'] as const
+const EXIT_TEXT = ['clean', 'findings at or above the fail-on threshold', 'the harness could not run every check, or every check was inconclusive'] as const
 
 function header(report: AuditReport, failOn: Severity): string {
   const { run } = report
@@ -42,7 +43,7 @@ function header(report: AuditReport, failOn: Severity): string {
 function summary(report: AuditReport): string {
   const counts = countReport(report)
   const card = (label: string, n: number, cls = ''): string => `<div class="${cls === '' ? 'card' : `card ${cls}`}"><b>${n}</b>${e(label)}</div>`
-  const checks = (['passed', 'failed', 'skipped', 'error'] as const).map((s) => card(`checks ${s}`, counts.checks[s], `st-${s}`))
+  const checks = CHECK_STATUSES.map((s) => card(`checks ${s}`, counts.checks[s], `st-${s}`))
   const sev = SEVERITIES.map((s) => card(s, counts.findings[s]))
   return `<section id="summary"><h2>Summary</h2>
 <div class="cards">${checks.join('')}</div>

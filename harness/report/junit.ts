@@ -31,6 +31,11 @@ function testcase(check: CheckResult, findings: readonly Finding[]): string {
       return `${open.slice(0, -1)}/>`
     case 'skipped':
       return `${open}\n      <skipped message="${escapeXmlAttr(check.reason ?? 'skipped')}"/>\n${close}`
+    case 'inconclusive':
+      // JUnit has no fourth outcome. <skipped> is the honest one: the check did not pass and found
+      // nothing; a <failure> would make CI read it as a defect of the target. The property lets a
+      // tool tell it from a plain skip.
+      return `${open}\n      <properties>\n        <property name="tenant-audit.status" value="inconclusive"/>\n      </properties>\n      <skipped message="${escapeXmlAttr(`inconclusive: ${check.reason ?? 'a positive control failed'}`)}"/>\n${close}`
     case 'error':
       return `${open}\n      <error message="${escapeXmlAttr(check.reason ?? 'the harness could not run this check')}" type="harness-error"/>\n${close}`
     case 'failed': {
@@ -45,7 +50,7 @@ function testcase(check: CheckResult, findings: readonly Finding[]): string {
 function counts(checks: readonly CheckResult[]): string {
   const n = (s: CheckResult['status']): number => checks.filter((c) => c.status === s).length
   const time = checks.reduce((t, c) => t + c.durationMs, 0)
-  return `tests="${checks.length}" failures="${n('failed')}" errors="${n('error')}" skipped="${n('skipped')}" time="${seconds(time)}"`
+  return `tests="${checks.length}" failures="${n('failed')}" errors="${n('error')}" skipped="${n('skipped') + n('inconclusive')}" time="${seconds(time)}"`
 }
 
 // Run context repeated in every suite: the Surefire schema allows <properties> only there.

@@ -12,7 +12,7 @@ describe('summary.md', () => {
     expect(md).toContain('| access/cross-tenant-read | critical | failed | 2 |')
     expect(md).toContain('| audit/hash-chain | medium | error | 0 |')
     expect(md).not.toContain('access/private-notes')
-    expect(md).toContain('**Checks:** 1 passed · 2 failed · 1 skipped · 1 error')
+    expect(md).toContain('**Checks:** 1 passed · 2 failed · 0 inconclusive · 1 skipped · 1 error')
   })
 
   it('escapes pipes, markup and newlines in cells', () => {

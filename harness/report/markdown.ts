@@ -14,10 +14,14 @@ function verdict(report: AuditReport): string {
   const counts = countReport(report)
   const target = `target \`${report.run.target.name.replace(/`/g, "'")}\` · seed ${report.run.seed}`
   const errors = counts.checks.error === 0 ? '' : ` · ⚠️ ${plural(counts.checks.error, 'check')} could not run`
-  if (counts.totalFindings === 0 && counts.checks.error === 0) return `## tenant-audit: ✅ clean — ${target}`
+  const inconclusive = counts.checks.inconclusive === 0 ? '' : ` · ❔ ${plural(counts.checks.inconclusive, 'check')} inconclusive`
+  if (counts.totalFindings === 0 && counts.checks.error === 0) {
+    if (counts.checks.inconclusive > 0 && counts.checks.passed === 0 && counts.checks.failed === 0) return `## tenant-audit: ❔ inconclusive — nothing could be shown${inconclusive} — ${target}`
+    return `## tenant-audit: ✅ clean${inconclusive} — ${target}`
+  }
   const found =
     counts.totalFindings === 0 ? '❌ no findings, but the audit is incomplete' : `❌ ${plural(counts.totalFindings, 'finding')} (${severityBreakdown(counts)})`
-  return `## tenant-audit: ${found}${errors} — ${target}`
+  return `## tenant-audit: ${found}${errors}${inconclusive} — ${target}`
 }
 
 function failedChecks(report: AuditReport): string[] {
@@ -29,6 +33,19 @@ function failedChecks(report: AuditReport): string[] {
     '| check | severity | status | findings | title |',
     '|---|---|---|---:|---|',
     ...bad.map((c) => `| ${cell(c.id)} | ${cell(c.severity)} | ${cell(c.status)} | ${c.findings} | ${cell(c.status === 'error' ? `${c.title}: ${c.reason ?? ''}` : c.title)} |`),
+    '',
+  ]
+}
+
+function inconclusiveChecks(report: AuditReport): string[] {
+  const unsure = report.checks.filter((c) => c.status === 'inconclusive')
+  if (unsure.length === 0) return []
+  return [
+    '### Inconclusive checks',
+    '',
+    '| check | why |',
+    '|---|---|',
+    ...unsure.map((c) => `| ${cell(c.id)} | ${cell(c.reason ?? '')} |`),
     '',
   ]
 }
@@ -55,8 +72,9 @@ export function render(report: AuditReport): string {
     verdict(report),
     '',
     ...failedChecks(report),
+    ...inconclusiveChecks(report),
     ...topFindings(report),
-    `**Checks:** ${c.passed} passed · ${c.failed} failed · ${c.skipped} skipped · ${c.error} error  `,
+    `**Checks:** ${c.passed} passed · ${c.failed} failed · ${c.inconclusive} inconclusive · ${c.skipped} skipped · ${c.error} error  `,
     `**Findings:** ${counts.totalFindings === 0 ? 'none' : severityBreakdown(counts)}  `,
     `**Requests:** ${report.run.requests} · **Duration:** ${formatDuration(report.run.durationMs)} · **Faults:** ${report.run.faults.length === 0 ? 'none' : cell(report.run.faults.join(', '))}`,
     '',

@@ -102,6 +102,7 @@ export function render(report: AuditReport): string {
   const start = Date.parse(run.startedAt)
   const baseUrl = run.target.baseUrl.endsWith('/') ? run.target.baseUrl : `${run.target.baseUrl}/`
   const errored = report.checks.filter((c) => c.status === 'error')
+  const inconclusive = report.checks.filter((c) => c.status === 'inconclusive')
   const log = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
@@ -115,11 +116,19 @@ export function render(report: AuditReport): string {
           {
             executionSuccessful: !hasHarnessErrors(report),
             ...(Number.isNaN(start) ? {} : { startTimeUtc: new Date(start).toISOString(), endTimeUtc: new Date(start + run.durationMs).toISOString() }),
-            toolExecutionNotifications: errored.map((c) => ({
-              level: 'error',
-              message: { text: c.reason ?? 'the harness could not run this check' },
-              descriptor: { id: c.id },
-            })),
+            toolExecutionNotifications: [
+              ...errored.map((c) => ({
+                level: 'error',
+                message: { text: c.reason ?? 'the harness could not run this check' },
+                descriptor: { id: c.id },
+              })),
+              // The check ran but proved nothing: not a result (no defect), not an error (the harness worked).
+              ...inconclusive.map((c) => ({
+                level: 'warning',
+                message: { text: `inconclusive: ${c.reason ?? 'a positive control failed'}` },
+                descriptor: { id: c.id },
+              })),
+            ],
           },
         ],
         results: report.findings.map((f) => result(f, index.get(f.checkId) ?? 0)),

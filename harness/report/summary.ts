@@ -17,7 +17,7 @@ export interface ReportCounts {
 
 /** Counts checks by status and findings by severity. */
 export function countReport(report: AuditReport): ReportCounts {
-  const checks: Record<CheckStatus, number> = { passed: 0, failed: 0, skipped: 0, error: 0 }
+  const checks: Record<CheckStatus, number> = { passed: 0, failed: 0, inconclusive: 0, skipped: 0, error: 0 }
   for (const c of report.checks) checks[c.status]++
   const findings = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>
   for (const f of report.findings) findings[f.severity]++

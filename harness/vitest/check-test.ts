@@ -30,9 +30,10 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
     const ctx = new CheckContext(check.id, audit.topology, contract, audit.profile, http,
       { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath })
     const started = Date.now()
+    const startedAt = new Date(started).toISOString()
     const base = { id: check.id, suite: check.suite, title: check.title, severity: check.severity, cwe: check.cwe, owasp: check.owasp }
     const meta = (outcome: CheckOutcome, status: CheckMeta['result']['status'], reason?: string): CheckMeta => ({
-      result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason },
+      result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason, startedAt },
       findings: outcome.findings,
       matrix: ctx.matrix.toJSON(),
     })
@@ -48,7 +49,8 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
     }
     let outcome: CheckOutcome
     try {
-      outcome = await check.run(ctx).finally(() => ctx.cleanup())
+      // The positive controls run before cleanup: a control may need the check's throwaway objects.
+      outcome = await check.run(ctx).then((o) => ctx.controlled(o)).finally(() => ctx.cleanup())
     } catch (err) {
       task.meta.tenantAudit = meta({ findings: [] }, 'error', isHarnessError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err))
       throw err
@@ -57,7 +59,10 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
       task.meta.tenantAudit = meta(outcome, 'skipped', outcome.skipped)
       return skip(outcome.skipped)
     }
-    task.meta.tenantAudit = meta(outcome, outcome.findings.length > 0 ? 'failed' : 'passed')
+    // Findings that survive a failed control (leaks, 2xx to forbidden calls) still fail the check;
+    // without findings, a failed control makes it inconclusive, never passed.
+    const status = outcome.findings.length > 0 ? 'failed' : outcome.inconclusive ? 'inconclusive' : 'passed'
+    task.meta.tenantAudit = meta(outcome, status, outcome.inconclusive)
     if (outcome.findings.length > 0) {
       throw new Error(`${outcome.findings.length} finding(s):\n${outcome.findings.map((f) => `- ${f.message}`).join('\n')}`)
     }

@@ -55,8 +55,8 @@ export default class AuditReporter implements Reporter {
     if (!meta || process.env.CI === 'true' || process.env.TENANT_AUDIT_QUIET === '1') return
     this.done++
     const r = meta.result
-    const mark = r.status === 'passed' ? '✓' : r.status === 'failed' ? '✗' : r.status === 'skipped' ? '-' : '!'
-    process.stderr.write(`  ${mark} ${r.id.padEnd(36)} ${String(r.requests).padStart(5)} req  ${r.findings ? `${r.findings} finding(s)` : ''}\n`)
+    const mark = r.status === 'passed' ? '✓' : r.status === 'failed' ? '✗' : r.status === 'skipped' ? '-' : r.status === 'inconclusive' ? '?' : '!'
+    process.stderr.write(`  ${mark} ${r.id.padEnd(36)} ${String(r.requests).padStart(5)} req  ${r.findings ? `${r.findings} finding(s)` : ''}${r.status === 'inconclusive' ? 'inconclusive' : ''}\n`)
   }
 
   async onTestRunEnd(modules: readonly TestModule[]): Promise<void> {

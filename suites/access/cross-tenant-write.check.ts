@@ -5,11 +5,11 @@ import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
 import { victimLabel } from '../../harness/engine/labels.js'
 import { objectParam } from '../../harness/engine/targets.js'
-import { differs, handlerOf, snapshot, victimIn, victimTarget, writeBody, type Snapshot } from '../../harness/engine/victims.js'
+import { differs, handlerOf, readBack, victimIn, victimTarget, writeBody, type Snapshot } from '../../harness/engine/victims.js'
 import { foreignWrites, objectWrites, placesFor, type ForeignWrite } from '../../fixtures/arbitraries/foreign-writes.js'
 import { findingFor } from './policy-matrix.check.js'
 
-interface Attempt { r: ProbeResult; victim: string; reader?: string | undefined; before?: Snapshot | undefined; after?: Snapshot | undefined; unknownStatus?: number | undefined; problems: string[] }
+interface Attempt { r: ProbeResult; victim: string; reader?: string | undefined; before?: Snapshot | undefined; after?: (Snapshot & { gone?: boolean }) | undefined; unknownStatus?: number | undefined; problems: string[] }
 
 /** One write on a fresh victim: snapshot as its owner, write as the intruder, snapshot again. */
 async function attempt(ctx: CheckContext, w: ForeignWrite): Promise<Attempt | undefined> {
@@ -18,17 +18,18 @@ async function attempt(ctx: CheckContext, w: ForeignWrite): Promise<Attempt | un
   const victim = await victimIn(ctx, w.op, home)
   if (!victim) return undefined
   const reader = handlerOf(ctx, victim, 'read')
-  const before = reader && (await snapshot(ctx, reader))
+  const before = reader && (await readBack(ctx, reader, `${victim.label} before the write`))
   const { target, params } = victimTarget(ctx, w.op, victim)
   const via = w.viaOwn ? { ...target, accountId: w.actor.accountId, workspaceId: w.actor.workspaceId } : target
   const body = writeBody(ctx, w.op, victim.canary)
   const r = await ctx.probe({ actor: w.actor, op: w.op, target: via, params, body })
-  const after = reader && before?.state !== undefined ? await snapshot(ctx, reader) : undefined
+  const after = reader && before?.state !== undefined ? await readBack(ctx, reader, `${victim.label} after ${w.actor.label}'s write`) : undefined
   const status = r.response.status
   const denied = r.judgement.expected !== 'allow'
   const refused = status < 200 || status > 299
   const problems: string[] = [...r.judgement.problems]
-  if (before && after && differs(before, after) && (denied || refused)) problems.push('changed')
+  // Only a served read-back (or a 404: gone) shows a change; a 401 to the owner shows nothing.
+  if (before && after && (after.state !== undefined || after.gone) && differs(before, after) && (denied || refused)) problems.push('changed')
   if (denied && refused && status < 500 && status !== 429 && status !== 403 && status !== 404) problems.push('not-a-denial')
   // RPL-01: a refused foreign id answers exactly like an id that exists nowhere.
   const param = objectParam(ctx.topology, w.op)
@@ -53,7 +54,9 @@ function describe(ctx: CheckContext, w: ForeignWrite, a: Attempt): FindingInput 
   if (a.problems.includes('not-a-denial')) notes.push(`a refused foreign write should answer 403 or 404, not ${a.r.response.status}`)
   if (a.problems.includes('existence-oracle')) notes.push(`an id that exists nowhere answered ${a.unknownStatus}: existing and missing ids are told apart`)
   const severe = a.problems.includes('changed') ? 'critical' : a.problems.every((p) => p === 'not-a-denial' || p === 'existence-oracle') ? 'low' : base.severity
-  return { ...base, severity: severe, message: [base.message, ...notes].join('; '), dedupKey: `${w.op.id}|${w.actor.actorKind}|${w.placement}|${w.viaOwn ? 'own-parent' : 'their-parent'}|${a.problems.join('+')}` }
+  // Refusal-shaped problems (and "gone", a 404 to the owner) need a target that still serves genuine calls.
+  const refusalOnly = a.problems.every((p) => ['wrongly-denied', 'disclosing-status', 'not-a-denial', 'existence-oracle'].includes(p) || (p === 'changed' && a.after?.gone === true))
+  return { ...base, severity: severe, restsOnRefusal: refusalOnly, message: [base.message, ...notes].join('; '), dedupKey: `${w.op.id}|${w.actor.actorKind}|${w.placement}|${w.viaOwn ? 'own-parent' : 'their-parent'}|${a.problems.join('+')}` }
 }
 
 /**

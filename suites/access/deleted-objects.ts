@@ -44,12 +44,15 @@ export async function deletedObjectsGone(ctx: CheckContext, ws: WorkspaceNode): 
       const mayNeverRead = expected(read, reader, { ...here, object: spare }) !== 'allow'
       const fine = res.status === 404 || res.status === 410 || (mayNeverRead && (ctx.profile.denial.statuses as number[]).includes(res.status))
       const leaked = res.body.includes(spare.canary)
+      // "Gone for everyone" rests on refusals: each needs the reader's token served elsewhere.
+      if (res.status >= 400 && res.status < 500) ctx.noteRefused(reader, read, { ...here, object: spare })
       if (fine && !leaked) continue
       out.push({
         message: `${reader.label} (${rel}) GET ${read.path} of a ${create.resource} object its owner ${owner.label} had deleted: answered ${res.status}` +
           `${leaked ? ' with the deleted content' : ''}; a deleted object must answer 404 to everyone`,
         dedupKey: `${read.id}|deleted|${rel}|${res.status < 300 || leaked ? 'readable' : res.status}`,
         severity: res.status < 300 || leaked ? 'critical' : res.status >= 500 ? 'medium' : 'low',
+        restsOnRefusal: res.status >= 400 && res.status < 500 && !leaked,
         cwe: 672, actor: reader.label, victim: owner.label, evidence: res.evidence, repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
         operation: { method: read.method.toUpperCase(), pathTemplate: read.path, operationId: read.id },
       })

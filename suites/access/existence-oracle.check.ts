@@ -43,6 +43,8 @@ export const existenceOracle = defineCheck<CheckContext>({
       const body = bodyFor(ctx, op)
       const a = await ctx.probe({ actor, op, target: found, params, body })
       const b = await ctx.as(actor).send({ method: op.method, path: ctx.pathFor(op, missing, missingParams), body: a.probe.body })
+      // Both answers are refusals the verdict compares: the control must come after the second one.
+      if (b.status >= 400 && b.status < 500) ctx.noteRefused(actor, op, missing)
       const ids = [found.accountId, found.workspaceId, found.object?.id, missing.accountId, missing.workspaceId, ...Object.values(params), ...Object.values(missingParams)].filter((x): x is string => !!x)
       if (a.response.status === b.status && normalise(a.response.body, ids) === normalise(b.body, ids)) return
       const key = `${op.id}|${variant}`
@@ -54,6 +56,8 @@ export const existenceOracle = defineCheck<CheckContext>({
           `an unknown id answered ${b.status} {${shownB}}: the difference tells the caller that the foreign object exists`,
         dedupKey: key,
         severity: a.judgement.problems.length ? worst(a.judgement.problems) : 'medium',
+        // Two refusals told apart mean something only while the target serves genuine calls.
+        restsOnRefusal: !a.judgement.problems.some((p) => p === 'leak' || p === 'wrongly-allowed'),
         ...ctx.evidenceOf(a),
       })
     }

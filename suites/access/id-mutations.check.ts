@@ -4,7 +4,7 @@ import { expected } from '../../harness/core/oracle.js'
 import type { Actor, SeededObject } from '../../harness/core/topology.js'
 import { FindingCollector } from '../../harness/engine/collect.js'
 import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
-import { worst, type Op, type Problem } from '../../harness/engine/judge.js'
+import { restsOnRefusal, worst, type Op, type Problem } from '../../harness/engine/judge.js'
 import { objectParam, representatives, workspacesAround } from '../../harness/engine/targets.js'
 import { probeUnrecorded } from '../../harness/engine/unrecorded.js'
 import { marker, victimIn, writeBody } from '../../harness/engine/victims.js'
@@ -72,7 +72,7 @@ export const idMutations = defineCheck<CheckContext>({
         for (const base of ['sibling', 'other-account'] as const) {
           const r = seen.get(`${base}|${m.name}`)
           if (!r || !missing || r.response.status === missing.response.status || r.response.status < 400 || missing.response.status < 400) continue
-          found.add({ ...findingOf(ctx, r, base, m, [], true), severity: 'low', dedupKey: `${op.id}|existence`,
+          found.add({ ...findingOf(ctx, r, base, m, [], true), severity: 'low', dedupKey: `${op.id}|existence`, restsOnRefusal: true,
             message: `${actor.label} ${op.method.toUpperCase()} ${op.path}: ${WHOSE[base]} id as \`${shapeOf(m)}\` answered ${r.response.status}, an id that exists nowhere ${missing.response.status}: existing objects can be told from missing ones` }, `${base} \`${shapeOf(m)}\``)
         }
       }
@@ -89,6 +89,7 @@ function findingOf(ctx: CheckContext, r: ProbeResult, base: Base, m: IdMutation,
       `${leaked ? ` carrying data of ${leaked}` : ''} (${problems.join(', ')})`,
     dedupKey: `${r.probe.op.id}|${problems.join('+')}`,
     severity: worst(problems),
+    restsOnRefusal: restsOnRefusal(problems),
     ...ctx.evidenceOf(r),
     repro: { seed: ctx.settings.seed, curl: '' },
   }

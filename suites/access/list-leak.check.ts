@@ -81,6 +81,7 @@ export const listLeak = defineCheck<CheckContext>({
             (leaks.length ? `; foreign canaries of ${leaks.map((l) => `${l.object.label} (${l.where})`).join(', ')}` : '') + ` (${problems.join(', ')})`,
           dedupKey: `${c.op.id}|${c.actor.actorKind}|${c.relation}|${c.term ? 'search' : 'plain'}|${problems.join('+')}`,
           severity: problems.includes('foreign-item') ? 'critical' : worst(r.judgement.problems),
+          restsOnRefusal: (problems as string[]).every((p) => p === 'wrongly-denied' || p === 'disclosing-status'),
           ...ctx.evidenceOf(r),
           repro: { seed: ctx.settings.seed, curl: '' },
         }

@@ -8,7 +8,7 @@ import { labelOf } from '../../harness/engine/labels.js'
 import { grantCeiling } from '../../harness/engine/members.js'
 import { representatives, workspacesAround } from '../../harness/engine/targets.js'
 import { probeUnrecorded } from '../../harness/engine/unrecorded.js'
-import { disposeLater, handlerOf, marker, snapshot, victimIn, victimTarget, writeBody } from '../../harness/engine/victims.js'
+import { disposeLater, handlerOf, marker, readBack, victimIn, victimTarget, writeBody } from '../../harness/engine/victims.js'
 import { extraFields, violations, type Expect, type ExtraSet, type Violation } from '../../fixtures/arbitraries/mass-assignment.js'
 
 type Json = Record<string, unknown>
@@ -20,7 +20,7 @@ async function attempt(ctx: CheckContext, op: Op, actor: Actor, home: WorkspaceN
   if (op.verb === 'update' && !victim) return undefined
   const { target, params }: { target: OpTarget; params: Record<string, string> } = victim ? victimTarget(ctx, op, victim) : { target: { accountId: home.accountId, workspaceId: home.id }, params: {} }
   const reader = victim && handlerOf(ctx, victim, 'read')
-  const before = reader && (await snapshot(ctx, reader))
+  const before = reader && (await readBack(ctx, reader, `${victim!.label} before the write`))
   // Off the matrix: a refusal of a poisoned body is right, though the oracle allows the plain call.
   const r = await probeUnrecorded(ctx, { actor, op, target, params, body: { ...(writeBody(ctx, op, marker(ctx)) as object), ...extras } })
   const ok = r.response.status >= 200 && r.response.status < 300
@@ -40,8 +40,8 @@ async function attempt(ctx: CheckContext, op: Op, actor: Actor, home: WorkspaceN
     disposeLater(ctx, subject)
   }
   const rereader = reader ?? (subject && handlerOf(ctx, subject, 'read'))
-  const after = rereader && (ok || before?.state) ? await snapshot(ctx, rereader) : undefined
-  if (after && !after.json) found.push({ kind: 'gone', text: `${rereader!.actor.label}'s re-read where it belongs answered ${after.status}: it is not there` })
+  const after = rereader && (ok || before?.state) ? await readBack(ctx, rereader, `${subject!.label} after ${actor.label}'s call`) : undefined
+  if (after?.gone) found.push({ kind: 'gone', text: `${rereader!.actor.label}'s re-read where it belongs answered ${after.status}: it is not there` })
   if (after?.json) found.push(...violations(t, after.json as Json, ex, extras, declared, victim && (before?.json as Json | undefined)))
   return { r, found }
 }
@@ -84,6 +84,8 @@ export const massAssignment = defineCheck<CheckContext>({
             message: `${actor.label} ${op.method.toUpperCase()} ${op.path} with ${set === 'privilege' ? 'higher roles' : `the ids of ${relation === 'sibling' ? 'a sibling workspace' : 'another account'}`} ` +
               `in the body (${Object.entries(extras).map(([k, v]) => `${k}=${labelOf(t, v)}`).join(', ')}): target answered ${a.r.response.status}; ${[...new Set(a.found.map((v) => v.text))].join('; ')}`,
             dedupKey: `${op.id}|${kinds.join('+')}`,
+            // "Gone" is a 404 to the re-reader: it means something only while the target serves genuine calls.
+            restsOnRefusal: kinds.every((k) => k === 'gone'),
             severity: kinds.some((k) => k === 'tenant' || k === 'role' || k === 'gone') ? 'critical' : kinds.length === 1 && kinds[0] === 'server-error' ? 'medium' : 'high',
             ...ctx.evidenceOf(a.r),
             repro: { seed: ctx.settings.seed, curl: '' },

@@ -41,6 +41,9 @@ async function attempt(ctx: CheckContext, base: SafeCall, op: Op, actor: Actor, 
   }
   const res = await ctx.as(actor).send({ method: method.toUpperCase(), path: fillPath(op.path, params), query, headers, body })
   if (m.at !== 'method') deferCreated(ctx, op, res)
+  // "No 5xx" shows something only if the broken request reached the handler: a refusal counts only
+  // while the same token is served (a target refusing every token never answers 5xx either).
+  if (m.at !== 'method' && res.status >= 400 && res.status < 500) ctx.noteRefused(actor, op, { accountId: actor.accountId, workspaceId: actor.workspaceId })
   // What the caller sent may come back in a 400; it is not the server's insides.
   const sent = m.at === 'path' ? params[m.param]! : m.at === 'query' ? String(query[m.name]) : ''
   const text = sent ? res.body.split(sent).join('') : res.body

@@ -27,6 +27,8 @@ function findingOf(ctx: CheckContext, r: ProbeResult, style: PollutionStyle, rel
       `target answered ${r.response.status}${changes}${leaked ? `, carrying foreign data of ${leaked}` : ''} (${problems.join(', ')})`,
     dedupKey: `${r.probe.op.id}|${style}|${problems.join('+')}`,
     severity: problems.map((p) => SEVERITY[p] ?? 'high').sort(compareSeverity)[0],
+    // A polluted call refused where the plain one was served means something only while tokens are served.
+    restsOnRefusal: r.response.status >= 400 && r.response.status < 500 && problems.every((p) => ['answer-changed', 'wrongly-denied', 'disclosing-status'].includes(p)),
     ...ctx.evidenceOf(r),
     repro: { seed: ctx.settings.seed, curl: '' },
   }

@@ -6,7 +6,7 @@ import { bodyFromSchema } from '../../harness/provision/bodies.js'
 import { newPassword } from '../../harness/provision/session.js'
 import { objectIn, objectParam, representatives, targetsFor } from '../../harness/engine/targets.js'
 import { throwaway } from '../../harness/engine/throwaway.js'
-import { worst, type Op } from '../../harness/engine/judge.js'
+import { restsOnRefusal, worst, type Op } from '../../harness/engine/judge.js'
 
 /** A finding for one judged probe, keyed so the same defect is one finding across runs. */
 export function findingFor(ctx: CheckContext, r: ProbeResult, relation: string): FindingInput {
@@ -18,6 +18,7 @@ export function findingFor(ctx: CheckContext, r: ProbeResult, relation: string):
       (leaked ? `; response carries foreign data of ${leaked}` : '') + ` (${j.problems.join(', ')})`,
     dedupKey: `${op.id}|${actor.actorKind}|${relation}|${j.problems.join('+')}`,
     severity: worst(j.problems),
+    restsOnRefusal: restsOnRefusal(j.problems),
     ...ctx.evidenceOf(r),
     repro: { seed: ctx.settings.seed, curl: '' },
   }

@@ -77,12 +77,16 @@ export const privateNotes = defineCheck<CheckContext>({
         for (const op of writes) judged(await ctx.probe({ actor, op, target, params: objectParams(ctx, op, target), body: op.method === 'delete' ? undefined : body }), actor, o)
         if (actor === owner) break
         const again = await ctx.as(owner).get(ctx.pathFor(read, target, objectParams(ctx, read, target)))
-        const damage = again.status === 404 ? 'deleted' : again.status >= 300 ? `unreadable (${again.status})` : again.body.includes(marker) ? 'changed' : undefined
+        // The owner's re-read proves "nothing changed" only when served; a 404 (deleted) counts only while
+        // the owner's token is served elsewhere (a positive control stands behind it); anything else shows nothing.
+        if (again.status === 404) ctx.noteRefused(owner, read, target)
+        else if (!ctx.expectServed(again, `the owner's re-read of ${spare.label} after ${actor.label}'s writes`)) continue
+        const damage = again.status === 404 ? 'deleted' : again.body.includes(marker) ? 'changed' : undefined
         if (!damage) continue
         note({
           message: `after ${actor.label}'s ${writes.map((w) => w.method.toUpperCase()).join('/')} on ${owner.label}'s ${o.resource} (${relation(actor, t, o.workspaceId)}), the owner's re-read shows it ${damage}`,
           dedupKey: `damage|${o.resource}|${relation(actor, t, o.workspaceId)}|${damage}`,
-          evidence: again.evidence, actor: actor.label, victim: owner.label,
+          evidence: again.evidence, actor: actor.label, victim: owner.label, restsOnRefusal: damage === 'deleted',
           operation: { method: 'GET', pathTemplate: read.path, operationId: read.id },
         }, actor.label)
         spare = await throwaway(ctx, o.resource, place, owner) // a fresh one for the next intruder

@@ -31,6 +31,8 @@ async function attempts(ctx: CheckContext, actor: Actor, op: Op): Promise<Findin
   // Re-read the target as the platform admin (or the account's admin) and compare with what the caller may grant.
   const verdict = async (what: string, target: Actor, before: number, res: { status: number; evidence: FindingInput['evidence'] }, asked: number) => {
     const after = await readUser(ctx, target)
+    // The verdict is the re-read: one that is not served (a 404 is "not there", an answer) shows nothing.
+    if (after && !after.found && after.status !== 404) ctx.expectServed(after, `re-reading ${target.label}'s role after ${actor.label}'s ${what} attempt`)
     const rank = after?.found ? rankOf(after.record!) : 0
     const ceiling = grantCeiling(op, actor, { accountId: ws.accountId, workspaceId: ws.id })
     if (rank > before && rank > ceiling) {

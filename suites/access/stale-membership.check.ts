@@ -76,7 +76,12 @@ export const staleMembership = defineCheck<CheckContext>({
       if (!changed || changed.status >= 300) continue
       tested++
       const res = await send()
-      if (res.status >= 400) continue
+      if (res.status >= 400) {
+        // The stale token's refusal counts only while the target still serves a member who kept the right.
+        const peer = ctx.topology.actors.find((a) => a.kind === 'user' && a.workspaceId === ws.id && a.token !== undefined && expected(call.op, a, call.here) === 'allow')
+        if (peer) ctx.noteRefused(peer, call.op, call.here)
+        continue
+      }
       const refusedAfter = await acceptedFor(send)
       const window = refusedAfter === undefined
         ? `still accepted after 5 s: tokens live until expiry${who.expiresIn ? `, ${who.expiresIn} s` : ''}`

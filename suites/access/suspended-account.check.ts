@@ -70,8 +70,15 @@ export const suspendedAccount = defineCheck<CheckContext>({
       for (const c of alive) {
         const res = await ctx.as(c.actor).send({ method: c.op.method, path: c.path })
         const v = judge(c, res.status)
+        // Every refusal here (the suspended users' and any other) counts only while a user of another
+        // account is still served: that user's read is the positive control, sent after reactivation if
+        // the phase did not show it.
+        if (res.status >= 400 && res.status < 500) {
+          const other = alive.find((o) => o.actor.accountId !== victim.id && o.actor.accountId !== c.actor.accountId) ?? alive.find((o) => o.actor.accountId !== victim.id)
+          if (other) ctx.requireControl({ actor: other.actor, op: other.op, target: { accountId: other.actor.accountId, workspaceId: other.actor.workspaceId }, params: {} }, `${c.actor.label} ${c.op.method.toUpperCase()} ${c.op.path} (${when})`)
+        }
         if (!v) continue
-        const f = findings.get(v.key) ?? { dedupKey: v.key, severity: v.severity, who: [], message: '', actor: c.actor.label, victim: victim.label, evidence: res.evidence, repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
+        const f = findings.get(v.key) ?? { dedupKey: v.key, severity: v.severity, restsOnRefusal: res.status >= 400 && res.status < 500, who: [], message: '', actor: c.actor.label, victim: victim.label, evidence: res.evidence, repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
           operation: { method: c.op.method.toUpperCase(), pathTemplate: c.op.path, operationId: c.op.id } }
         f.who.push(`${res.status} to ${c.actor.label}`)
         f.message = `${when}: ${c.op.method.toUpperCase()} ${c.op.path} answered ${f.who.join(', ')}; ${v.expectation}`

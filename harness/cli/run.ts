@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { HarnessError } from '../core/errors.js'
 import { loadProfile } from '../core/profile.js'
 import { parseAuditReport } from '../core/report-schema.js'
+import { describeTraffic } from '../report/summary.js'
 import { exitCode } from '../core/run-result.js'
 import { SEVERITIES, type Severity } from '../core/severity.js'
 import { planFor, DEFAULT_BOUNDS } from '../provision/plan.js'
@@ -118,8 +119,9 @@ export async function run(opts: RunOptions): Promise<number> {
   const code = exitCode(report, failOn)
   const failed = report.checks.filter((c) => c.status === 'failed').length
   const errored = report.checks.filter((c) => c.status === 'error')
+  const traffic = describeTraffic(report.run.traffic)
   process.stderr.write(
-    `tenant-audit: ${report.checks.length} checks, ${failed} failed, ${report.findings.length} findings, ${report.run.requests} requests in ${(report.run.durationMs / 1000).toFixed(1)} s; reports in ${out}\n`,
+    `tenant-audit: ${report.checks.length} checks, ${failed} failed, ${report.findings.length} findings, ${report.run.requests} requests${traffic ? ` (${traffic})` : ''} in ${(report.run.durationMs / 1000).toFixed(1)} s; reports in ${out}\n`,
   )
   for (const e of errored) process.stderr.write(`tenant-audit: ${e.id} could not run: ${(e.reason ?? '').split('\n')[0]}\n`)
   if (state.teardown?.leftovers.length) process.stderr.write(`tenant-audit: could not remove: ${state.teardown.leftovers.join('; ')}\n`)

@@ -84,11 +84,25 @@ export class CheckContext {
     }
   }
 
+  /**
+   * The check revoked this token, or removed, suspended or demoted its user: the adapter never
+   * renews or substitutes it again, so no later check silently gets a fresh token for that user.
+   */
+  retire(token: string | undefined): void {
+    this.http.sessions.retire(token)
+  }
+
   get requests(): number {
     return this.http.sent - this.startCount
   }
 
+  /**
+   * A client that sends as `actor`. The adapter swaps a session's token for its current one and
+   * keeps `actor.token` current in place; pass `renew: false` to send the token exactly as it is
+   * (checks about tokens), `throttle: 'report'` to see a 429 (the rate-limit probes).
+   */
   as(actor: Actor): ActorClient {
+    this.http.sessions.bind(actor)
     const send = (req: Omit<HttpRequest, 'token'>) => this.http.send({ ...req, token: actor.token })
     return {
       send,

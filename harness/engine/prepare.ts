@@ -77,9 +77,11 @@ export async function prepareAudit(settings: AuditSettings): Promise<PreparedAud
     }
     state.secrets = [...state.secrets, ...result.secrets.list()]
     state.provisioningRequests = http.sent
+    state.traffic = http.traffic
     const provided: ProvidedAudit = {
       profile, baseUrl, contract: document, topology: result.topology, seed: settings.TENANT_AUDIT_SEED,
       numRuns: settings.TENANT_AUDIT_RUNS, replayPath: settings.TENANT_AUDIT_REPLAY_PATH, spent: http.sent,
+      sessions: http.sessions.export(),
     }
     return { provided, state, cleanup }
   } catch (err) {

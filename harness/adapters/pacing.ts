@@ -29,13 +29,15 @@ export class PacingGate {
   /** Resolves once `partition` is open; returns the milliseconds it waited. */
   async wait(partition: string): Promise<number> {
     const start = Date.now()
+    let slept = false
     for (;;) {
       const until = this.holds.get(partition)
       const now = Date.now()
       if (until === undefined || until <= now) {
         if (until !== undefined) this.holds.delete(partition)
-        return now - start
+        return slept ? now - start : 0
       }
+      slept = true
       await new Promise((r) => setTimeout(r, until - now))
     }
   }

@@ -167,6 +167,28 @@ describe('sessions: every login is recorded, tokens are renewed at the adapter',
   })
 })
 
+describe('sessions across processes', () => {
+  it('a token the setup process already replaced still maps to its session in the worker', async () => {
+    const auth = await authStub({ ttl: 600, refresh: true })
+    stub = auth.stub
+    const setup = adapterFor(stub)
+    const first = await login(setup)
+    auth.revoke(first)
+    expect((await setup.send({ method: 'GET', path: '/me', token: first })).status).toBe(200) // renewed in the setup
+    const worker = new HttpAdapter({ baseUrl: stub.url, maxRequests: 100, timeoutMs: 5000, retries: 0, auth: { tokenEndpoint: '/auth/token', workspaceParam: 'workspace_id' } })
+    try {
+      worker.sessions.load(JSON.parse(JSON.stringify(setup.sessions.export())))
+      const actor = { token: first } // a copy of the topology made before the renewal
+      worker.sessions.bind(actor)
+      expect(actor.token).toBe('access-2')
+      expect((await worker.send({ method: 'GET', path: '/me', token: first })).json).toEqual({ token: 'access-2' })
+      expect(auth.grants).toEqual(['password@ws-1', 'refresh_token'])
+    } finally {
+      await worker.close()
+    }
+  })
+})
+
 describe('expiry and renewal margin', () => {
   it('expires_in wins; else the JWT exp, decoded unverified; an opaque token has none', () => {
     const now = 1_700_000_000_000

@@ -16,6 +16,11 @@ export interface SessionData {
   workspaceId?: string
   /** A secret. */
   accessToken: string
+  /**
+   * Tokens this session held before (secrets): a copy of an actor made before a renewal still
+   * carries one, in this process or the one the session travelled to, and must map back here.
+   */
+  previousTokens?: string[]
   /** A secret; rotated on every refresh when the deployment rotates it. */
   refreshToken?: string
   /** Epoch ms the access token was obtained. */
@@ -38,6 +43,9 @@ export interface SessionOptions {
   /** How long a failed renewal is remembered before another is tried (default 10 s). */
   failureMemoMs?: number
 }
+
+/** Past tokens kept per session: plenty for an audit, bounded for one that renews every few seconds. */
+const MAX_PREVIOUS_TOKENS = 1000
 
 interface Session {
   data: SessionData
@@ -112,12 +120,12 @@ export class SessionStore {
   private add(data: SessionData): void {
     const s: Session = { data }
     this.all.push(s)
-    this.byToken.set(data.accessToken, s)
+    for (const t of [...(data.previousTokens ?? []), data.accessToken]) this.byToken.set(t, s)
   }
 
   /** Sessions as plain data, for the worker (secrets inside: never log or report it). */
   export(): SessionData[] {
-    return this.all.map((s) => ({ ...s.data }))
+    return this.all.map((s) => ({ ...s.data, previousTokens: s.data.previousTokens && [...s.data.previousTokens] }))
   }
 
   /** Adopts sessions recorded in another process (the global setup's). */
@@ -196,6 +204,7 @@ export class SessionStore {
       this.stats.renewalFailures++
       return false
     }
+    d.previousTokens = [...(d.previousTokens ?? []), d.accessToken].slice(-MAX_PREVIOUS_TOKENS)
     d.accessToken = answer.access_token
     d.obtainedAt = now
     d.expiresAt = expiryOf(d.accessToken, answer.expires_in, now)

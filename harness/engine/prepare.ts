@@ -75,6 +75,8 @@ export async function prepareAudit(settings: AuditSettings): Promise<PreparedAud
       })
       result = await provisionThroughPortal(http, contract, profile, planFor(settings.TENANT_AUDIT_SEED, bounds), settings.TENANT_AUDIT_SEED, track)
     }
+    // Provisioning may have outlived the first tokens: the actors handed to the suites carry current ones.
+    for (const actor of result.topology.actors) http.sessions.bind(actor)
     state.secrets = [...state.secrets, ...result.secrets.list()]
     state.provisioningRequests = http.sent
     state.traffic = http.traffic

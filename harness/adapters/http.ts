@@ -2,6 +2,10 @@ import { Agent, request as undiciRequest } from 'undici'
 import { HarnessError } from '../core/errors.js'
 import { recordEvidence } from '../core/evidence.js'
 import type { Evidence } from '../core/finding.js'
+import { PacingGate } from './pacing.js'
+import { isThrottled, throttleWaitMs } from './rate-headers.js'
+import { claimPartition, SessionStore } from './sessions.js'
+import { emptyTraffic, type TrafficStats } from './traffic.js'
 
 /** One request as a check asks for it; `path` is relative to the target's base URL. */
 export interface HttpRequest {
@@ -11,8 +15,19 @@ export interface HttpRequest {
   headers?: Record<string, string>
   /** An object is sent as JSON; a string as-is (set Content-Type yourself). */
   body?: unknown
-  /** Bearer token; becomes the Authorization header. */
+  /** Bearer token; becomes the Authorization header. A token of a known session is sent as that session's current one. */
   token?: string
+  /**
+   * `report`: a throttled answer (429, or 503 with Retry-After) is returned as it is, for the
+   * rate-limit probes that ask for it. Default `wait`: it is waited out and the request resent,
+   * and no check ever sees it.
+   */
+  throttle?: 'wait' | 'report'
+  /**
+   * `false`: the token is sent exactly as given: no substitution, no renewal, no resend after a 401.
+   * For checks about tokens (revocation, suspension, removal, demotion, replay), whose refusal is the point.
+   */
+  renew?: boolean
 }
 
 export interface HttpResponse {
@@ -31,14 +46,29 @@ export interface AdapterOptions {
   requestsPerSecond?: number
   timeoutMs: number
   retries: number
+  /** Bounds on waiting out a throttling target, per request (profile `throttle`). */
+  throttle?: { maxRetries: number; maxWaitMs: number }
+  /** How sessions are recognised and renewed (profile `auth` and `claims.accountId`). */
+  auth?: { tokenEndpoint: string; workspaceParam?: string; accountClaim?: string }
 }
+
+export const DEFAULT_THROTTLE = { maxRetries: 8, maxWaitMs: 120_000 }
 
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'EAI_AGAIN'])
 
 /**
  * How requests reach a target: undici with a per-request timeout, bounded retries on connection
- * errors only (never on an HTTP answer), the request budget and the rate cap enforced, redirects never
- * followed, and nothing sent to any origin but the target's. Checks never call fetch themselves.
+ * errors, the request budget and the rate cap enforced, redirects never followed, and nothing sent
+ * to any origin but the target's. Checks never call fetch themselves.
+ *
+ * The one seam for two cross-cutting concerns (STYLE 14):
+ * - throttling: a throttled answer is waited out and the request resent (bounded; every attempt
+ *   counts against the budget and the rate cap), and rate-limit headers pace what follows;
+ * - credentials: every password-grant login is recorded as a session, whose tokens are renewed
+ *   before they expire and once after a 401 the harness did not expect.
+ * Pacing partitions are tenants: a session's account (from the token's account claim), a principal
+ * its own, unauthenticated calls one partition — what a multi-tenant deployment most likely keys its
+ * quotas on. Holding a partition the target does not actually share costs a little time, never a verdict.
  */
 export class HttpAdapter {
   readonly origin: string
@@ -47,11 +77,85 @@ export class HttpAdapter {
   private nextSlot = 0
   /** Requests sent so far (every attempt counts against the budget). */
   sent = 0
+  /** Throttling and renewal counts of this adapter (this process). */
+  readonly traffic: TrafficStats = emptyTraffic()
+  readonly sessions: SessionStore
+  private readonly gate: PacingGate
+  private readonly throttle: { maxRetries: number; maxWaitMs: number }
 
   constructor(private readonly opts: AdapterOptions) {
     this.base = new URL(opts.baseUrl)
     this.origin = this.base.origin
     this.agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: 4_000 })
+    this.throttle = opts.throttle ?? DEFAULT_THROTTLE
+    this.gate = new PacingGate(this.throttle.maxWaitMs)
+    const tokenEndpoint = opts.auth?.tokenEndpoint ?? '/auth/token'
+    this.sessions = new SessionStore(
+      (form, partition) => this.dispatch({ method: 'POST', path: tokenEndpoint, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() }, partition),
+      this.traffic,
+      { workspaceParam: opts.auth?.workspaceParam, accountClaim: opts.auth?.accountClaim },
+    )
+  }
+
+  /** Whose quota a request most likely spends (see the class comment). */
+  partitionOf(token: string | undefined): string {
+    if (token === undefined) return 'anonymous'
+    return this.sessions.sessionOf(token)?.partition ?? claimPartition(token, this.opts.auth?.accountClaim) ?? 'unknown-token'
+  }
+
+  /**
+   * Sends one request as a check asks for it: the token swapped for its session's current one (and
+   * renewed when about to expire), throttling waited out, one renewal and resend after an unexpected
+   * 401, and a successful password-grant login recorded as a session.
+   */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const session = req.renew === false ? undefined : this.sessions.sessionOf(req.token)
+    let token = session ? await this.sessions.current(req.token!) : req.token
+    const partition = this.partitionOf(token)
+    let res = await this.dispatch({ ...req, token }, partition)
+    // A 401 on a token believed valid: renew once and resend once before anything is judged.
+    if (res.status === 401 && session && !session.retired && token !== undefined && (await this.sessions.renew(token))) {
+      this.traffic.unauthorizedResends++
+      token = session.accessToken
+      res = await this.dispatch({ ...req, token }, partition)
+    }
+    this.observeLogin(req, res)
+    return res
+  }
+
+  /** Every password grant that succeeds, wherever it was sent from, becomes a session. */
+  private observeLogin(req: HttpRequest, res: HttpResponse): void {
+    const endpoint = this.opts.auth?.tokenEndpoint ?? '/auth/token'
+    if (req.method.toUpperCase() !== 'POST' || req.path.split('?')[0] !== endpoint || typeof req.body !== 'string') return
+    this.sessions.recordLogin(new URLSearchParams(req.body), res.status, res.json)
+  }
+
+  /**
+   * One request with throttling handled: the partition's pacing hold waited out, rate-limit headers
+   * read, and a throttled answer waited out and resent, at most `maxRetries` times and `maxWaitMs`
+   * in all; past that a harness error, never the throttled answer.
+   */
+  private async dispatch(req: HttpRequest, partition: string): Promise<HttpResponse> {
+    const report = req.throttle === 'report'
+    let waited = 0
+    for (let attempt = 0; ; attempt++) {
+      if (!report) {
+        const held = await this.gate.wait(partition)
+        waited += held
+        this.traffic.waitedMs += held
+      }
+      const res = await this.once(req)
+      this.gate.observe(partition, res.headers)
+      if (report || !isThrottled(res.status, res.headers)) return res
+      this.traffic.throttled++
+      const wait = throttleWaitMs(res.headers, attempt)
+      if (attempt >= this.throttle.maxRetries || waited + wait > this.throttle.maxWaitMs) {
+        throw new HarnessError('ERR_TARGET_THROTTLED', `${req.method.toUpperCase()} ${req.path} was still throttled (${res.status}) after ${attempt} resends and ${(waited / 1000).toFixed(1)} s of waiting, and the target asked for ${(wait / 1000).toFixed(1)} s more (raise throttle.maxRetries / throttle.maxWaitMs, or lower budget.requestsPerSecond)`)
+      }
+      // A hold, not a private sleep: every concurrent sender of this partition waits with it.
+      this.gate.hold(partition, Date.now() + wait)
+      this.traffic.resends++
+    }
   }
 
   private url(req: HttpRequest): URL {
@@ -72,7 +176,8 @@ export class HttpAdapter {
     if (slot > now) await new Promise((r) => setTimeout(r, slot - now))
   }
 
-  async send(req: HttpRequest): Promise<HttpResponse> {
+  /** One exchange: budget, rate cap, bounded retries on connection errors. */
+  private async once(req: HttpRequest): Promise<HttpResponse> {
     const url = this.url(req)
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers }
     if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`

@@ -206,18 +206,9 @@ export class AuditTrail {
     return out
   }
 
-  /**
-   * Reads one page (limit 200). A 429 (a rate-limited deployment, or the harness's own polling) is
-   * waited out as `Retry-After` says, up to three times and 10 s each, before it counts as a refusal.
-   */
+  /** Reads one page (limit 200); throttling is waited out by the adapter, never seen here. */
   async page(reader: Reader, query: Record<string, string> = {}): Promise<HttpResponse> {
-    const path = this.ctx.pathFor(reader.op, reader.target)
-    for (let attempt = 0; ; attempt++) {
-      const res = await this.ctx.as(reader.actor).get(path, { limit: PAGE, ...reader.query, ...query })
-      if (res.status !== 429 || attempt >= 3) return res
-      const after = Number(res.headers['retry-after'])
-      await sleep(Math.min(10_000, Number.isFinite(after) && after > 0 ? after * 1000 : 1000))
-    }
+    return this.ctx.as(reader.actor).get(this.ctx.pathFor(reader.op, reader.target), { limit: PAGE, ...reader.query, ...query })
   }
 
   /** Every event one reader returns for a query, following `nextCursor` to the end. */

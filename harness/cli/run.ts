@@ -5,6 +5,7 @@ import { HarnessError, isHarnessError } from '../core/errors.js'
 import { inspectLines, openForInspect } from './inspect.js'
 import { loadProfile } from '../core/profile.js'
 import { parseAuditReport } from '../core/report-schema.js'
+import { describeTraffic } from '../report/summary.js'
 import { exitCode, onlyInconclusive } from '../core/run-result.js'
 import { SEVERITIES, type Severity } from '../core/severity.js'
 import { planFor, DEFAULT_BOUNDS } from '../provision/plan.js'
@@ -133,8 +134,9 @@ export async function run(opts: RunOptions): Promise<number> {
   const failed = report.checks.filter((c) => c.status === 'failed').length
   const errored = report.checks.filter((c) => c.status === 'error')
   const unsure = report.checks.filter((c) => c.status === 'inconclusive')
+  const traffic = describeTraffic(report.run.traffic)
   process.stderr.write(
-    `tenant-audit: ${report.checks.length} checks, ${failed} failed, ${unsure.length} inconclusive, ${report.findings.length} findings, ${report.run.requests} requests in ${(report.run.durationMs / 1000).toFixed(1)} s; reports in ${out}\n`,
+    `tenant-audit: ${report.checks.length} checks, ${failed} failed, ${unsure.length} inconclusive, ${report.findings.length} findings, ${report.run.requests} requests${traffic ? ` (${traffic})` : ''} in ${(report.run.durationMs / 1000).toFixed(1)} s; reports in ${out}\n`,
   )
   if (onlyInconclusive(report) && !errored.length) {
     process.stderr.write(`tenant-audit: nothing could be shown: ${unsure.length} check(s) inconclusive, none passed or failed; first: ${unsure[0]!.id}: ${(unsure[0]!.reason ?? '').split('\n')[0]}\n`)

@@ -20,6 +20,8 @@ export type HarnessErrorCode =
   | 'ERR_CONTRACT_INVALID'
   /** The request budget ran out; stopping is the safe answer on a real deployment. */
   | 'ERR_BUDGET_EXHAUSTED'
+  /** The target kept throttling one request past the profile's `throttle` bounds. */
+  | 'ERR_TARGET_THROTTLED'
   /** Accounts, workspaces, users or canary data could not be created. */
   | 'ERR_PROVISION_FAILED'
   /** The user asked for something impossible (bad flag, unknown check glob). */
@@ -35,6 +37,7 @@ const CODES: ReadonlySet<string> = new Set<HarnessErrorCode>([
   'ERR_PROFILE_INVALID',
   'ERR_CONTRACT_INVALID',
   'ERR_BUDGET_EXHAUSTED',
+  'ERR_TARGET_THROTTLED',
   'ERR_PROVISION_FAILED',
   'ERR_USAGE',
   'ERR_REGISTRY',

@@ -77,7 +77,8 @@ export const profileSchema = z
     contract: z.string().min(1).default('/openapi.json')
       .describe('The annotated OpenAPI 3.1 document: a path on the target (starting with /) or a file relative to this profile.'),
     auth: z.object({
-      tokenEndpoint: z.string().startsWith('/').default('/auth/token'),
+      tokenEndpoint: z.string().startsWith('/').default('/auth/token')
+        .describe('OAuth 2.0 token endpoint (form-encoded password grant). Every login through it is kept as a session whose access token is renewed before it expires (expires_in, else the JWT exp): with the refresh grant when the deployment returned a refresh token, else a new login.'),
       workspaceParam: z.string().min(1).optional().describe('Form field that picks the login workspace (reference: workspace_id).'),
       bootstrap: z.object({
         usernameEnv: envName.default('BOOTSTRAP_PRINCIPAL_EMAIL'),
@@ -138,8 +139,15 @@ export const profileSchema = z
       maxRequests: z.number().int().positive().default(50_000),
       requestsPerSecond: z.number().positive().optional().describe('Cap on the request rate; unlimited when absent.'),
       timeoutMs: z.number().int().positive().default(10_000),
-      retries: z.number().int().min(0).max(5).default(2).describe('Retries on connection errors only, never on an HTTP answer.'),
+      retries: z.number().int().min(0).max(5).default(2).describe('Retries on connection errors only; throttled answers are handled by `throttle`.'),
     }).strict().prefault({}),
+    throttle: z.object({
+      maxRetries: z.number().int().min(0).max(50).default(8)
+        .describe('How many times one request is resent after a throttled answer (429, or 503 with Retry-After) before the audit stops with ERR_TARGET_THROTTLED. Every resend counts against the budget and the rate cap.'),
+      maxWaitMs: z.number().int().min(0).max(3_600_000).default(120_000)
+        .describe('Most milliseconds one request may wait in all (Retry-After, the rate-limit headers\' reset, or exponential backoff; and pacing holds) before the audit stops with ERR_TARGET_THROTTLED.'),
+    }).strict().prefault({})
+      .describe('Throttling is the target\'s business, not a finding: throttled answers are waited out and resent, and RateLimit / RateLimit-Policy (draft-11), RateLimit-Remaining/-Reset and X-RateLimit-* headers pace the requests of the same tenant. Only the rate-limit suite\'s probes see a 429.'),
     rateLimit: z.object({
       quotaField: z.string().min(1).default('rateLimit')
         .describe('Field of the Portal accounts.update body that sets an account quota (an object with a per-second rate and a burst); the rate-limit checks set small quotas on accounts they create.'),

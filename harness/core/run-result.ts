@@ -28,6 +28,25 @@ export interface MatrixCell {
   probes: number
 }
 
+/**
+ * What the adapter did on the harness's behalf during a run, so a report can say how much of the
+ * audit was spent waiting on the target or renewing credentials. Counts only: no secret, no path.
+ */
+export interface TrafficStats {
+  /** Throttled answers (429, or 503 with Retry-After) the adapter absorbed; the rate-limit probes' own are not counted. */
+  throttled: number
+  /** Requests sent again after a throttled answer. */
+  resends: number
+  /** Milliseconds spent waiting: Retry-After and backoff before resends, and pacing holds. */
+  waitedMs: number
+  /** Access tokens renewed (refresh grant or a new login). */
+  renewals: number
+  /** Renewals that failed (the old token was sent as it was). */
+  renewalFailures: number
+  /** Requests sent again once after a 401 on a token the harness believed valid. */
+  unauthorizedResends: number
+}
+
 /** The run header of findings.json. */
 export interface RunInfo {
   /** Unique per run (a UUID or timestamp id). */
@@ -44,6 +63,8 @@ export interface RunInfo {
   requests: number
   /** Topology size the plan was drawn with (replay needs it to rebuild the same shape). */
   topology?: 'default' | 'small' | undefined
+  /** Throttling waited out and credentials renewed, over every process of the run. */
+  traffic?: TrafficStats | undefined
 }
 
 /** findings.json, schema version 1. */

@@ -92,15 +92,27 @@ export class CheckContext {
     }
   }
 
+  /**
+   * The check revoked this token, or removed, suspended or demoted its user: the adapter never
+   * renews or substitutes it again, so no later check silently gets a fresh token for that user.
+   */
+  retire(token: string | undefined): void {
+    this.http.sessions?.retire(token)
+  }
+
   get requests(): number {
     return this.http.sent - this.startCount
   }
 
   /**
-   * A client that sends with `actor`'s token. Every request through it is numbered for the
-   * positive controls, and every 2xx counts as a control for that actor on the operation it hit.
+   * A client that sends as `actor`. The adapter swaps a session's token for its current one and
+   * keeps `actor.token` current in place; pass `renew: false` to send the token exactly as it is
+   * (checks about tokens), `throttle: 'report'` to see a 429 (the rate-limit probes). Every request
+   * through it is numbered for the positive controls, and every 2xx counts as a control for that
+   * actor on the operation it hit.
    */
   as(actor: Actor): ActorClient {
+    this.http.sessions?.bind(actor) // optional: unit tests hand in a bare fake adapter
     const send = async (req: Omit<HttpRequest, 'token'>): Promise<HttpResponse> => {
       const res = await this.http.send({ ...req, token: actor.token })
       const seq = this.controls.tick()

@@ -75,11 +75,15 @@ export async function prepareAudit(settings: AuditSettings): Promise<PreparedAud
       })
       result = await provisionThroughPortal(http, contract, profile, planFor(settings.TENANT_AUDIT_SEED, bounds), settings.TENANT_AUDIT_SEED, track)
     }
+    // Provisioning may have outlived the first tokens: the actors handed to the suites carry current ones.
+    for (const actor of result.topology.actors) http.sessions.bind(actor)
     state.secrets = [...state.secrets, ...result.secrets.list()]
     state.provisioningRequests = http.sent
+    state.traffic = http.traffic
     const provided: ProvidedAudit = {
       profile, baseUrl, contract: document, topology: result.topology, seed: settings.TENANT_AUDIT_SEED,
       numRuns: settings.TENANT_AUDIT_RUNS, replayPath: settings.TENANT_AUDIT_REPLAY_PATH, spent: http.sent,
+      sessions: http.sessions.export(),
     }
     return { provided, state, cleanup }
   } catch (err) {

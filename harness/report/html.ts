@@ -13,7 +13,7 @@ import type { Severity } from '../core/severity.js'
 import { escapeHtml as e, safeJson } from './escape.js'
 import { SCRIPT, STYLE } from './html-assets.js'
 import { renderMatrix } from './html-matrix.js'
-import { countReport, formatDuration, plural, sortFindings } from './summary.js'
+import { countReport, describeTraffic, formatDuration, plural, sortFindings } from './summary.js'
 
 /** Options for the human formats. */
 export interface RenderOptions {
@@ -31,7 +31,7 @@ function header(report: AuditReport, failOn: Severity): string {
     ['Run', `${run.id}, started ${run.startedAt}`],
     ['Seed', String(run.seed)],
     ['Duration', formatDuration(run.durationMs)],
-    ['Requests', String(run.requests)],
+    ['Requests', String(run.requests) + (describeTraffic(run.traffic) ? ` (${describeTraffic(run.traffic)})` : '')],
     ['Faults', run.faults.length === 0 ? 'none' : run.faults.join(', ')],
   ]
   const dl = rows.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')

@@ -21,6 +21,7 @@ export function render(report: AuditReport): string {
       faults: run.faults,
       requests: run.requests,
       ...(run.topology === undefined ? {} : { topology: run.topology }),
+      ...(run.traffic === undefined ? {} : { traffic: run.traffic }),
     },
     checks,
     findings,

@@ -68,6 +68,7 @@ function topFindings(report: AuditReport): string[] {
 export function render(report: AuditReport): string {
   const counts = countReport(report)
   const c = counts.checks
+  const traffic = report.run.traffic ?? { throttled: 0, resends: 0, waitedMs: 0, renewals: 0, renewalFailures: 0, unauthorizedResends: 0 }
   return [
     verdict(report),
     '',
@@ -76,7 +77,8 @@ export function render(report: AuditReport): string {
     ...topFindings(report),
     `**Checks:** ${c.passed} passed · ${c.failed} failed · ${c.inconclusive} inconclusive · ${c.skipped} skipped · ${c.error} error  `,
     `**Findings:** ${counts.totalFindings === 0 ? 'none' : severityBreakdown(counts)}  `,
-    `**Requests:** ${report.run.requests} · **Duration:** ${formatDuration(report.run.durationMs)} · **Faults:** ${report.run.faults.length === 0 ? 'none' : cell(report.run.faults.join(', '))}`,
+    `**Requests:** ${report.run.requests} · **Duration:** ${formatDuration(report.run.durationMs)} · **Faults:** ${report.run.faults.length === 0 ? 'none' : cell(report.run.faults.join(', '))}  `,
+    `**Throttling:** ${traffic.throttled} throttled answers, ${traffic.resends} resent, ${formatDuration(traffic.waitedMs)} waited · **Tokens:** ${traffic.renewals} renewed${traffic.renewalFailures ? ` (${traffic.renewalFailures} failed)` : ''}, ${traffic.unauthorizedResends} resent after 401`,
     '',
     '_Full evidence and the isolation matrix: `report.html`; machine-readable: `findings.json`, `results.sarif`._',
     '',

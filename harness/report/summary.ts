@@ -5,7 +5,7 @@
 import { SEVERITIES, compareSeverity } from '../core/severity.js'
 import type { Severity } from '../core/severity.js'
 import type { CheckStatus } from '../core/check.js'
-import type { AuditReport } from '../core/run-result.js'
+import type { AuditReport, TrafficStats } from '../core/run-result.js'
 import type { Finding } from '../core/finding.js'
 
 /** Check and finding totals of one report. */
@@ -44,4 +44,15 @@ export function formatDuration(ms: number): string {
 /** `1 finding` / `3 findings`. */
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`
+}
+
+/** One line for humans: `3 throttled (12.5 s waited), 2 renewals`; empty when nothing happened. */
+export function describeTraffic(t: TrafficStats | undefined): string {
+  if (!t) return ''
+  const parts: string[] = []
+  if (t.throttled) parts.push(`${t.throttled} throttled, ${t.resends} resent`)
+  if (t.waitedMs) parts.push(`${(t.waitedMs / 1000).toFixed(1)} s waited on the target`)
+  if (t.renewals || t.renewalFailures) parts.push(`${t.renewals} token renewals${t.renewalFailures ? ` (${t.renewalFailures} failed)` : ''}`)
+  if (t.unauthorizedResends) parts.push(`${t.unauthorizedResends} resent after 401`)
+  return parts.join(', ')
 }

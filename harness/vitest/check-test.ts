@@ -6,15 +6,24 @@ import { isHarnessError } from '../core/errors.js'
 import { CheckContext } from '../engine/context.js'
 import { adapterFor } from '../engine/open-target.js'
 import type { HttpAdapter } from '../adapters/http.js'
+import { subTraffic } from '../adapters/traffic.js'
 import type { CheckMeta } from './state.js'
 import './state.js'
 
 let worker: { http: HttpAdapter; contract: TargetContract } | undefined
 
-/** One adapter and one parsed contract per worker, built from what the global setup provided. */
+/**
+ * One adapter and one parsed contract per worker, built from what the global setup provided. The
+ * adapter adopts the setup's sessions and keeps the topology's actors' tokens current in place.
+ */
 function shared() {
   const audit = inject('tenantAudit')
-  worker ??= { http: adapterFor(audit.profile, audit.baseUrl, audit.spent), contract: parseContract(audit.contract, audit.profile.vocabulary) }
+  if (!worker) {
+    const http = adapterFor(audit.profile, audit.baseUrl, audit.spent)
+    http.sessions.load(audit.sessions ?? [])
+    for (const actor of audit.topology.actors) http.sessions.bind(actor)
+    worker = { http, contract: parseContract(audit.contract, audit.profile.vocabulary) }
+  }
   return { audit, ...worker }
 }
 
@@ -31,11 +40,13 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
       { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath })
     const started = Date.now()
     const startedAt = new Date(started).toISOString()
+    const trafficBefore = { ...http.traffic }
     const base = { id: check.id, suite: check.suite, title: check.title, severity: check.severity, cwe: check.cwe, owasp: check.owasp }
     const meta = (outcome: CheckOutcome, status: CheckMeta['result']['status'], reason?: string): CheckMeta => ({
       result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason, startedAt },
       findings: outcome.findings,
       matrix: ctx.matrix.toJSON(),
+      traffic: subTraffic(http.traffic, trafficBefore),
     })
     const missing = (check.requires ?? []).filter((c) => !capabilities(audit.topology).has(c))
     if (missing.length > 0) {

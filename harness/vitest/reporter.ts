@@ -6,6 +6,7 @@ import type { Finding } from '../core/finding.js'
 import type { AuditReport } from '../core/run-result.js'
 import { writeReports } from '../report/index.js'
 import { mergeMatrices } from '../engine/matrix.js'
+import { addTraffic, emptyTraffic } from '../adapters/traffic.js'
 import { readSettings } from './settings.js'
 import { runState } from './state.js'
 import type { CheckMeta } from './state.js'
@@ -23,6 +24,8 @@ export function buildReport(metas: CheckMeta[]): AuditReport {
     checks.push(toCheckResult(def, { ...m.result, findings: resolved.length }))
   }
   const requests = (state?.provisioningRequests ?? 0) + checks.reduce((n, c) => n + c.requests, 0)
+  // Preparation's counts (this process) plus each check's (the worker's, carried on task.meta).
+  const traffic = ordered.reduce((t, m) => addTraffic(t, m.traffic), addTraffic(emptyTraffic(), state?.traffic))
   return {
     schemaVersion: 1,
     run: {
@@ -34,6 +37,7 @@ export function buildReport(metas: CheckMeta[]): AuditReport {
       faults: state?.faults ?? [],
       requests,
       topology: state?.topology,
+      traffic,
     },
     checks,
     findings,

@@ -3,6 +3,8 @@ import type { Topology } from '../core/topology.js'
 import type { CheckResult } from '../core/check.js'
 import type { FindingInput } from '../core/finding.js'
 import type { MatrixCell } from '../core/run-result.js'
+import type { SessionData } from '../adapters/sessions.js'
+import type { TrafficStats } from '../adapters/traffic.js'
 
 /** What the global setup hands to the suites (through Vitest's provide/inject: plain data only). */
 export interface ProvidedAudit {
@@ -15,6 +17,8 @@ export interface ProvidedAudit {
   replayPath?: string
   /** Requests already spent on provisioning: the suites get the rest of the budget. */
   spent: number
+  /** Every login's session, so the worker's adapter renews the same credentials (secrets: never logged). */
+  sessions: SessionData[]
 }
 
 /** What one check leaves on its test's `task.meta`, for the reporter. */
@@ -22,6 +26,8 @@ export interface CheckMeta {
   result: Omit<CheckResult, 'findings'> & { findings: number }
   findings: FindingInput[]
   matrix: MatrixCell[]
+  /** What the worker's adapter did while this check ran (throttling, renewals). */
+  traffic?: TrafficStats
 }
 
 declare module 'vitest' {
@@ -44,6 +50,8 @@ export interface RunState {
   secrets: string[]
   error?: { code: string; message: string }
   teardown?: { removed: number; leftovers: string[] }
+  /** Throttling and renewals during preparation (this process); the checks' own travel on task.meta. */
+  traffic?: TrafficStats
 }
 
 const KEY = Symbol.for('tenant-audit.run-state')

@@ -66,9 +66,11 @@ export const suspendedAccount = defineCheck<CheckContext>({
     type Verdict = { key: string; severity: FindingInput['severity']; expectation: string }
     const findings = new Map<string, FindingInput & { who: string[] }>()
     // One finding per defect (operation × what went wrong), naming every user it hit.
-    const phase = async (when: string, judge: (c: Call, status: number) => Verdict | undefined) => {
+    // While suspended, the suspended users' tokens are sent as they are (renew: false): a renewal must
+    // not stand in for the answer to the token the user held. After reactivation, renewal is allowed.
+    const phase = async (when: string, judge: (c: Call, status: number) => Verdict | undefined, raw = false) => {
       for (const c of alive) {
-        const res = await ctx.as(c.actor).send({ method: c.op.method, path: c.path })
+        const res = await ctx.as(c.actor).send({ method: c.op.method, path: c.path, renew: raw && c.actor.accountId === victim.id ? false : undefined })
         const v = judge(c, res.status)
         // Every refusal here (the suspended users' and any other) counts only while a user of another
         // account is still served: that user's read is the positive control, sent after reactivation if
@@ -95,7 +97,7 @@ export const suspendedAccount = defineCheck<CheckContext>({
             expectation: `users of the suspended account must be refused with 401 or 403` }
         }
         return status < 300 ? undefined : { key: `${c.op.id}|other-account-refused`, severity: 'high', expectation: `suspending ${victim.label} must not lock out other accounts` }
-      })
+      }, true)
     } finally {
       await ctx.as(admin).send({ method: op.method, path, body: { [field.name]: original } })
     }

@@ -28,6 +28,7 @@ export const lifecycleReplay = forgeryCheck({
     if (control.status < 200 || control.status > 299) return `the throwaway member's token was refused before revocation (${control.status}): no control`
     const res = await ctx.as(ANONYMOUS).send({ method: revoke.method.toUpperCase(), path: revoke.path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString() })
     if (res.status >= 300) return `the revocation endpoint refused the member's own token (${res.status})`
+    ctx.retire(token) // the adapter must never renew or substitute a revoked token
     await attempt(scene, { name: 'revoked access token replayed', catalog: 'RPL-04', token, expect: 'reject' })
     for (const v of nonCanonical(token)) await attempt(scene, { name: `revoked token, ${v.name}`, catalog: 'RPL-05, ENC-03', authorization: `Bearer ${v.token}`, expect: 'reject' })
     const d = decode(token)
@@ -36,11 +37,13 @@ export const lifecycleReplay = forgeryCheck({
 
     const demoted = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-demoted`)
     if (demoted && (await setRole(ctx, demoted.member, 'viewer'))?.status === 200) {
+      ctx.retire(demoted.session.access_token)
       await attempt(scene, { name: 'token of a member demoted to viewer', catalog: 'RPL-06', token: demoted.session.access_token, expect: 'deny' })
     }
     const removed = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-removed`)
     const gone = removed && (await removeMember(ctx, removed.member))
     if (removed && gone && gone.status < 300) {
+      ctx.retire(removed.session.access_token)
       await attempt(scene, { name: 'token of a removed member', catalog: 'RPL-06', token: removed.session.access_token, expect: 'deny' })
     }
   },

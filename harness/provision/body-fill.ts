@@ -1,0 +1,119 @@
+import { Faker, base, en } from '@faker-js/faker'
+import type { JsonSchema } from '../core/contract.js'
+import { schemaProblem } from './body-validator.js'
+import { hintKeyFor, type BodyHints } from './body-hints.js'
+import type { SchemaBundle } from './schema-bundle.js'
+
+/** How one generation attempt uses the hints. */
+export interface Fill {
+  /** Make the optional properties a hint names required (only where the schema accepts the hinted value). */
+  force: boolean
+  /** Put hints and canaries into the generated values. */
+  substitute: boolean
+}
+
+const faker = new Faker({ locale: [en, base] })
+
+/** Hints tried by enum membership on a field whose name means none (a `level` enum of role names). */
+const BY_ENUM: (keyof BodyHints)[] = ['role', 'platformRole', 'environment']
+
+/** Whether `value` satisfies one part of the bundled schema (its `$ref`s resolved through the bundle). */
+function accepts(bundle: SchemaBundle, schema: unknown, value: unknown): boolean {
+  if (typeof schema === 'boolean') return schema
+  return schemaProblem({ ...(schema as JsonSchema), ...bundle.defs }, value) === undefined
+}
+
+/** A part of the bundle with its `$ref` (through the bundle's definitions) followed. */
+function deref(bundle: SchemaBundle, schema: unknown, depth = 0): JsonSchema {
+  const ref = (schema as JsonSchema | undefined)?.$ref
+  if (typeof ref !== 'string' || !ref.startsWith('#/') || depth > 20) return (schema && typeof schema === 'object' ? schema : {}) as JsonSchema
+  let node: unknown = bundle.defs
+  for (const part of ref.slice(2).split('/')) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')]
+  return deref(bundle, node, depth + 1)
+}
+
+function isFreeText(s: JsonSchema): boolean {
+  const type = Array.isArray(s.type) ? s.type : [s.type]
+  return type.includes('string') && s.format === undefined && s.pattern === undefined && s.enum === undefined && s.const === undefined
+}
+
+/**
+ * The schema handed to the generator: a copy of the bundle in which every object schema requires,
+ * beyond its own `required`, the properties a hint names (when `force`) and, up to its
+ * `minProperties`, further declared ones (free text first, so the canary has somewhere to go),
+ * instead of letting the generator invent property names. The body is validated against the
+ * original schema, never this one.
+ */
+export function prepare(bundle: SchemaBundle, hints: BodyHints, fill: Fill): JsonSchema {
+  const root = structuredClone(bundle.root)
+  if (!fill.substitute) return root
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit)
+    if (!node || typeof node !== 'object') return
+    const n = node as JsonSchema
+    const props = n.properties as Record<string, unknown> | undefined
+    if (props && typeof props === 'object' && !Array.isArray(props)) {
+      const required = new Set(Array.isArray(n.required) ? (n.required as string[]) : [])
+      for (const [key, sub] of Object.entries(props)) {
+        const hint = hintKeyFor(key)
+        const value = hint ? hints[hint] : undefined
+        if (fill.force && value !== undefined && accepts(bundle, sub, value)) required.add(key)
+      }
+      const min = typeof n.minProperties === 'number' ? n.minProperties : 0
+      if (required.size < min) {
+        const optional = Object.keys(props).filter((k) => !required.has(k) && deref(bundle, props[k]).readOnly !== true)
+        const ordered = [...optional.filter((k) => isFreeText(deref(bundle, props[k]))), ...optional.filter((k) => !isFreeText(deref(bundle, props[k])))]
+        for (const k of ordered.slice(0, min - required.size)) required.add(k)
+      }
+      if (required.size > 0) n.required = [...required]
+    }
+    Object.values(n).forEach(visit)
+  }
+  visit(root)
+  return root
+}
+
+/**
+ * One generated value as the harness sends it (json-schema-faker's `outputTransform`, called for
+ * every value with its resolved schema and output pointer): a field named after a hint takes that
+ * hint and only that one; email and password formats take theirs; an enum takes a role or
+ * environment hint it contains; free text carries label, readable words and canary. Each
+ * replacement must satisfy the field's schema, else the generated value stays.
+ */
+export function substitute(bundle: SchemaBundle, hints: BodyHints, name: string, seed: number, value: unknown, s: JsonSchema, path: string): unknown {
+  if (typeof value !== 'string') return value
+  const segment = path.split('/').at(-1) ?? ''
+  const key = path === '' || path === '/' ? name : segment.replace(/~1/g, '/').replace(/~0/g, '~')
+  // Array items keep the generator's values: identical canaries would break uniqueItems.
+  if (path !== '' && /^\d+$/.test(key)) return value
+  const pick = (v: string | undefined) => (v !== undefined && accepts(bundle, s, v) ? v : value)
+  const named = hintKeyFor(key)
+  if (named) return pick(hints[named])
+  if (s.format === 'email') return pick(hints.email)
+  if (s.format === 'password' || s.writeOnly === true) return pick(hints.password)
+  if (Array.isArray(s.enum)) {
+    const hinted = BY_ENUM.map((k) => hints[k]).find((h) => h !== undefined && (s.enum as unknown[]).includes(h))
+    return hinted ?? value
+  }
+  if (!isFreeText(s)) return value
+  return pick(text(s, hints, key, seed ^ hashOf(path)))
+}
+
+/** Readable text around the canary, within the field's length bounds; the canary is what survives truncation. */
+function text(s: JsonSchema, hints: BodyHints, key: string, seed: number): string {
+  const max = typeof s.maxLength === 'number' ? s.maxLength : 200
+  const min = typeof s.minLength === 'number' ? s.minLength : 0
+  faker.seed(seed)
+  const words = /name|title|label|subject/i.test(key) ? faker.commerce.productName() : faker.lorem.sentence({ min: 4, max: 10 })
+  const label = hints.label ?? 'tenant-audit'
+  const candidates = [[label, words, hints.canary], [label, hints.canary], [hints.canary ?? label]].map((parts) => parts.filter(Boolean).join(' '))
+  let out = candidates.find((c) => c.length <= max) ?? candidates.at(-1)!.slice(0, max)
+  while (out.length < min) out += 'x'
+  return out
+}
+
+function hashOf(text: string): number {
+  let h = 0
+  for (let i = 0; i < text.length; i++) h = (Math.imul(31, h) + text.charCodeAt(i)) | 0
+  return h >>> 0
+}

@@ -3,7 +3,9 @@ import addFormatsModule from 'ajv-formats'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseContract } from '../core/contract.js'
 import { isProbeSkipped } from '../core/skip.js'
+import { isHarnessError } from '../core/errors.js'
 import { bodyFromSchema, seedBodies, validBody, type BodyHints } from './bodies.js'
+import { provisioningBody } from './portal.js'
 
 const schemas: Record<string, Record<string, unknown>> = {
   Code: { type: 'string', pattern: '^[a-z]{3}-[0-9]{4}$' },
@@ -176,5 +178,14 @@ describe('validBody', () => {
 
   it('returns no body for an empty schema, as the old generator did', () => {
     expect(validBody(contract, {}, hints)).toEqual({ ok: true, body: undefined })
+  })
+
+  it('makes provisioning that cannot build a body one exit-2 error naming the operation and the problem', () => {
+    const op = { ...contract.operations[0]!, id: 'createTenant', tenancy: { context: 'portal' as const, action: 'tenants.create', scope: 'platform' as const, allow: ['platform_admin'], owner: false } }
+    expect(provisioningBody(contract, op, hints)).toMatchObject({ code: expect.stringMatching(/^[a-z]{3}-[0-9]{4}$/) })
+    let thrown: unknown
+    try { provisioningBody(contract, { ...op, requestSchema: { type: 'string', minLength: 5, maxLength: 2 } }, hints) } catch (err) { thrown = err }
+    expect(isHarnessError(thrown) && thrown.code).toBe('ERR_PROVISION_FAILED')
+    expect((thrown as Error).message).toMatch(/^createTenant \(tenants\.create\) needs a body the harness cannot build from its schema: body must NOT have more than 2 characters$/)
   })
 })

@@ -4,7 +4,7 @@ import type { JsonSchema, TargetContract } from '../core/contract.js'
 import { ProbeSkipped } from '../core/skip.js'
 import { schemaProblem } from './body-validator.js'
 import { bundleSchema, type SchemaBundle } from './schema-bundle.js'
-import { prepare, substitute, type Fill } from './body-fill.js'
+import { prepare, seedWords, substitute, type Fill } from './body-fill.js'
 import { hintKeyFor, type BodyHints } from './body-hints.js'
 
 export { hintKeyFor, type BodyHints }
@@ -54,11 +54,12 @@ export function validBody(contract: TargetContract, schema: unknown, hints: Body
   for (const [attempt, fill] of ATTEMPTS.entries()) {
     const seed = seedFor(bundle.root, hints, name, attempt)
     let body: unknown
+    seedWords(seed)
     try {
       body = generateSync(prepare(bundle, hints, fill) as never, {
         seed,
         optionalsProbability: 0,
-        outputTransform: fill.substitute ? (value, s, path) => substitute(bundle, hints, name, seed, value, s as JsonSchema, path) : undefined,
+        outputTransform: fill.substitute ? (value, s, path) => substitute(bundle, hints, name, value, s as JsonSchema, path) : undefined,
       })
     } catch (err) {
       reason = `the generator failed: ${(err as Error).message}`

@@ -20,7 +20,9 @@ const BY_ENUM: (keyof BodyHints)[] = ['role', 'platformRole', 'environment']
 /** Whether `value` satisfies one part of the bundled schema (its `$ref`s resolved through the bundle). */
 function accepts(bundle: SchemaBundle, schema: unknown, value: unknown): boolean {
   if (typeof schema === 'boolean') return schema
-  return schemaProblem({ ...(schema as JsonSchema), ...bundle.defs }, value) === undefined
+  const own = schema as JsonSchema
+  // The definitions only when the part refers to them: they would make every cache key the whole bundle.
+  return schemaProblem(JSON.stringify(own).includes('"$ref"') ? { ...own, ...bundle.defs } : own, value) === undefined
 }
 
 /** A part of the bundle with its `$ref` (through the bundle's definitions) followed. */
@@ -80,7 +82,7 @@ export function prepare(bundle: SchemaBundle, hints: BodyHints, fill: Fill): Jso
  * environment hint it contains; free text carries label, readable words and canary. Each
  * replacement must satisfy the field's schema, else the generated value stays.
  */
-export function substitute(bundle: SchemaBundle, hints: BodyHints, name: string, seed: number, value: unknown, s: JsonSchema, path: string): unknown {
+export function substitute(bundle: SchemaBundle, hints: BodyHints, name: string, value: unknown, s: JsonSchema, path: string): unknown {
   if (typeof value !== 'string') return value
   const segment = path.split('/').at(-1) ?? ''
   const key = path === '' || path === '/' ? name : segment.replace(/~1/g, '/').replace(/~0/g, '~')
@@ -96,24 +98,22 @@ export function substitute(bundle: SchemaBundle, hints: BodyHints, name: string,
     return hinted ?? value
   }
   if (!isFreeText(s)) return value
-  return pick(text(s, hints, key, seed ^ hashOf(path)))
+  return pick(text(s, hints, key))
+}
+
+/** Seeds the readable words of one generation attempt (once: seeding faker costs more than a body's words). */
+export function seedWords(seed: number): void {
+  faker.seed(seed)
 }
 
 /** Readable text around the canary, within the field's length bounds; the canary is what survives truncation. */
-function text(s: JsonSchema, hints: BodyHints, key: string, seed: number): string {
+function text(s: JsonSchema, hints: BodyHints, key: string): string {
   const max = typeof s.maxLength === 'number' ? s.maxLength : 200
   const min = typeof s.minLength === 'number' ? s.minLength : 0
-  faker.seed(seed)
   const words = /name|title|label|subject/i.test(key) ? faker.commerce.productName() : faker.lorem.sentence({ min: 4, max: 10 })
   const label = hints.label ?? 'tenant-audit'
   const candidates = [[label, words, hints.canary], [label, hints.canary], [hints.canary ?? label]].map((parts) => parts.filter(Boolean).join(' '))
   let out = candidates.find((c) => c.length <= max) ?? candidates.at(-1)!.slice(0, max)
   while (out.length < min) out += 'x'
   return out
-}
-
-function hashOf(text: string): number {
-  let h = 0
-  for (let i = 0; i < text.length; i++) h = (Math.imul(31, h) + text.charCodeAt(i)) | 0
-  return h >>> 0
 }

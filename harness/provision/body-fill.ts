@@ -83,14 +83,15 @@ export function prepare(bundle: SchemaBundle, hints: BodyHints, fill: Fill): Jso
  * replacement must satisfy the field's schema, else the generated value stays.
  */
 export function substitute(bundle: SchemaBundle, hints: BodyHints, name: string, value: unknown, s: JsonSchema, path: string): unknown {
-  if (typeof value !== 'string') return value
   const segment = path.split('/').at(-1) ?? ''
   const key = path === '' || path === '/' ? name : segment.replace(/~1/g, '/').replace(/~0/g, '~')
   // Array items keep the generator's values: identical canaries would break uniqueItems.
   if (path !== '' && /^\d+$/.test(key)) return value
   const pick = (v: string | undefined) => (v !== undefined && accepts(bundle, s, v) ? v : value)
+  // Whatever the generator chose, null included: a nullable `accountRole` must still carry its hint.
   const named = hintKeyFor(key)
   if (named) return pick(hints[named])
+  if (typeof value !== 'string') return value
   if (s.format === 'email') return pick(hints.email)
   if (s.format === 'password' || s.writeOnly === true) return pick(hints.password)
   if (Array.isArray(s.enum)) {

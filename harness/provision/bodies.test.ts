@@ -144,6 +144,16 @@ describe('validBody', () => {
     }
   })
 
+  it('lets bodies built with different hints differ only where the hints do (enums take no random member)', () => {
+    const schema = { type: 'object', required: ['email', 'role', 'tier'], properties: { email: { type: 'string', format: 'email' }, role: { enum: ['viewer', 'editor', 'admin'] }, tier: { enum: ['gold', 'silver'] }, accountRole: { type: ['string', 'null'], enum: ['admin', null] } } }
+    for (let seed = 0; seed < 10; seed++) {
+      seedBodies(seed)
+      expect(build(schema, { accountRole: 'admin' })).toMatchObject({ role: 'viewer', tier: 'gold', accountRole: 'admin' })
+      expect(build(schema, {})).toMatchObject({ role: 'viewer', tier: 'gold' })
+      expect(build({ ...schema, required: ['email', 'role', 'accountRole'] }, {})).toMatchObject({ accountRole: null })
+    }
+  })
+
   it('puts the canary into free text within maxLength, keeping names readable', () => {
     const body = build({ type: 'object', required: ['title', 'short', 'code'], properties: { title: { type: 'string', maxLength: 100 }, short: { type: 'string', maxLength: 12 }, code: { type: 'string', pattern: '^[A-Z]+$' } } })
     expect(body.title).toMatch(new RegExp(`^ta-test \\w.* ${CANARY}$`))

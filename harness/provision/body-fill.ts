@@ -78,8 +78,8 @@ export function prepare(bundle: SchemaBundle, hints: BodyHints, fill: Fill): Jso
 /**
  * One generated value as the harness sends it (json-schema-faker's `outputTransform`, called for
  * every value with its resolved schema and output pointer): a field named after a hint takes that
- * hint and only that one; email and password formats take theirs; an enum takes a role or
- * environment hint it contains; free text carries label, readable words and canary. Each
+ * hint and only that one; an enum takes a role or environment hint it contains, else a fixed member;
+ * email and password formats take theirs; free text carries label, readable words and canary. Each
  * replacement must satisfy the field's schema, else the generated value stays.
  */
 export function substitute(bundle: SchemaBundle, hints: BodyHints, name: string, value: unknown, s: JsonSchema, path: string): unknown {
@@ -87,17 +87,25 @@ export function substitute(bundle: SchemaBundle, hints: BodyHints, name: string,
   const key = path === '' || path === '/' ? name : segment.replace(/~1/g, '/').replace(/~0/g, '~')
   // Array items keep the generator's values: identical canaries would break uniqueItems.
   if (path !== '' && /^\d+$/.test(key)) return value
-  const pick = (v: string | undefined) => (v !== undefined && accepts(bundle, s, v) ? v : value)
+  const ok = (v: unknown) => v !== undefined && accepts(bundle, s, v)
+  const pick = (v: string | undefined) => (ok(v) ? v : value)
   // Whatever the generator chose, null included: a nullable `accountRole` must still carry its hint.
   const named = hintKeyFor(key)
-  if (named) return pick(hints[named])
-  if (typeof value !== 'string') return value
+  if (named && ok(hints[named])) return hints[named]
+  if (Array.isArray(s.enum)) {
+    // Enums never take a random member: bodies built with different hints must differ only where the
+    // hints do (members.ts finds the role field that way). A field named after a hint the caller did
+    // not give is null when it may be (no account role), else the first member; any other enum takes
+    // a role or environment hint it contains, else its first member.
+    const members = s.enum as unknown[]
+    const hinted = named ? undefined : BY_ENUM.map((k) => hints[k]).find((h) => h !== undefined && members.includes(h))
+    // (null is taken on the enum's word: the generator hands over the schema narrowed to the type it chose.)
+    if (hinted === undefined && named && members.includes(null)) return null
+    return [hinted, ...members.filter((m) => m !== null)].find(ok) ?? value
+  }
+  if (named || typeof value !== 'string') return value
   if (s.format === 'email') return pick(hints.email)
   if (s.format === 'password' || s.writeOnly === true) return pick(hints.password)
-  if (Array.isArray(s.enum)) {
-    const hinted = BY_ENUM.map((k) => hints[k]).find((h) => h !== undefined && (s.enum as unknown[]).includes(h))
-    return hinted ?? value
-  }
   if (!isFreeText(s)) return value
   return pick(text(s, hints, key))
 }

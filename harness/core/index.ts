@@ -5,6 +5,7 @@
  */
 export { HarnessError, isHarnessError } from './errors.js'
 export type { HarnessErrorCode } from './errors.js'
+export { ProbeSkipped, isProbeSkipped } from './skip.js'
 
 export { SEVERITIES, severityRank, atOrAbove, compareSeverity, isSeverity } from './severity.js'
 export type { Severity } from './severity.js'

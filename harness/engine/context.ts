@@ -10,6 +10,8 @@ import type { OpTarget } from '../core/oracle.js'
 import type { FindingInput } from '../core/finding.js'
 import { toCurl } from '../core/curl.js'
 import { isHarnessError } from '../core/errors.js'
+import { ProbeSkipped, isProbeSkipped } from '../core/skip.js'
+import { seedBodies, validBody } from '../provision/bodies.js'
 import { judge, type Judgement, type Op } from './judge.js'
 import { MatrixRecorder } from './matrix.js'
 import { ControlLedger, isRefusal, operationMatcher, type ControlCall } from './controls.js'
@@ -75,6 +77,7 @@ export class CheckContext {
     // Each check draws from its own stream: adding or reordering checks does not change another's cases.
     const seed = createHash('sha256').update(`${settings.seed}:${checkId}`).digest().readInt32LE(0)
     this.fc = { seed, numRuns: settings.numRuns, path: settings.path, endOnFailure: false }
+    seedBodies(settings.seed)
   }
 
   private readonly deferred: { path: string; token?: string }[] = []
@@ -158,10 +161,25 @@ export class CheckContext {
     this.defer(this.pathFor(del, op.role === 'account' ? {} : target, values), portal ? undefined : creator.token)
   }
 
+  /**
+   * The body a probe sends when its check gives none: for a write, the smallest body the operation's
+   * schema accepts (an update gets a valid partial body, which `{}` is not under `minProperties: 1`),
+   * free text marked with the run's tag; `{}` when the contract gives no schema.
+   * @throws ProbeSkipped when no valid body can be built: the check skips, never judges a 400 it caused
+   */
+  bodyFor(op: Op): unknown {
+    if (!['post', 'put', 'patch'].includes(op.method)) return undefined
+    if (!op.requestSchema) return {}
+    const mark = `ta-${this.topology.tag}-probe`
+    const r = validBody(this.contract, op.requestSchema, { label: mark, canary: mark, email: `${mark}@tenant-audit.test`, role: 'viewer', platformRole: 'support' })
+    if (!r.ok) throw new ProbeSkipped(`${op.id} needs a body the harness cannot build: ${r.reason}`)
+    return r.body
+  }
+
   /** Sends one probe and judges it against the oracle and the canaries; records it in the matrix. */
   async probe(p: Probe): Promise<ProbeResult> {
     const path = p.rawPath ?? this.pathFor(p.op, p.target, p.params)
-    const body = p.body ?? (['post', 'put', 'patch'].includes(p.op.method) ? {} : undefined)
+    const body = p.body ?? this.bodyFor(p.op)
     const response = await this.as(p.actor).send({ method: p.op.method, path, body, query: p.query, headers: p.headers })
     this.trackCreated(p.op, response, p.actor, p.target)
     const judgement = judge(this.topology, this.profile, this.leaks, p.actor, p.op, p.target, response)
@@ -252,12 +270,13 @@ export class CheckContext {
   /**
    * Turns a fast-check result into findings: none when it passed; otherwise one finding for the
    * shrunk counterexample, rebuilt by `describe` (which re-runs it once to capture the evidence),
-   * with the seed and replay path. A harness fault inside the property is rethrown (exit 2).
+   * with the seed and replay path. A harness fault inside the property is rethrown (exit 2), and so
+   * is a {@link ProbeSkipped} (the check skips).
    */
   async findingsFrom<T>(result: fc.RunDetails<[T]>, describe: (counterexample: T) => Promise<FindingInput | undefined>): Promise<FindingInput[]> {
     if (!result.failed) return []
     const err = result.errorInstance
-    if (isHarnessError(err)) throw err
+    if (isHarnessError(err) || isProbeSkipped(err)) throw err
     if (!result.counterexample) throw err instanceof Error ? err : new Error(String(err))
     const [example] = result.counterexample
     const finding = await describe(example)

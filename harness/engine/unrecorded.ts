@@ -9,7 +9,7 @@ import { judge } from './judge.js'
  */
 export async function probeUnrecorded(ctx: CheckContext, p: Probe): Promise<ProbeResult> {
   const path = p.rawPath ?? ctx.pathFor(p.op, p.target, p.params)
-  const body = p.body ?? (['post', 'put', 'patch'].includes(p.op.method) ? {} : undefined)
+  const body = p.body ?? ctx.bodyFor(p.op)
   const response = await ctx.as(p.actor).send({ method: p.op.method, path, body, query: p.query, headers: p.headers })
   const judgement = judge(ctx.topology, ctx.profile, ctx.leaks, p.actor, p.op, p.target, response)
   const result = { response, judgement, probe: p }

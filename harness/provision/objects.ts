@@ -2,7 +2,7 @@ import type { HttpAdapter } from '../adapters/http.js'
 import { fillPath, type ContractOperation, type TargetContract, type Tenancy } from '../core/contract.js'
 import { expected } from '../core/oracle.js'
 import type { Actor, SeededObject, Topology } from '../core/topology.js'
-import { bodyFromSchema } from './bodies.js'
+import { validBody } from './bodies.js'
 import { fail } from './session.js'
 
 type Op = ContractOperation & { tenancy: Tenancy }
@@ -19,11 +19,12 @@ export function objectCreateOps(contract: TargetContract): Op[] {
 /**
  * Seeds one object per workspace for each shared resource (created by the first user allowed to),
  * and one per user for each owner-only resource (each user's own). Every text field carries a
- * fresh canary.
+ * fresh canary. A resource whose create schema admits no body the harness can build is not seeded
+ * (nothing invalid is sent); the checks then find none of its objects and skip what needs them.
  */
 export async function seedObjects(http: HttpAdapter, contract: TargetContract, t: Topology, canary: () => string): Promise<SeededObject[]> {
   const objects: SeededObject[] = []
-  for (const op of objectCreateOps(contract)) {
+  seeding: for (const op of objectCreateOps(contract)) {
     for (const account of t.accounts) {
       for (const ws of account.workspaces) {
         const members = t.actors.filter((a) => a.kind === 'user' && a.workspaceId === ws.id)
@@ -35,7 +36,9 @@ export async function seedObjects(http: HttpAdapter, contract: TargetContract, t
           const marker = canary()
           const label = `${ws.label}.${op.resource}.${ownerOnly ? creator.label.split('.').pop() : i}`
           const path = fillPath(op.path, { [t.params.workspace]: ws.id, [t.params.account]: account.id })
-          const res = await http.send({ method: op.method, path, token: creator.token, body: bodyFromSchema(contract, op.requestSchema ?? {}, { canary: marker, label }) })
+          const body = validBody(contract, op.requestSchema ?? {}, { canary: marker, label })
+          if (!body.ok) continue seeding
+          const res = await http.send({ method: op.method, path, token: creator.token, body: body.body })
           const id = (res.json as { id?: unknown } | undefined)?.id
           if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`seeding ${label} as ${creator.label}`, res)
           objects.push({ label, resource: op.resource, id, accountId: account.id, workspaceId: ws.id, ownerLabel: creator.label, private: ownerOnly, canary: marker })

@@ -5,7 +5,7 @@ import { fillPath, type ContractOperation, type TargetContract, type Tenancy } f
 import type { TargetProfile } from '../core/profile.js'
 import { makeCanary } from '../core/canary.js'
 import type { Actor, AccountNode, SeededObject, Topology } from '../core/topology.js'
-import { bodyFromSchema, seedBodies } from './bodies.js'
+import { seedBodies, validBody, type BodyHints } from './bodies.js'
 import type { TopologyPlan } from './plan.js'
 import { Secrets, bootstrapCredentials, fail, login, newPassword } from './session.js'
 import { seedObjects } from './objects.js'
@@ -21,6 +21,16 @@ export function requireOp(contract: TargetContract, role: EntityRole, verb: stri
   const name = contract.vocabulary.resources[role]
   const what = name ? `operation with x-tenancy action ${name}.${verb}` : `resource playing the ${role} role (set vocabulary.resources.${role} in the profile if it has another name)`
   throw new HarnessError('ERR_CONTRACT_INVALID', `the contract has no ${context ? `${context} ` : ''}${what}; the harness provisions through it (the ${role} ${verb})`)
+}
+
+/**
+ * The body of a provisioning call, valid under the operation's schema; when none can be built the
+ * run cannot provision at all: one exit-2 line naming the operation and the schema's problem.
+ */
+export function provisioningBody(contract: TargetContract, op: Op, hints: BodyHints): unknown {
+  const r = validBody(contract, op.requestSchema ?? {}, hints)
+  if (r.ok) return r.body
+  throw new HarnessError('ERR_PROVISION_FAILED', `${op.id} (${op.tenancy.action}) needs a body the harness cannot build from its schema: ${r.reason}`)
 }
 
 /** The path parameter that carries a role's ids: the last one of its `read` operation (e.g. `{workspaceId}`). */
@@ -67,8 +77,8 @@ export async function provisionThroughPortal(
   const { topology, canary } = startTopology(contract, profile, seed)
   const { tag, params } = topology
   onCreated(topology)
-  const create = async (op: Op, path: Record<string, string>, hints: Parameters<typeof bodyFromSchema>[2], what: string) => {
-    const res = await http.send({ method: op.method, path: fillPath(op.path, path), token: rootToken, body: bodyFromSchema(contract, op.requestSchema ?? {}, hints) })
+  const create = async (op: Op, path: Record<string, string>, hints: BodyHints, what: string) => {
+    const res = await http.send({ method: op.method, path: fillPath(op.path, path), token: rootToken, body: provisioningBody(contract, op, hints) })
     const id = (res.json as { id?: unknown } | undefined)?.id
     if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`creating ${what}`, res)
     return id

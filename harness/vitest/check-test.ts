@@ -3,6 +3,7 @@ import { parseContract, type TargetContract } from '../core/contract.js'
 import type { CheckDefinition, CheckOutcome } from '../core/check.js'
 import { capabilities } from '../core/topology.js'
 import { isHarnessError } from '../core/errors.js'
+import { isProbeSkipped } from '../core/skip.js'
 import { CheckContext } from '../engine/context.js'
 import { adapterFor } from '../engine/open-target.js'
 import type { HttpAdapter } from '../adapters/http.js'
@@ -30,7 +31,7 @@ function shared() {
 /**
  * The only bridge from a check to Vitest: one test per check. The check's outcome travels on
  * `task.meta.tenantAudit` for the reporter; the test fails when there are findings (so a plain
- * `vitest` run shows red), is skipped when a capability is missing, and a harness fault (target
+ * `vitest` run shows red), is skipped when a capability is missing or a probe throws `ProbeSkipped`, and a harness fault (target
  * unreachable, budget exhausted) is recorded as status `error` and rethrown.
  */
 export function checkTest(check: CheckDefinition<CheckContext>): void {
@@ -63,6 +64,11 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
       // The positive controls run before cleanup: a control may need the check's throwaway objects.
       outcome = await check.run(ctx).then((o) => ctx.controlled(o)).finally(() => ctx.cleanup())
     } catch (err) {
+      // A request the harness cannot build (no schema-valid body) skips the check with the reason.
+      if (isProbeSkipped(err)) {
+        task.meta.tenantAudit = meta({ findings: [] }, 'skipped', err.message)
+        return skip(err.message)
+      }
       task.meta.tenantAudit = meta({ findings: [] }, 'error', isHarnessError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err))
       throw err
     }

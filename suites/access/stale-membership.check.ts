@@ -24,8 +24,9 @@ async function callFor(ctx: CheckContext, ws: WorkspaceNode, before: Actor, afte
     const param = objectParam(ctx.topology, op)
     const spare = param ? await throwaway(ctx, op.resource, here) : undefined
     if (param && !spare) continue
-    // An empty update changes nothing and still needs the right; a create gets a body the schema accepts.
-    const body = op.method === 'get' || op.method === 'delete' ? undefined : op.verb === 'create' ? bodyFromSchema(ctx.contract, op.requestSchema ?? {}, { label: 'stale-membership' }) : {}
+    // An update sends the smallest body its schema accepts (`{}` where allowed: it changes nothing and
+    // still needs the right); a create gets a body the schema accepts.
+    const body = op.method === 'get' || op.method === 'delete' ? undefined : op.verb === 'create' ? bodyFromSchema(ctx.contract, op.requestSchema ?? {}, { label: 'stale-membership' }) : ctx.bodyFor(op)
     return { op, here, path: ctx.pathFor(op, here, param ? { [param]: spare!.id } : {}), body }
   }
   return undefined

@@ -1,0 +1,27 @@
+/** Values the harness means to send, by the field names a contract is likely to use. */
+export interface BodyHints {
+  email?: string
+  password?: string
+  role?: string
+  accountRole?: string
+  platformRole?: string
+  environment?: string
+  /** Put into every free-text string field, so any echo of it is recognisable. */
+  canary?: string
+  /** A readable prefix for names and titles. */
+  label?: string
+}
+
+const HINTS: [RegExp, keyof BodyHints][] = [
+  [/^e-?mail$|^username$/i, 'email'],
+  [/^password$/i, 'password'],
+  [/^account_?role$/i, 'accountRole'],
+  [/^platform_?role$/i, 'platformRole'],
+  [/^role$/i, 'role'],
+  [/^environment$/i, 'environment'],
+]
+
+/** The hint a field means by its name, if its name means one. */
+export function hintKeyFor(name: string): keyof BodyHints | undefined {
+  return HINTS.find(([re]) => re.test(name))?.[1]
+}

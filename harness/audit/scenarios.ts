@@ -126,6 +126,9 @@ export async function allowedWrites(ctx: CheckContext, trail: AuditTrail, option
       const { target, params } = victimTarget(ctx, op, victim)
       const actor = allowed(t, op, target, created.actor)
       if (!actor) continue
+      // A deployment may remove an object's trail with it (a deleted tenant's events): read what the
+      // lifecycle wrote so far before the delete, so the lookups that follow find it remembered.
+      if (op.verb === 'delete') await trail.await(out.filter((w) => w.objectId === created!.id).map((w) => w.sent))
       const r = await trail.probe({ actor, op, target, params, body: writeBody(ctx, op, marker(ctx)) })
       if (!ok(r.response.status)) continue
       if (op.verb === 'delete') deleted = true

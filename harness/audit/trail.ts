@@ -243,10 +243,17 @@ export class AuditTrail {
 
   /** The events of one request id (every trail the harness may read). */
   async lookup(requestId: string): Promise<ExportResult> {
+    const known = this.found.get(requestId)
+    if (known) return { events: known }
     const r = await this.export({ requestId })
     // A target that ignores the filter still answers: keep only this request's events.
-    return { ...r, events: r.events.filter((e) => e.requestId === requestId) }
+    const events = r.events.filter((e) => e.requestId === requestId)
+    if (events.length > 0 && !r.failure) this.found.set(requestId, events)
+    return { ...r, events }
   }
+
+  /** Events already found per request id: once read, an event is remembered (its trail may go with its tenant). */
+  private readonly found = new Map<string, MappedEvent[]>()
 
   /**
    * Polls until every request has at least one event, or the profile's bound

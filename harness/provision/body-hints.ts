@@ -15,10 +15,11 @@ export interface BodyHints {
 const HINTS: [RegExp, keyof BodyHints][] = [
   [/^e-?mail$|^username$/i, 'email'],
   [/^password$/i, 'password'],
-  [/^account_?role$/i, 'accountRole'],
-  [/^platform_?role$/i, 'platformRole'],
-  [/^role$/i, 'role'],
-  [/^environment$/i, 'environment'],
+  // The account-level role under the names deployments give the account (tenantRole, orgRole, …).
+  [/^(account|tenant|org|organi[sz]ation|company|customer)_?role$/i, 'accountRole'],
+  [/^(platform|op|operator|staff|principal)_?role$/i, 'platformRole'],
+  [/^(workspace_?|space_?|project_?|member_?)?role$/i, 'role'],
+  [/^(environment|env|stage|tier)$/i, 'environment'],
 ]
 
 /** The hint a field means by its name, if its name means one. */

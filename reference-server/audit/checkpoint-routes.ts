@@ -7,7 +7,7 @@ import { issueCheckpoint, type SignedCheckpoint } from './checkpoint.js'
 import { PLATFORM_TRAIL } from './event.js'
 
 /**
- * The on-demand checkpoint operations (x-tenancy action `auditCheckpoint.read`): an account admin
+ * The on-demand checkpoint operations (x-tenancy action `audit-checkpoint.read`): an account admin
  * for its own account's trail through the Dashboard, principals for any account's through the
  * Portal. Each answer is signed and also stored (`audit_checkpoints`).
  */

@@ -73,7 +73,7 @@ for (const driver of await availableDrivers()) {
       expect((await verify(cp.jws)).payload).toMatchObject({ trail: account, seq: cp.seq, hash: cp.hash })
       const trail = await exportTrail(s, account, root)
       expect(trail.find((e) => e.seq === cp.seq)?.hash).toBe(cp.hash)
-      expect(trail.find((e) => e.seq === cp.seq + 1)).toMatchObject({ action: 'auditCheckpoint.read', actor: { kind: 'principal' } })
+      expect(trail.find((e) => e.seq === cp.seq + 1)).toMatchObject({ action: 'audit-checkpoint.read', actor: { kind: 'principal' } })
     })
 
     it("refuses another account's checkpoint (404) and a workspace admin's request (403)", async () => {

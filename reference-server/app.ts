@@ -8,6 +8,7 @@ import { mountApp } from './http/app/routes.js'
 import { mountDashboard } from './http/dashboard/routes.js'
 import { mountPortal } from './http/portal/routes.js'
 import { mountAudit } from './audit/routes.js'
+import { mountCheckpoints } from './audit/checkpoint-routes.js'
 import { recordMethodNotAllowed } from './audit/recorder.js'
 
 /**
@@ -37,6 +38,7 @@ export function createApp(deps: ServerDeps): Express {
   mountDashboard(app, deps)
   mountPortal(app, deps)
   mountAudit(app, deps)
+  mountCheckpoints(app, deps)
   app.use(async (req, res) => {
     // A known path with another method is 405 with Allow; anything else is 404.
     const ops = deps.contract.operations.filter((op) => matches(op.expressPath, req.path))

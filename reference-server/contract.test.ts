@@ -68,6 +68,7 @@ const expected: [string, Operation['method'], string, string, string, string, st
   ['listAccountWorkspaces', 'get', '/dashboard/v1/accounts/{accountId}/workspaces', 'dashboard', 'workspaces.list', 'account', ['account_admin'], false],
   ['createAccountWorkspace', 'post', '/dashboard/v1/accounts/{accountId}/workspaces', 'dashboard', 'workspaces.create', 'account', ['account_admin'], false],
   ['listAccountAuditEvents', 'get', '/dashboard/v1/accounts/{accountId}/audit-events', 'dashboard', 'audit.list', 'account', ['account_admin'], false],
+  ['getAccountAuditCheckpoint', 'get', '/dashboard/v1/accounts/{accountId}/audit-checkpoint', 'dashboard', 'audit-checkpoint.read', 'account', ['account_admin'], false],
   ['listAccounts', 'get', '/portal/v1/accounts', 'portal', 'accounts.list', 'platform', ps, false],
   ['createAccount', 'post', '/portal/v1/accounts', 'portal', 'accounts.create', 'platform', pa, false],
   ['getAccount', 'get', pacc, 'portal', 'accounts.read', 'platform', ps, false],
@@ -83,6 +84,7 @@ const expected: [string, Operation['method'], string, string, string, string, st
   ['createPrincipal', 'post', '/portal/v1/principals', 'portal', 'principals.create', 'platform', pa, false],
   ['deletePrincipal', 'delete', '/portal/v1/principals/{principalId}', 'portal', 'principals.delete', 'platform', pa, false],
   ['listPortalAuditEvents', 'get', '/portal/v1/audit-events', 'portal', 'audit.list', 'platform', ps, false],
+  ['getPortalAuditCheckpoint', 'get', `${pacc}/audit-checkpoint`, 'portal', 'audit-checkpoint.read', 'platform', ps, false],
 ]
 
 const isPublic = (op: Operation) => op.tenancy.context === 'public' || op.tenancy.context === 'auth'

@@ -9,6 +9,7 @@ import { HttpError } from '../http/problem.js'
 import { AuthError } from '../auth/errors.js'
 import { tokenRolesFor, type WorkspaceRole } from '../tenancy/policy.js'
 import { appendEvent } from './chain.js'
+import { checkpointAppended } from './checkpoint.js'
 import {
   ANONYMOUS, CLASS_AUTHENTICATION, activityOf, classOf, clean, isRead,
   type AuditActor, type AuditTarget, type EventDraft, type Outcome,
@@ -16,6 +17,9 @@ import {
 
 /** Statuses of an authenticated operation that are recorded as denials (401s as authentication failures). */
 const RECORDED_STATUSES = new Set([401, 403, 404, 405, 429])
+
+/** Appends per trail between two periodic checkpoints, unless `settings.auditCheckpointEvery` says otherwise. */
+export const DEFAULT_CHECKPOINT_EVERY = 100
 
 /** Environment variable that must be set for `settings.audit: false` (the overhead bench's baseline). */
 export const BENCH_AUDIT_OFF_ENV = 'TA_BENCH_AUDIT_OFF'
@@ -27,6 +31,8 @@ export interface AuditOptions {
   windowMs: number
   /** Events written one by one per key and window before the rest are counted into one event. */
   burst: number
+  /** A signed checkpoint of a trail is stored every this many appends to it (0: on demand only). */
+  checkpointEvery: number
 }
 
 /** Where a request came from, as recorded: cleaned strings only, never a header value that carries a secret. */
@@ -121,7 +127,7 @@ export class AuditRecorder {
   private readonly windows = new Map<string, Window>()
 
   constructor(private readonly deps: ServerDeps, options: Partial<AuditOptions> = {}) {
-    this.options = { enabled: true, windowMs: 1_000, burst: 10, ...options }
+    this.options = { enabled: true, windowMs: 1_000, burst: 10, checkpointEvery: DEFAULT_CHECKPOINT_EVERY, ...options }
     if (!this.options.enabled && process.env[BENCH_AUDIT_OFF_ENV] !== '1') {
       throw new Error(`refusing to start: the audit trail can be switched off only by the overhead bench (${BENCH_AUDIT_OFF_ENV}=1)`)
     }
@@ -154,7 +160,10 @@ export class AuditRecorder {
   /** Appends in the caller's transaction: the event commits or rolls back with the change. */
   async inTransaction(tx: Tx, draft: EventDraft): Promise<void> {
     if (!this.options.enabled) return
-    await appendEvent(tx, draft, { hashWithoutTarget: this.deps.faults.has('audit-chain-wrong-content') })
+    const event = await appendEvent(tx, draft, { hashWithoutTarget: this.deps.faults.has('audit-chain-wrong-content') })
+    // Periodic anchoring: in the append's transaction, so a checkpoint never names an event that rolled back.
+    const every = this.options.checkpointEvery
+    if (every > 0 && event.seq % every === 0) await checkpointAppended(tx, this.deps.keys, this.deps.settings.issuer, event)
   }
 
   /** Appends in a transaction of its own (denials, authentication failures: nothing else to commit). */
@@ -217,7 +226,7 @@ export class AuditRecorder {
 
 const recorders = new WeakMap<ServerDeps, AuditRecorder>()
 
-/** The recorder of one server; settings.audit / auditWindowMs / auditBurst configure it. */
+/** The recorder of one server; settings.audit / auditWindowMs / auditBurst / auditCheckpointEvery configure it. */
 export function recorderFor(deps: ServerDeps): AuditRecorder {
   let r = recorders.get(deps)
   if (!r) {
@@ -226,6 +235,7 @@ export function recorderFor(deps: ServerDeps): AuditRecorder {
       enabled: s.audit !== false,
       ...(s.auditWindowMs !== undefined ? { windowMs: s.auditWindowMs } : {}),
       ...(s.auditBurst !== undefined ? { burst: s.auditBurst } : {}),
+      ...(s.auditCheckpointEvery !== undefined ? { checkpointEvery: s.auditCheckpointEvery } : {}),
     })
     recorders.set(deps, r)
   }

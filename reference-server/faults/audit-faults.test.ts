@@ -137,6 +137,20 @@ const SCENARIOS: Record<string, Scenario<unknown>> = {
     clean: (events) => expect(events).toEqual([]),
     defect: (events) => expect(events).toMatchObject([{ action: 'users.create', outcome: 'success' }]),
   }),
+  'audit-tail-truncated': scenario({
+    async act(c) {
+      const { accountId, token } = await freshAccount(c)
+      const res = await c.s.call('GET', `/dashboard/v1/accounts/${accountId}/audit-checkpoint`, token)
+      expect(res.status, res.text).toBe(200)
+      const cp = res.body as { seq: number; hash: string }
+      const after = await exportTrail(c, accountId)
+      const newest = Math.max(0, ...after.map((e) => e.seq))
+      return { verified: verifyEvents(after).ok, anchored: after.some((e) => e.seq === cp.seq && e.hash === cp.hash), shorter: newest < cp.seq }
+    },
+    clean: (r) => expect(r).toEqual({ verified: true, anchored: true, shorter: false }),
+    // The chain alone still verifies: only the checkpoint shows the loss.
+    defect: (r) => expect(r).toEqual({ verified: true, anchored: false, shorter: true }),
+  }),
   'audit-blames-token-subject': scenario({
     async act(c) {
       // A real token of the other account's viewer with its signature broken: an authentication failure.

@@ -36,4 +36,7 @@ export const AUDIT_FAULTS = [
   audit('audit-blames-token-subject',
     "A rejected token's unverified claims are believed: the authentication failure is recorded in the claimed account's trail, in the claimed user's name.",
     ['audit/auth-failures-recorded']),
+  audit('audit-tail-truncated',
+    "Right after a trail's checkpoint is handed out, the newest events of that trail are deleted as the owner and the head is rewound: the shorter chain still verifies, only the checkpoint shows the loss.",
+    ['audit/checkpoint-anchored']),
 ] as const satisfies readonly FaultSpec[]

@@ -21,6 +21,8 @@ export interface ServerSettings {
   /** Flood aggregation (429s, repeated authentication failures): window and events written one by one per window. */
   auditWindowMs?: number
   auditBurst?: number
+  /** A signed checkpoint of a trail every this many appends (default 100; 0: on demand only). */
+  auditCheckpointEvery?: number
 }
 
 /** Everything a request handler may use; `createApp(deps)` never opens a port or a database itself. */

@@ -5,7 +5,7 @@ import { buildDeps, bootstrapPrincipal } from '../server.js'
 import { parseFaults } from '../faults/index.js'
 import type { FaultName } from '../faults/index.js'
 import type { Database } from '../store/db.js'
-import type { ServerDeps } from '../http/types.js'
+import type { ServerDeps, ServerSettings } from '../http/types.js'
 
 export const ROOT_EMAIL = 'root@platform.test'
 export const ROOT_PASSWORD = 'root-password-for-tests'
@@ -20,8 +20,8 @@ export interface TestServer {
 }
 
 /** The app under supertest (no port) over a given database, with the bootstrap principal created. */
-export async function createTestServer(db: Database, faults: readonly FaultName[] = []): Promise<TestServer> {
-  const deps = await buildDeps(db, { faults: parseFaults(faults) }, 'http://reference.test')
+export async function createTestServer(db: Database, faults: readonly FaultName[] = [], settings?: Partial<ServerSettings>): Promise<TestServer> {
+  const deps = await buildDeps(db, { faults: parseFaults(faults), ...(settings ? { settings } : {}) }, 'http://reference.test')
   const app = createApp(deps)
   await bootstrapPrincipal(db, ROOT_EMAIL, ROOT_PASSWORD)
   const call = (method: string, path: string, token?: string, body?: unknown) => {

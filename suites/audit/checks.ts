@@ -2,6 +2,7 @@ import type { CheckDefinition } from '../../harness/core/check.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { authFailuresRecorded } from './auth-failures-recorded.check.js'
 import { chainVerifies } from './chain-verifies.check.js'
+import { checkpointAnchored } from './checkpoint-anchored.check.js'
 import { denialsRecorded } from './denials-recorded.check.js'
 import { eventFields } from './event-fields.check.js'
 import { failedChanges } from './failed-changes.check.js'
@@ -15,7 +16,8 @@ import { NO_AUDIT_API, auditOps } from '../../harness/audit/trail.js'
 
 /**
  * The audit suite's checks, in run and report order (`suites/audit/audit.suite.ts` runs them).
- * Coverage first, then the event's content and the read API, then integrity; `immutable` last,
+ * Coverage first, then the event's content and the read API, then integrity (the chain, then its
+ * anchoring by signed checkpoints); `immutable` last,
  * because on a faulty target its attempts may really delete events.
  */
 const CHECKS: CheckDefinition<CheckContext>[] = [
@@ -29,6 +31,7 @@ const CHECKS: CheckDefinition<CheckContext>[] = [
   readIsolation,
   noSecrets,
   chainVerifies,
+  checkpointAnchored,
   immutable,
 ]
 

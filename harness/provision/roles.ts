@@ -12,7 +12,9 @@ export function roleChoices(contract: TargetContract, schema: unknown, field: 'r
   const props = (variants?.length ? contract.resolve(variants[0]) : s).properties as Record<string, unknown> | undefined
   for (const [key, sub] of Object.entries(props ?? {})) {
     if (hintKeyFor(key) !== field) continue
-    const values = contract.resolve(sub).enum
+    const def = contract.resolve(sub)
+    // A `const` is an enum of one (the reference's `accountRole: {const: admin}`).
+    const values = def.enum ?? (def.const !== undefined ? [def.const] : undefined)
     return Array.isArray(values) ? values : undefined
   }
   return undefined

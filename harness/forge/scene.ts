@@ -139,7 +139,9 @@ export async function attempt(scene: Scene, a: Attempt): Promise<HttpResponse> {
   // No credential at all may be answered with a bare `Bearer` challenge (RFC 6750 §3.1).
   const bare = a.token === undefined && a.authorization === undefined && !a.query?.access_token
   const invalidToken = /^\s*Bearer\b/i.test(challenge) && (bare || /error="invalid_token"/.test(challenge))
-  const allowed = [...(a.expect === 'deny' ? [401, ...ctx.profile.denial.statuses] : [401]), ...(a.alsoAllowed ?? [])]
+  // A valid token of a member denied in its own workspace (demoted, removed) may be refused as
+  // unauthenticated or for its role: 403 for a wrong role at home whatever the foreign-object statuses.
+  const allowed = [...(a.expect === 'deny' ? [401, 403, ...ctx.profile.denial.statuses] : [401]), ...(a.alsoAllowed ?? [])]
   const what = `${a.name} [${a.catalog}]`
   let problem: { message: string; severity: Severity; key: string } | undefined
   const route = a.at ? `${a.at.method} ${a.at.path}` : `${scene.update.method.toUpperCase()} ${scene.update.path}`

@@ -49,16 +49,21 @@ export function readFor(ctx: CheckContext, u: Actor): Op | undefined {
     !objectParam(ctx.topology, op) && expected(op, u, { accountId: u.accountId, workspaceId: u.workspaceId }) === 'allow')
 }
 
-/** The quota body for the Portal's accounts.update: `{[quotaField]: {<rate>: 1, <burst>: BURST}}`, from the field's schema. */
-function quotaBody(ctx: CheckContext, op: Op): Record<string, unknown> | undefined {
+/**
+ * The quota body for the Portal's update of the account role, from the field's schema:
+ * `{[quotaField]: {<rate>: 1, <burst>: BURST}}` (BURST requests, refilled at one a second), or, where
+ * the quota is a rate alone, `{[quotaField]: {<rate>: BURST}}` (BURST requests a second).
+ */
+function quotaBody(ctx: CheckContext, op: Op): { body: Record<string, unknown>; quota: Quota } | undefined {
   const field = ctx.profile.rateLimit.quotaField
   const props = (ctx.contract.resolve(op.requestSchema ?? {}).properties ?? {}) as Record<string, unknown>
   if (!props[field]) return undefined
   const inner = (ctx.contract.resolve(props[field]).properties ?? {}) as Record<string, unknown>
   const rate = Object.keys(inner).find((k) => /second|rate/i.test(k))
   const burst = Object.keys(inner).find((k) => /burst|capacity|limit/i.test(k) && k !== rate)
-  if (!rate || !burst) return undefined
-  return { [field]: { [rate]: 1, [burst]: BURST } }
+  if (!rate) return undefined
+  if (!burst) return { body: { [field]: { [rate]: BURST } }, quota: { requests: BURST, windowSeconds: 1, own: true } }
+  return { body: { [field]: { [rate]: 1, [burst]: BURST } }, quota: { requests: BURST, windowSeconds: BURST, own: true } }
 }
 
 /**
@@ -67,14 +72,14 @@ function quotaBody(ctx: CheckContext, op: Op): Record<string, unknown> | undefin
  */
 export async function quotaTenants(ctx: CheckContext, accounts: number, usersPer: number): Promise<QuotaSetup | string> {
   const update = ctx.contract.byRole('account', 'update', 'portal')[0]
-  const body = update && quotaBody(ctx, update)
+  const set = update && quotaBody(ctx, update)
   const admin = platformAdmin(ctx.topology)
   const reader = (user: Actor) => {
     const op = readFor(ctx, user)
     if (!op) throw new Error(`no read for ${user.label}`)
     return { op, path: ctx.pathFor(op, { accountId: user.accountId, workspaceId: user.workspaceId }) }
   }
-  if (update && body && admin) {
+  if (update && set && admin) {
     const tenants: QuotaTenant[] = []
     for (let i = 0; i < accounts; i++) {
       const account = await throwaway(ctx, ctx.contract.vocabulary.name('account'), {})
@@ -89,11 +94,11 @@ export async function quotaTenants(ctx: CheckContext, accounts: number, usersPer
         users.push(m)
       }
       if (!users.every((u) => readFor(ctx, u))) return 'the contract has no workspace read a viewer may call'
-      const res = await ctx.as(admin).send({ method: update.method, path: ctx.pathFor(update, { accountId: account.id }), body })
+      const res = await ctx.as(admin).send({ method: update.method, path: ctx.pathFor(update, { accountId: account.id }), body: set.body })
       if (res.status < 200 || res.status > 299) return `setting a quota through ${update.id} answered ${res.status}`
       tenants.push({ accountId: account.id, label: `rl${i}`, users, read: reader })
     }
-    return { quota: { requests: BURST, windowSeconds: BURST, own: true }, tenants }
+    return { quota: set.quota, tenants }
   }
   const known = ctx.profile.rateLimit.knownQuota
   if (!known) return `${update ? `the Portal's update of the account role (${update.id})` : 'the contract has no Portal update of the account role, so it'} takes no "${ctx.profile.rateLimit.quotaField}" quota and the profile declares no rateLimit.knownQuota`

@@ -76,7 +76,8 @@ export function controlFor(t: Topology, contract: TargetContract, actor: Actor, 
     .sort((a, b) => Number(b.label === owner) - Number(a.label === owner))
   for (const cop of ops) {
     for (const m of members) {
-      const c = callAt(t, cop, m, { accountId: target.accountId ?? m.accountId, workspaceId: target.workspaceId ?? m.workspaceId })
+      // The member's own account: the probe's may be a foreign parent (a child reached under another account).
+      const c = callAt(t, cop, m, { accountId: m.accountId, workspaceId: target.workspaceId ?? m.workspaceId })
       if (fits(c)) return c
     }
   }

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto'
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
-import { bodyFromSchema } from '../../harness/provision/bodies.js'
+import { bodyFromSchema, validBody } from '../../harness/provision/bodies.js'
+import { ProbeSkipped } from '../../harness/core/skip.js'
+import type { SeededObject } from '../../harness/core/topology.js'
 import { newPassword } from '../../harness/provision/session.js'
 import { objectIn, objectParam, representatives, targetsFor } from '../../harness/engine/targets.js'
 import { throwaway } from '../../harness/engine/throwaway.js'
@@ -24,7 +26,7 @@ export function findingFor(ctx: CheckContext, r: ProbeResult, relation: string):
   }
 }
 
-function bodyFor(ctx: CheckContext, op: Op): unknown {
+function bodyFor(ctx: CheckContext, op: Op, object?: SeededObject): unknown {
   if (op.method === 'get' || op.method === 'delete') return undefined
   if (op.verb === 'create') {
     const tag = randomBytes(4).toString('hex')
@@ -32,7 +34,12 @@ function bodyFor(ctx: CheckContext, op: Op): unknown {
       email: `walk-${tag}@tenant-audit.test`, password: newPassword(), role: 'viewer', platformRole: 'support', label: `walk-${tag}`, canary: `walk-${tag}`,
     })
   }
-  return {} // an empty update changes nothing and still has to pass authorization
+  // The smallest update the schema accepts (an empty one where it may be empty: it changes nothing and
+  // still has to pass authorization), carrying the object's own canary so the object stays recognisable.
+  // No role hint: an update of a member must not demote anyone the audit still needs.
+  const r = validBody(ctx.contract, op.requestSchema ?? {}, { label: object?.label ?? 'policy-matrix', canary: object?.canary })
+  if (!r.ok) throw new ProbeSkipped(`${op.id} needs a body the harness cannot build: ${r.reason}`)
+  return op.requestSchema && r.body && typeof r.body === 'object' && Object.keys(r.body).length === 0 ? {} : r.body
 }
 
 /**
@@ -71,7 +78,7 @@ export const policyMatrix = defineCheck<CheckContext>({
             probeTarget.object = object
           }
           const params = objParam && probeTarget.object ? { [objParam]: probeTarget.object.id } : {}
-          const r = await ctx.probe({ actor, op, target: probeTarget, params, body: bodyFor(ctx, op) })
+          const r = await ctx.probe({ actor, op, target: probeTarget, params, body: bodyFor(ctx, op, probeTarget.object) })
           if (r.judgement.problems.length === 0) continue
           const f = findingFor(ctx, r, relation)
           if (!findings.has(f.dedupKey)) findings.set(f.dedupKey, f)

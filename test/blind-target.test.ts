@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { registry } from '../suites/index.js'
+import { CLI_TIMEOUT, ROOT } from './cli.js'
+import { CAUGHT_BY, NOT_OFFERED, auditBlind } from './blind.shared.js'
+
+/**
+ * A deployment nobody here wrote (issue 10): written from DESIGN §2 and the issue alone, other names,
+ * both tenant ids in the path, its own event schema and chain recipe, 60-second tokens, 30 requests/s
+ * per tenant. Clean, it is audited with no finding and nothing skipped but what it does not offer.
+ */
+describe('the blind target, clean', { timeout: CLI_TIMEOUT }, () => {
+  it('every check runs and passes, except what the target does not offer; no finding', async () => {
+    const { code, stderr, report } = await auditBlind([], ['--seed', '5', '--runs', '30'])
+    expect(code, `${stderr}\n${report?.findings.map((f) => `${f.checkId}: ${f.message}`).join('\n')}`).toBe(0)
+    expect(report!.findings).toEqual([])
+    expect(report!.checks.map((c) => c.id).sort()).toEqual(registry.all.map((c) => c.id).sort())
+    for (const c of report!.checks) {
+      const why = NOT_OFFERED[c.id]
+      if (why) {
+        expect(c.status, c.id).toBe('skipped')
+        expect(c.reason, c.id).toMatch(why)
+      } else expect(c.status, `${c.id}: ${c.reason ?? ''}`).toBe('passed')
+    }
+  })
+
+  it('every planted defect is claimed by a registered check', () => {
+    const doc = readFileSync(join(ROOT, 'fixtures/targets/blind/DEFECTS.md'), 'utf8')
+    for (const [defect, checks] of Object.entries(CAUGHT_BY)) {
+      expect(doc, defect).toContain(`\`${defect}\``)
+      for (const id of checks) expect(registry.get(id), `${defect}: ${id}`).toBeDefined()
+    }
+  })
+})

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { start } from '../fixtures/targets/blind/server.js'
+import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
+import { expect, it } from 'vitest'
+
+const ROOT_EMAIL = 'root@blind.test'
+const ROOT_PASSWORD = 'blind-root-password-1'
+const PROFILE = join(ROOT, 'fixtures/targets/blind.yaml')
+
+/** What the blind target truly does not offer; every other check must run. */
+export const NOT_OFFERED: Record<string, RegExp> = {
+  'forgery/algorithm-substitution': /test-issuer key/,
+  'forgery/duplicate-members': /test-issuer key/,
+  'forgery/claim-validation': /test-issuer key/,
+  'forgery/token-lifetime': /test-issuer key/,
+  'audit/checkpoint-anchored': /no checkpoint operation/,
+}
+
+/** Each planted defect (fixtures/targets/blind/DEFECTS.md) and the checks that report it. */
+export const CAUGHT_BY: Record<string, string[]> = {
+  'search-crosses-tenants': ['access/list-leak'],
+  'card-patch-ignores-space': ['access/cross-tenant-write'],
+  'card-create-mass-assign': ['access/mass-assignment'],
+  'steward-grants-owner': ['access/privilege-escalation'],
+  'draft-readable-by-steward': ['access/private-notes'],
+  'existence-oracle-403': ['access/existence-oracle'],
+  'error-detail-leak': ['access/cross-tenant-write'],
+  'id-token-accepted': ['forgery/token-type'],
+  'expired-token-grace': ['forgery/lifecycle-replay'],
+  'revoke-keeps-access': ['forgery/lifecycle-replay'],
+  'stale-role-on-delete': ['access/stale-membership'],
+  'helpdesk-can-suspend': ['access/policy-matrix'],
+  'ratelimit-keyed-by-ip': ['ratelimit/tenant-isolation'],
+  'throttle-without-retry-after': ['ratelimit/headers'],
+  'denial-not-audited': ['audit/denials-recorded'],
+  'login-failure-attributed': ['audit/auth-failures-recorded'],
+}
+
+interface Report {
+  checks: { id: string; status: string; reason?: string }[]
+  findings: { checkId: string; message: string }[]
+}
+
+/** Audits a fresh blind target (with `defects` on) through the real CLI and the profile a user would write. */
+export async function auditBlind(defects: string[], args: string[]): Promise<{ code: number; stderr: string; report?: Report }> {
+  const server = await start({ defects, bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
+  try {
+    const out = tempOut(`blind-${defects.join('-') || 'clean'}`)
+    const res = await runCli(['run', '--target', PROFILE, '--topology', 'small', '--out', out, ...args],
+      { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD, TENANT_AUDIT_BASE_URL: server.url }, CLI_TIMEOUT - 60_000)
+    const report = res.code === 2 ? undefined : (JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report)
+    return { code: res.code, stderr: res.stderr, report }
+  } finally {
+    await server.close()
+  }
+}
+
+
+/** The blind target's planted defects, split in two so two workers share them. */
+export function blindDefects(part: 0 | 1): [string, string[]][] {
+  return Object.entries(CAUGHT_BY).filter((_, i) => i % 2 === part)
+}
+
+/** One planted defect switched on alone, audited with the checks that claim it: exit 1 and a finding from one of them. */
+export function blindDefectIsCaught(defect: string, checks: string[]): void {
+  it(`catches ${defect}`, async () => {
+    const { code, stderr, report } = await auditBlind([defect], ['--checks', checks.join(','), '--seed', '5', '--runs', '40'])
+    expect(code, stderr).toBe(1)
+    const by = new Set(report!.findings.map((f) => f.checkId))
+    expect(checks.some((id) => by.has(id)), `findings came from ${[...by].join(', ') || 'no check'}`).toBe(true)
+  })
+}

@@ -13,7 +13,6 @@ export const NOT_OFFERED: Record<string, RegExp> = {
   'forgery/algorithm-substitution': /test-issuer key/,
   'forgery/duplicate-members': /test-issuer key/,
   'forgery/claim-validation': /test-issuer key/,
-  'forgery/token-lifetime': /test-issuer key/,
   'audit/checkpoint-anchored': /no checkpoint operation/,
 }
 
@@ -25,16 +24,24 @@ export const CAUGHT_BY: Record<string, string[]> = {
   'steward-grants-owner': ['access/privilege-escalation'],
   'draft-readable-by-steward': ['access/private-notes'],
   'existence-oracle-403': ['access/existence-oracle'],
-  'error-detail-leak': ['access/cross-tenant-write'],
+  'error-detail-leak': ['access/existence-oracle'],
   'id-token-accepted': ['forgery/token-type'],
-  'expired-token-grace': ['forgery/lifecycle-replay'],
-  'revoke-keeps-access': ['forgery/lifecycle-replay'],
+  'expired-token-grace': ['forgery/token-lifetime'],
   'stale-role-on-delete': ['access/stale-membership'],
   'helpdesk-can-suspend': ['access/policy-matrix'],
   'ratelimit-keyed-by-ip': ['ratelimit/tenant-isolation'],
   'throttle-without-retry-after': ['ratelimit/headers'],
   'denial-not-audited': ['audit/denials-recorded'],
   'login-failure-attributed': ['audit/auth-failures-recorded'],
+}
+
+/**
+ * Planted defects no check reports yet, with why. RFC 7009 §2.1 says a server SHOULD invalidate the
+ * access tokens of a grant whose refresh token is revoked; the reference server does not either, so a
+ * check for it needs that decision first (noted for the next work).
+ */
+export const NOT_CAUGHT: Record<string, string> = {
+  'revoke-keeps-access': 'revoking a refresh token leaves the access tokens of its grant working: RFC 7009 SHOULD, not yet required by any check',
 }
 
 interface Report {

@@ -152,7 +152,11 @@ export async function readUser(ctx: CheckContext, user: Pick<Actor, 'id' | 'acco
   if (!reader) return undefined
   const fields = userFields(ctx, ctx.contract.byRole('user', 'create')[0]?.requestSchema)
   const spoken = (v: unknown) => (typeof v === 'string' ? ctx.contract.vocabulary.policyRole(v) : undefined)
-  const asRecord = (item: Record<string, unknown>): UserRecord => ({ id: item.id, role: spoken(item[fields.role ?? 'role']), accountRole: item[fields.accountRole ?? 'accountRole'] })
+  // The account role as the deployment spells it (`admin`, `owner`, …) is account admin; anything else
+  // (`none`, null, absent) is not.
+  const admin = accountRoleHint(ctx, ctx.contract.byRole('user', 'create')[0]?.requestSchema)
+  const accountRoleOf = (v: unknown) => (v === admin || (typeof v === 'string' && spoken(v) === 'account_admin') ? 'admin' : null)
+  const asRecord = (item: Record<string, unknown>): UserRecord => ({ id: item.id, role: spoken(item[fields.role ?? 'role']), accountRole: accountRoleOf(item[fields.accountRole ?? 'accountRole']) })
   const email = (item: Record<string, unknown>) => String(item[fields.email ?? 'email'] ?? '').toLowerCase()
   if (reader.op.verb === 'read') {
     const res = await ctx.as(reader.actor).get(userPath(ctx, reader.op, probe))

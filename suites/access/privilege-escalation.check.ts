@@ -3,10 +3,10 @@ import { defineCheck } from '../../harness/core/check.js'
 import { lacking } from '../../harness/core/vocabulary.js'
 import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
-import type { Actor } from '../../harness/core/topology.js'
+import type { Actor, WorkspaceRole } from '../../harness/core/topology.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import type { Op } from '../../harness/engine/judge.js'
-import { addMember, grantCeiling, rankOf, readUser, removeMember, setRole, userPath, ROLE_OF_RANK, type UserRecord } from '../../harness/engine/members.js'
+import { accountRoleHint, addMember, grantCeiling, rankOf, readUser, removeMember, roleHint, setRole, userPath, ROLE_OF_RANK, type UserRecord } from '../../harness/engine/members.js'
 import { bodyFromSchema, type BodyHints } from '../../harness/provision/bodies.js'
 import { newPassword } from '../../harness/provision/session.js'
 import { readOnlyWrites } from './read-only-writes.js'
@@ -14,8 +14,10 @@ import { readOnlyWrites } from './read-only-writes.js'
 const NAMES = ['no role', 'viewer', 'editor', 'admin', 'account_admin']
 const describe = (u: UserRecord | undefined) => (u ? NAMES[rankOf(u)] : 'absent')
 
-/** Hints that ask for `rank`: a workspace role, or the account role on top of the current one. */
-const ask = (rank: number, current: string): BodyHints => (rank >= 4 ? { role: current, accountRole: 'admin' } : { role: ROLE_OF_RANK[rank] })
+/** Hints that ask for `rank` in the deployment's spelling: a workspace role, or the account role on top of the current one. */
+const ask = (ctx: CheckContext, op: Op, rank: number, current: WorkspaceRole): BodyHints => (rank >= 4
+  ? { role: roleHint(ctx, op.requestSchema, current), accountRole: accountRoleHint(ctx, op.requestSchema) }
+  : { role: roleHint(ctx, op.requestSchema, ROLE_OF_RANK[rank]!) })
 
 /**
  * One actor's attempts through one users.update or users.create operation: raise itself, raise a
@@ -47,20 +49,20 @@ async function attempts(ctx: CheckContext, actor: Actor, op: Op): Promise<Findin
     return { rank, id: after?.record?.id }
   }
   if (op.verb === 'update') {
-    const self = await ctx.as(actor).send({ method: op.method, path: userPath(ctx, op, actor), body: bodyFromSchema(ctx.contract, op.requestSchema ?? {}, ask(own + 1, actor.role!)) })
+    const self = await ctx.as(actor).send({ method: op.method, path: userPath(ctx, op, actor), body: bodyFromSchema(ctx.contract, op.requestSchema ?? {}, ask(ctx, op, own + 1, actor.role!)) })
     // Put a raised seeded actor back, so the checks after this one see the topology they expect.
     if ((await verdict('own role', actor, own, self, own + 1)).rank > own) await setRole(ctx, actor, actor.role!, actor.accountRole ?? null)
     const victim = await addMember(ctx, ws, 'viewer', `${ws.label}.throwaway-viewer`)
     let before = 1
     for (const rank of wanted) {
       if (!victim) break
-      const res = await ctx.as(actor).send({ method: op.method, path: userPath(ctx, op, victim), body: bodyFromSchema(ctx.contract, op.requestSchema ?? {}, ask(rank, 'viewer')) })
+      const res = await ctx.as(actor).send({ method: op.method, path: userPath(ctx, op, victim), body: bodyFromSchema(ctx.contract, op.requestSchema ?? {}, ask(ctx, op, rank, 'viewer')) })
       before = Math.max(before, (await verdict('another user', victim, before, res, rank)).rank)
     }
   } else {
     for (const rank of wanted) {
       const email = `ta-${ctx.topology.tag}-esc${randomBytes(4).toString('hex')}@tenant-audit.test`
-      const body = bodyFromSchema(ctx.contract, op.requestSchema ?? {}, { ...ask(rank, 'viewer'), email, password: newPassword(), label: 'escalation' })
+      const body = bodyFromSchema(ctx.contract, op.requestSchema ?? {}, { ...ask(ctx, op, rank, 'viewer'), email, password: newPassword(), label: 'escalation' })
       const res = await ctx.as(actor).send({ method: op.method, path: userPath(ctx, op, { accountId: ws.accountId, workspaceId: ws.id }), body })
       const created: Actor = { label: `${ws.label}.created-user`, kind: 'user', actorKind: 'viewer', username: email, accountId: ws.accountId, workspaceId: ws.id }
       const { id } = await verdict('new user', created, 0, res, rank)

@@ -14,22 +14,32 @@ import { deletedObjectsGone } from './deleted-objects.js'
 
 const PREFER = ['update', 'create', 'delete']
 
-/** A call `before` may make in its workspace and `after` may not, aimed at a throwaway object when it names one. */
-async function callFor(ctx: CheckContext, ws: WorkspaceNode, before: Actor, after: Actor) {
+/**
+ * Calls `before` may make in its workspace and `after` may not, one per verb (a narrow bug lives in one
+ * verb: a DELETE that still trusts the token's roles), each aimed at its own throwaway object when it
+ * names one. `path()` gives a fresh object per send, so a delete before the change leaves one for after.
+ */
+async function callsFor(ctx: CheckContext, ws: WorkspaceNode, before: Actor, after: Actor) {
   const here = { accountId: ws.accountId, workspaceId: ws.id }
   const ops = ctx.contract.annotated.filter((op) => op.tenancy.scope === 'workspace' && expected(op, before, here) === 'allow' && expected(op, after, here) !== 'allow')
   // Harmless calls first: an empty update, then a create, a delete; anything else after.
   const rank = (op: Op) => (PREFER.includes(op.verb) ? PREFER.indexOf(op.verb) : PREFER.length)
+  const calls = []
+  const verbs = new Set<string>()
   for (const op of ops.sort((a, b) => rank(a) - rank(b))) {
+    if (verbs.has(op.verb)) continue
     const param = objectParam(ctx.topology, op)
-    const spare = param ? await throwaway(ctx, op.resource, here) : undefined
-    if (param && !spare) continue
+    const path = async () => {
+      const spare = param ? await throwaway(ctx, op.resource, here) : undefined
+      return param && !spare ? undefined : ctx.pathFor(op, here, param ? { [param]: spare!.id } : {})
+    }
     // An update sends the smallest body its schema accepts (`{}` where allowed: it changes nothing and
     // still needs the right); a create gets a body the schema accepts.
     const body = op.method === 'get' || op.method === 'delete' ? undefined : op.verb === 'create' ? bodyFromSchema(ctx.contract, op.requestSchema ?? {}, { label: 'stale-membership' }) : ctx.bodyFor(op)
-    return { op, here, path: ctx.pathFor(op, here, param ? { [param]: spare!.id } : {}), body }
+    verbs.add(op.verb)
+    calls.push({ op, here, path, body })
   }
-  return undefined
+  return calls
 }
 
 /**
@@ -65,37 +75,47 @@ export const staleMembership = defineCheck<CheckContext>({
       { who: demoted, after: demoted && { ...demoted, role: 'viewer' as const }, change: 'the user was demoted to viewer', act: () => setRole(ctx, demoted!, 'viewer') },
     ]
     for (const { who, after, change, act } of cases) {
-      const call = who && after && (await callFor(ctx, ws, who, after))
-      if (!who || !call) continue
+      const calls = who && after ? await callsFor(ctx, ws, who, after) : []
+      if (!who || calls.length === 0) continue
       // The old token exactly as minted (renew: false): a renewed one would prove nothing about it.
       const token = who.token
-      const send = async () => {
-        const res = await ctx.as({ ...who, token }).send({ method: call.op.method, path: call.path, body: call.body, renew: false })
+      const send = async (call: (typeof calls)[number], path: string) => {
+        const res = await ctx.as({ ...who, token }).send({ method: call.op.method, path, body: call.body, renew: false })
         ctx.trackCreated(call.op, res, who, call.here) // whatever a stale token manages to create is removed at the end
         return res
       }
-      if ((await send()).status >= 300) continue // the token must work before the change, or there is nothing to test
+      // The token must work before the change for a call, or there is nothing to test with it.
+      const working = []
+      for (const call of calls) {
+        const path = await call.path()
+        if (path && (await send(call, path)).status < 300) working.push(call)
+      }
+      if (working.length === 0) continue
       const changed = await act()
       if (!changed || changed.status >= 300) continue
       ctx.retire(token) // never renewed for this user again
       tested++
-      const res = await send()
-      if (res.status >= 400) {
-        // The stale token's refusal counts only while the target still serves a member who kept the right.
-        const peer = ctx.topology.actors.find((a) => a.kind === 'user' && a.workspaceId === ws.id && a.token !== undefined && expected(call.op, a, call.here) === 'allow')
-        if (peer) ctx.noteRefused(peer, call.op, call.here)
-        continue
+      for (const call of working) {
+        const path = await call.path()
+        if (!path) continue
+        const res = await send(call, path)
+        if (res.status >= 400) {
+          // The stale token's refusal counts only while the target still serves a member who kept the right.
+          const peer = ctx.topology.actors.find((a) => a.kind === 'user' && a.workspaceId === ws.id && a.token !== undefined && expected(call.op, a, call.here) === 'allow')
+          if (peer) ctx.noteRefused(peer, call.op, call.here)
+          continue
+        }
+        const refusedAfter = call.op.verb === 'delete' ? undefined : await acceptedFor(() => send(call, path))
+        const window = call.op.verb === 'delete' ? 'the object is gone'
+          : refusedAfter === undefined ? `still accepted after 5 s: tokens live until expiry${who.expiresIn ? `, ${who.expiresIn} s` : ''}`
+          : `accepted for ${(refusedAfter / 1000).toFixed(2)} s`
+        findings.push({
+          message: `${who.label}'s token, minted before ${change}, ${call.op.method.toUpperCase()} ${call.op.path} answered ${res.status} right after the change ` +
+            `(expected a refusal at once, ASVS 8.3.2); ${window}`,
+          dedupKey: `${call.op.id}|${change}`, actor: who.label, evidence: res.evidence, repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
+          operation: { method: call.op.method.toUpperCase(), pathTemplate: call.op.path, operationId: call.op.id },
+        })
       }
-      const refusedAfter = await acceptedFor(send)
-      const window = refusedAfter === undefined
-        ? `still accepted after 5 s: tokens live until expiry${who.expiresIn ? `, ${who.expiresIn} s` : ''}`
-        : `accepted for ${(refusedAfter / 1000).toFixed(2)} s`
-      findings.push({
-        message: `${who.label}'s token, minted before ${change}, ${call.op.method.toUpperCase()} ${call.op.path} answered ${res.status} right after the change ` +
-          `(expected a refusal at once, ASVS 8.3.2); ${window}`,
-        dedupKey: `${call.op.id}|${change}`, actor: who.label, evidence: res.evidence, repro: { seed: ctx.settings.seed, curl: toCurl(res.evidence.request) },
-        operation: { method: call.op.method.toUpperCase(), pathTemplate: call.op.path, operationId: call.op.id },
-      })
     }
     const record = removed && removal.done ? await readUser(ctx, removed) : undefined
     if (record?.found) findings.push({ message: `${removed!.label} is still listed after it was deleted (R4: a removed member is gone for everyone)`, dedupKey: 'users|removed-still-listed', severity: 'medium', actor: removed!.label })

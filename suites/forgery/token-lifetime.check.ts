@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { attempt, testIssuerFor, victimClaims, type Scene } from '../../harness/forge/scene.js'
-import { forgeryCheck } from './shared.js'
+import { decode } from '../../harness/forge/jwt.js'
+import { forgeryCheck, noMemberReason, throwawaySession, victimWorkspace } from './shared.js'
 
 const SKEWS = [1, 30, 60, 120, 300, 600]
 
@@ -8,14 +9,17 @@ const SKEWS = [1, 30, 60, 120, 300, 600]
  * CLM-01 to CLM-04, CLM-06 (test issuer, KT): expired, not yet valid (`nbf`, `iat` in the future) and
  * overlong tokens with the victim's claims, then a clock-skew probe: tokens expired k seconds ago
  * (k ∈ 1…600 s) on a read; the largest accepted k must not exceed `forgery.maxClockSkewSeconds`.
+ * Where access tokens live briefly (a deployment's own, no test issuer needed), CLM-01 is also shown
+ * with a genuine token: a throwaway member's, kept until it has expired plus the allowed skew.
  */
 export const tokenLifetime = forgeryCheck({
   name: 'token-lifetime',
   title: 'An expired, not-yet-valid or overlong token is accepted',
   docs: 'forgery.md CLM-01 (expired), CLM-02 (nbf future), CLM-03 (iat future), CLM-04 (excessive lifetime), CLM-06 (clock-skew probe); RFC 7519 §4.1.4-6; capability: forgery.testIssuer; fault exp-not-checked',
   async attack(scene) {
+    const natural = await naturalExpiry(scene)
     const kt = await testIssuerFor(scene)
-    if ('reason' in kt) return kt.reason
+    if ('reason' in kt) return natural === undefined ? undefined : `${kt.reason}; ${natural}`
     const { sign } = kt
     const now = Math.floor(Date.now() / 1000)
     const v = victimClaims(scene)
@@ -52,4 +56,30 @@ async function skewProbe(scene: Scene, sign: (p: object) => string, life: number
       operation: { method: scene.read.method.toUpperCase(), pathTemplate: scene.read.path, operationId: scene.read.id },
     })
   }
+}
+
+/** The longest the check waits for a genuine token to expire: deployments with short-lived tokens only. */
+const NATURAL_WAIT_MS = 90_000
+
+/**
+ * CLM-01 with a genuine token: a throwaway member of the victim's workspace logs in, its access
+ * token is kept (never renewed) until `exp` plus the profile's allowed skew has passed, then replayed
+ * on the victim's update route. Undefined when it ran; otherwise why it could not.
+ */
+async function naturalExpiry(scene: Scene): Promise<string | undefined> {
+  const { ctx } = scene
+  const ws = victimWorkspace(scene)
+  const got = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-expiring`)
+  if (!got) return noMemberReason(ctx)
+  const token = got.session.access_token
+  ctx.retire(token) // kept as it is: the adapter must never renew it
+  const exp = Number(decode(token)?.payload.exp)
+  const skew = ctx.profile.forgery.maxClockSkewSeconds
+  if (!Number.isFinite(exp)) return 'the access token carries no exp to wait for'
+  const wait = (exp + skew + 2) * 1000 - Date.now()
+  if (wait > NATURAL_WAIT_MS) return `its access tokens live too long to wait for one to expire (${Math.round(wait / 1000)} s with the allowed skew of ${skew} s)`
+  await new Promise((r) => setTimeout(r, Math.max(0, wait)))
+  // On the read its owner may call, so an accepted token is a 2xx, not a refusal for the role.
+  await attempt(scene, { name: `a genuine access token ${skew + 2} s after its exp`, catalog: 'CLM-01', token, expect: 'reject', at: { method: scene.read.method.toUpperCase(), path: scene.readPath } })
+  return undefined
 }

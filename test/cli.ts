@@ -13,7 +13,7 @@ export const CLI_TIMEOUT = 600_000
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 /** Runs the real CLI in a child process (as a user or CI would), from the repository root. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 300_000): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = CLI_TIMEOUT - 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,

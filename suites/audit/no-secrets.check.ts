@@ -141,10 +141,11 @@ export const noSecrets = defineCheck<CheckContext>({
         fields.add(field)
         report(e, hit.kind, `the ${hit.kind} of ${hit.whose}`, field)
       }
-      // The shapes catch what no list holds (another tenant's token); a field already named is not named twice.
+      // The shapes catch what no list holds (another tenant's token); a field already named is not named
+      // twice. The JSON text only pre-screens (a JWT reads the same there; `Bearer\n…` does not, so the word alone).
       const jwt = JWT.test(text) ? fieldOf(e.raw, (v) => JWT.test(v)) : undefined
       if (jwt && !fields.has(jwt)) report(e, 'JSON Web Token', 'a JSON Web Token', jwt)
-      const bearer = BEARER.test(text) ? fieldOf(e.raw, (v) => BEARER.test(v)) : undefined
+      const bearer = /bearer/i.test(text) ? fieldOf(e.raw, (v) => BEARER.test(v)) : undefined
       if (bearer && !fields.has(bearer)) report(e, 'Bearer credential', 'a Bearer credential', bearer)
     }
     const searched = `searched ${all.events.length} audit events for ${matcher.secrets.length} secrets the run handled (${describeSecrets(matcher.secrets) || 'none'}) and for JWT and Bearer shapes`

@@ -77,6 +77,14 @@ describe('audit/no-secrets', () => {
     for (const secret of [member.refreshToken!, member.previousTokens![0]!, 'opaque-id-token-0001']) expect(JSON.stringify(out)).not.toContain(secret)
   })
 
+  it('names a field once: a known token is not also reported as a Bearer shape; an unknown credential still is', async () => {
+    const out = await run('shape', [
+      { metadata: { correlationUid: 'r1', auth: `Bearer ${member.accessToken}` } },
+      { metadata: { correlationUid: 'r2', other: 'Bearer\tforeign-credential-xyz' } },
+    ])
+    expect(out.findings.map((f) => f.dedupKey)).toEqual(['access token|metadata.auth', 'Bearer credential|metadata.other'])
+  })
+
   it('passes a clean trail with a note saying what it searched for', async () => {
     const out = await run('clean', [{ metadata: { correlationUid: 'r1', note: 'nothing secret' } }])
     expect(out.findings).toEqual([])

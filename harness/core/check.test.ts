@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkFilePath, defineCheck, resolveFindings, toCheckResult } from './check.js'
+import { MAX_NOTE_LENGTH, MAX_NOTES, checkFilePath, defineCheck, normalizeNotes, resolveFindings, toCheckResult } from './check.js'
 import type { CheckDefinition } from './check.js'
 import { fingerprintOf, formatFindingId } from './finding.js'
 
@@ -52,5 +52,24 @@ describe('findings of a check', () => {
       findings: 0, requests: 3, durationMs: 5, cwe: 639, owasp: 'API1:2023',
     })
     expect(checkFilePath('forgery/alg-none')).toBe('suites/forgery/alg-none.check.ts')
+  })
+})
+
+describe('check notes', () => {
+  it('are trimmed to single non-empty lines, bounded in number and length', () => {
+    expect(normalizeNotes(undefined)).toBeUndefined()
+    expect(normalizeNotes(['  ', ''])).toBeUndefined()
+    expect(normalizeNotes([' accepted 1 s;\n refused 30 s ', 7, 'second'])).toEqual(['accepted 1 s; refused 30 s', 'second'])
+    const many = normalizeNotes(Array.from({ length: MAX_NOTES + 5 }, (_, i) => `n${i}`))
+    expect(many).toHaveLength(MAX_NOTES)
+    const long = normalizeNotes(['x'.repeat(MAX_NOTE_LENGTH + 50)])?.[0] ?? ''
+    expect(long).toHaveLength(MAX_NOTE_LENGTH)
+    expect(long.endsWith('…')).toBe(true)
+  })
+
+  it('travel to the check result only when there are any', () => {
+    const run = { status: 'passed' as const, findings: 0, requests: 3, durationMs: 5 }
+    expect(toCheckResult(base, { ...run, notes: ['accepted 1 s'] }).notes).toEqual(['accepted 1 s'])
+    expect('notes' in toCheckResult(base, { ...run, notes: [] })).toBe(false)
   })
 })

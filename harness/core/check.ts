@@ -43,6 +43,27 @@ export interface CheckOutcome {
   skipped?: string | undefined
   /** Why the check's refusals prove nothing (a failed positive control); never set with `skipped`. */
   inconclusive?: string | undefined
+  /**
+   * What the check learned that a reader wants even when it passed (`accepted an access token
+   * expired 2 s ago; refused 30 s`): short lines, never a secret. Carried to findings.json
+   * `checks[].notes` and shown under the check in every human format.
+   */
+  notes?: string[] | undefined
+}
+
+/** At most this many notes per check, each at most {@link MAX_NOTE_LENGTH} characters: a note is a line, not a log. */
+export const MAX_NOTES = 10
+export const MAX_NOTE_LENGTH = 300
+
+/** A check's notes as reports carry them: trimmed, non-empty, one line each, bounded; undefined when none. */
+export function normalizeNotes(notes: readonly unknown[] | undefined): string[] | undefined {
+  const lines = (notes ?? [])
+    .filter((n): n is string => typeof n === 'string')
+    .map((n) => n.replace(/\s+/g, ' ').trim())
+    .filter((n) => n.length > 0)
+    .slice(0, MAX_NOTES)
+    .map((n) => (n.length > MAX_NOTE_LENGTH ? `${n.slice(0, MAX_NOTE_LENGTH - 1)}…` : n))
+  return lines.length > 0 ? lines : undefined
 }
 
 /** A check as written in `suites/<suite>/<name>.check.ts`. */
@@ -83,6 +104,8 @@ export interface CheckResult {
   reason?: string | undefined
   /** When the check started (ISO 8601), so a reader can place it on the run's time line. */
   startedAt?: string | undefined
+  /** What the check learned, in short secret-free lines (see {@link CheckOutcome.notes}). */
+  notes?: string[] | undefined
   // Additive to DESIGN §5: lets SARIF describe rules of checks that found nothing.
   cwe?: number | undefined
   owasp?: string | undefined
@@ -138,7 +161,7 @@ export function resolveFindings(
 /** Builds the findings.json row for a check from its definition and how it ran. */
 export function toCheckResult(
   check: Pick<CheckDefinition, 'id' | 'suite' | 'title' | 'severity' | 'cwe' | 'owasp'>,
-  run: { status: CheckStatus; findings: number; requests: number; durationMs: number; reason?: string | undefined; startedAt?: string | undefined },
+  run: { status: CheckStatus; findings: number; requests: number; durationMs: number; reason?: string | undefined; startedAt?: string | undefined; notes?: readonly string[] | undefined },
 ): CheckResult {
   const result: CheckResult = {
     id: check.id,
@@ -154,5 +177,7 @@ export function toCheckResult(
   }
   if (run.reason !== undefined) result.reason = run.reason
   if (run.startedAt !== undefined) result.startedAt = run.startedAt
+  const notes = normalizeNotes(run.notes)
+  if (notes !== undefined) result.notes = notes
   return result
 }

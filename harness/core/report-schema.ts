@@ -45,6 +45,7 @@ const check = z.object({
   durationMs: z.number().nonnegative(),
   reason: z.string().optional(),
   startedAt: z.string().optional(),
+  notes: z.array(z.string()).optional(),
   cwe: z.number().int().optional(),
   owasp: z.string().optional(),
 })

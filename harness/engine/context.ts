@@ -17,6 +17,8 @@ import { MatrixRecorder } from './matrix.js'
 import { ControlLedger, isRefusal, operationMatcher, type ControlCall } from './controls.js'
 import { controlFor } from './control-calls.js'
 import type { CheckOutcome } from '../core/check.js'
+import type { SessionData } from '../adapters/sessions.js'
+import type { HandledSecret } from '../audit/secrets.js'
 
 export interface ActorClient {
   send(req: Omit<HttpRequest, 'token'>): Promise<HttpResponse>
@@ -31,6 +33,8 @@ export interface RunSettings {
   numRuns: number
   /** fast-check replay path: set by `tenant-audit replay` to re-run one counterexample. */
   path?: string
+  /** Secrets the global setup handled that no session carries (ID tokens, the test-issuer key): for audit/no-secrets only. */
+  secrets?: HandledSecret[]
 }
 
 /** One probe as checks describe it: which actor calls which operation on which target. */
@@ -101,6 +105,11 @@ export class CheckContext {
    */
   retire(token: string | undefined): void {
     this.http.sessions?.retire(token)
+  }
+
+  /** Every session the adapter saw (the setup's logins, this worker's, every renewal). Secrets: for audit/no-secrets only. */
+  sessionsSeen(): SessionData[] {
+    return this.http.sessions?.export() ?? []
   }
 
   get requests(): number {
@@ -253,7 +262,7 @@ export class CheckContext {
     }
     const reason = this.controls.inconclusive
     if (reason === undefined) return outcome
-    return { findings: outcome.findings.filter((f) => !f.restsOnRefusal), inconclusive: reason }
+    return { findings: outcome.findings.filter((f) => !f.restsOnRefusal), inconclusive: reason, notes: outcome.notes }
   }
 
   /** Evidence, curl and the operation for a finding about one probe. */

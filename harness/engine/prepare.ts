@@ -8,6 +8,7 @@ import { provisionThroughPortal, type ProvisionResult } from '../provision/porta
 import { loadTenantsFile, provisionFromFixtures } from '../provision/fixtures.js'
 import { teardown } from '../provision/teardown.js'
 import { bootstrapCredentials, login } from '../provision/session.js'
+import { handledInSetup } from '../audit/secrets.js'
 import type { AuditSettings } from '../vitest/settings.js'
 import type { ProvidedAudit, RunState } from '../vitest/state.js'
 
@@ -77,13 +78,15 @@ export async function prepareAudit(settings: AuditSettings): Promise<PreparedAud
     }
     // Provisioning may have outlived the first tokens: the actors handed to the suites carry current ones.
     for (const actor of result.topology.actors) http.sessions.bind(actor)
-    state.secrets = [...state.secrets, ...result.secrets.list()]
+    const sessions = http.sessions.export()
+    const secrets = handledInSetup(profile, result.topology, sessions, [...state.secrets, ...result.secrets.list()])
+    state.secrets = [...new Set([...state.secrets, ...result.secrets.list(), ...secrets.map((s) => s.value)])]
     state.provisioningRequests = http.sent
     state.traffic = http.traffic
     const provided: ProvidedAudit = {
       profile, baseUrl, contract: document, topology: result.topology, seed: settings.TENANT_AUDIT_SEED,
       numRuns: settings.TENANT_AUDIT_RUNS, replayPath: settings.TENANT_AUDIT_REPLAY_PATH, spent: http.sent,
-      sessions: http.sessions.export(),
+      sessions, secrets,
     }
     return { provided, state, cleanup }
   } catch (err) {

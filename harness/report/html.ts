@@ -50,10 +50,16 @@ function summary(report: AuditReport): string {
 <h3>${e(plural(counts.totalFindings, 'finding'))} by severity</h3><div class="cards">${sev.join('')}</div></section>`
 }
 
+// Under the check's title: what a passed check learned (the largest clock skew accepted, …).
+function notes(lines: readonly string[] | undefined): string {
+  if (lines === undefined || lines.length === 0) return ''
+  return `<ul class="notes">${lines.map((n) => `<li>${e(n)}</li>`).join('')}</ul>`
+}
+
 function checksTable(report: AuditReport): string {
   const rows = report.checks.map(
     (c) =>
-      `<tr><td><code>${e(c.id)}</code></td><td>${e(c.title)}</td><td><span class="badge sev-${c.severity}">${e(c.severity)}</span></td>` +
+      `<tr><td><code>${e(c.id)}</code></td><td>${e(c.title)}${notes(c.notes)}</td><td><span class="badge sev-${c.severity}">${e(c.severity)}</span></td>` +
       `<td class="st-${c.status}">${e(c.status)}</td><td>${c.findings}</td><td>${c.requests}</td><td>${e(formatDuration(c.durationMs))}</td><td>${e(c.reason ?? '')}</td></tr>`,
   )
   return `<section id="checks"><h2>Checks</h2><div class="scroll"><table>

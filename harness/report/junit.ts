@@ -23,28 +23,47 @@ function findingText(f: Finding): string {
   return lines.join('\n')
 }
 
-function testcase(check: CheckResult, findings: readonly Finding[]): string {
-  const open = `    <testcase classname="${escapeXmlAttr(check.suite)}" name="${escapeXmlAttr(check.id)}" time="${seconds(check.durationMs)}">`
-  const close = '    </testcase>'
+/**
+ * A testcase's `<properties>`: the inconclusive status, then one `tenant-audit.note` per note.
+ * Properties rather than `<system-out>`: they are name/value data a tool can pick out (the same
+ * place the status property already uses, and where pytest's `record_property` puts per-test
+ * facts), one per note; system-out is free text meant for a process's output.
+ */
+function caseProperties(check: CheckResult): string {
+  const props: Array<[string, string]> = []
+  if (check.status === 'inconclusive') props.push(['tenant-audit.status', 'inconclusive'])
+  for (const note of check.notes ?? []) props.push(['tenant-audit.note', note])
+  if (props.length === 0) return ''
+  const lines = props.map(([k, v]) => `        <property name="${escapeXmlAttr(k)}" value="${escapeXmlAttr(v)}"/>`)
+  return `\n      <properties>\n${lines.join('\n')}\n      </properties>`
+}
+
+function outcome(check: CheckResult, findings: readonly Finding[]): string {
   switch (check.status) {
     case 'passed':
-      return `${open.slice(0, -1)}/>`
+      return ''
     case 'skipped':
-      return `${open}\n      <skipped message="${escapeXmlAttr(check.reason ?? 'skipped')}"/>\n${close}`
+      return `\n      <skipped message="${escapeXmlAttr(check.reason ?? 'skipped')}"/>`
     case 'inconclusive':
       // JUnit has no fourth outcome. <skipped> is the honest one: the check did not pass and found
-      // nothing; a <failure> would make CI read it as a defect of the target. The property lets a
-      // tool tell it from a plain skip.
-      return `${open}\n      <properties>\n        <property name="tenant-audit.status" value="inconclusive"/>\n      </properties>\n      <skipped message="${escapeXmlAttr(`inconclusive: ${check.reason ?? 'a positive control failed'}`)}"/>\n${close}`
+      // nothing; a <failure> would make CI read it as a defect of the target. The status property
+      // lets a tool tell it from a plain skip.
+      return `\n      <skipped message="${escapeXmlAttr(`inconclusive: ${check.reason ?? 'a positive control failed'}`)}"/>`
     case 'error':
-      return `${open}\n      <error message="${escapeXmlAttr(check.reason ?? 'the harness could not run this check')}" type="harness-error"/>\n${close}`
+      return `\n      <error message="${escapeXmlAttr(check.reason ?? 'the harness could not run this check')}" type="harness-error"/>`
     case 'failed': {
       const first = findings[0]
       const message = first === undefined ? `${plural(check.findings, 'finding')}` : first.message
       const body = findings.map(findingText).join('\n\n')
-      return `${open}\n      <failure message="${escapeXmlAttr(message)}" type="${escapeXmlAttr(check.severity)}">${escapeXml(body)}</failure>\n${close}`
+      return `\n      <failure message="${escapeXmlAttr(message)}" type="${escapeXmlAttr(check.severity)}">${escapeXml(body)}</failure>`
     }
   }
+}
+
+function testcase(check: CheckResult, findings: readonly Finding[]): string {
+  const open = `    <testcase classname="${escapeXmlAttr(check.suite)}" name="${escapeXmlAttr(check.id)}" time="${seconds(check.durationMs)}">`
+  const body = caseProperties(check) + outcome(check, findings)
+  return body === '' ? `${open.slice(0, -1)}/>` : `${open}${body}\n    </testcase>`
 }
 
 function counts(checks: readonly CheckResult[]): string {

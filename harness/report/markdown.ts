@@ -50,6 +50,18 @@ function inconclusiveChecks(report: AuditReport): string[] {
   ]
 }
 
+// What checks learned (passed ones too), each note under its check.
+function checkNotes(report: AuditReport): string[] {
+  const noted = report.checks.filter((c) => (c.notes ?? []).length > 0)
+  if (noted.length === 0) return []
+  return [
+    '### Notes',
+    '',
+    ...noted.flatMap((c) => [`- ${cell(c.id)} (${cell(c.status)})`, ...(c.notes ?? []).map((n) => `  - ${cell(n)}`)]),
+    '',
+  ]
+}
+
 function topFindings(report: AuditReport): string[] {
   if (report.findings.length === 0) return []
   const top = sortFindings(report.findings).slice(0, TOP_FINDINGS)
@@ -75,6 +87,7 @@ export function render(report: AuditReport): string {
     ...failedChecks(report),
     ...inconclusiveChecks(report),
     ...topFindings(report),
+    ...checkNotes(report),
     `**Checks:** ${c.passed} passed · ${c.failed} failed · ${c.inconclusive} inconclusive · ${c.skipped} skipped · ${c.error} error  `,
     `**Findings:** ${counts.totalFindings === 0 ? 'none' : severityBreakdown(counts)}  `,
     `**Requests:** ${report.run.requests} · **Duration:** ${formatDuration(report.run.durationMs)} · **Faults:** ${report.run.faults.length === 0 ? 'none' : cell(report.run.faults.join(', '))}  `,

@@ -128,6 +128,12 @@ export function render(report: AuditReport): string {
                 message: { text: `inconclusive: ${c.reason ?? 'a positive control failed'}` },
                 descriptor: { id: c.id },
               })),
+              // What a check learned (passed ones too): SARIF's informational level, not a result.
+              ...report.checks.flatMap((c) => (c.notes ?? []).map((n) => ({
+                level: 'note',
+                message: { text: n },
+                descriptor: { id: c.id },
+              }))),
             ],
           },
         ],

@@ -1,6 +1,6 @@
 import { inject, test } from 'vitest'
 import { parseContract, type TargetContract } from '../core/contract.js'
-import type { CheckDefinition, CheckOutcome } from '../core/check.js'
+import { normalizeNotes, type CheckDefinition, type CheckOutcome } from '../core/check.js'
 import { capabilities } from '../core/topology.js'
 import { isHarnessError } from '../core/errors.js'
 import { isProbeSkipped } from '../core/skip.js'
@@ -38,13 +38,13 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
   test(check.id, async ({ task, skip }) => {
     const { audit, http, contract } = shared()
     const ctx = new CheckContext(check.id, audit.topology, contract, audit.profile, http,
-      { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath })
+      { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath, secrets: audit.secrets })
     const started = Date.now()
     const startedAt = new Date(started).toISOString()
     const trafficBefore = { ...http.traffic }
     const base = { id: check.id, suite: check.suite, title: check.title, severity: check.severity, cwe: check.cwe, owasp: check.owasp }
     const meta = (outcome: CheckOutcome, status: CheckMeta['result']['status'], reason?: string): CheckMeta => ({
-      result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason, startedAt },
+      result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason, startedAt, notes: normalizeNotes(outcome.notes) },
       findings: outcome.findings,
       matrix: ctx.matrix.toJSON(),
       traffic: subTraffic(http.traffic, trafficBefore),

@@ -5,6 +5,7 @@ import type { FindingInput } from '../core/finding.js'
 import type { MatrixCell } from '../core/run-result.js'
 import type { SessionData } from '../adapters/sessions.js'
 import type { TrafficStats } from '../adapters/traffic.js'
+import type { HandledSecret } from '../audit/secrets.js'
 
 /** What the global setup hands to the suites (through Vitest's provide/inject: plain data only). */
 export interface ProvidedAudit {
@@ -19,6 +20,11 @@ export interface ProvidedAudit {
   spent: number
   /** Every login's session, so the worker's adapter renews the same credentials (secrets: never logged). */
   sessions: SessionData[]
+  /**
+   * Secrets the setup handled beyond the sessions (ID tokens, the bootstrap password, the test
+   * issuer's key), labelled, for audit/no-secrets (secrets: never logged). Optional for older callers.
+   */
+  secrets?: HandledSecret[]
 }
 
 /** What one check leaves on its test's `task.meta`, for the reporter. */

@@ -10,6 +10,7 @@ import { trailLabel } from '../../harness/audit/labels.js'
 import { AuditTrail, type Sent } from '../../harness/audit/trail.js'
 import { collapse } from '../../harness/audit/scenarios.js'
 import type { MappedEvent } from '../../harness/audit/mapping.js'
+import { describeSecrets, SecretMatcher, sessionSecrets, whoIs, type HandledSecret, type SecretKind } from '../../harness/audit/secrets.js'
 
 const JWT = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/
 const BEARER = /\bBearer\s+[A-Za-z0-9._~+/-]{8,}/i
@@ -31,12 +32,17 @@ function fieldOf(value: unknown, needle: (s: string) => boolean, path = ''): str
   return undefined
 }
 
+/** The kind a token endpoint's answer field names (`refresh_token` → refresh token). */
+const TOKEN_KINDS: Record<string, SecretKind> = { access_token: 'access token', refresh_token: 'refresh token', id_token: 'ID token' }
+
 /**
  * No secret ever appears in any event (research §2.5.5; OWASP Logging Cheat Sheet: never log access
  * tokens, passwords): the harness plants its own — a failed login with a canary password, a user
  * created with a password that then logs in and calls the API with its fresh token, denied and
- * allowed — then exports the whole trail and searches every event for those secrets, every token
- * the run's actors used, and anything shaped like a JWT or a Bearer credential.
+ * allowed — then exports the whole trail and searches every event for every secret the run handled
+ * (what it planted; every password, access, ID and refresh token of every login, the setup's and the
+ * checks' throwaway members', with every renewal; the test issuer's private key) and for anything
+ * shaped like a JWT or a Bearer credential. A finding names the secret's kind and whose it was.
  */
 export const noSecrets = defineCheck<CheckContext>({
   id: 'audit/no-secrets',
@@ -49,14 +55,14 @@ export const noSecrets = defineCheck<CheckContext>({
     if (!(trail instanceof AuditTrail)) return trail
     const t = ctx.topology
     const { profile } = ctx
-    const secrets: { what: string; value: string }[] = []
+    // What the check plants itself: listed first, so their labels win over the sessions' for the same value.
+    const secrets: HandledSecret[] = []
     const sent: Sent[] = []
     const track = async (p: Promise<Sent>) => {
       const s = await p
       sent.push(s)
       return s
     }
-    for (const a of t.actors) if (a.token) secrets.push({ what: `the access token of ${a.label}`, value: a.token })
     const login = (username: string, password: string, workspaceId?: string) => {
       const form = new URLSearchParams({ grant_type: 'password', username, password })
       if (workspaceId && profile.auth.workspaceParam) form.set(profile.auth.workspaceParam, workspaceId)
@@ -65,7 +71,7 @@ export const noSecrets = defineCheck<CheckContext>({
     // 1. A failed login with a canary password, for a real user.
     const someone = t.actors.find((a) => a.kind === 'user' && a.username)
     const wrong = `Ta-canary-${randomBytes(12).toString('hex')}`
-    secrets.push({ what: 'the password of a failed login', value: wrong })
+    secrets.push({ kind: 'password', whose: 'a failed login (planted)', value: wrong })
     if (someone) await login(someone.username!, wrong, someone.workspaceId)
 
     // 2. A user created with a password, logged in, and its token used (allowed and denied).
@@ -77,14 +83,14 @@ export const noSecrets = defineCheck<CheckContext>({
     if (create && ws && creator) {
       const password = newPassword()
       const email = `ta-${t.tag}-secret-${randomBytes(3).toString('hex')}@tenant-audit.test`
-      secrets.push({ what: 'the password of a user the harness created', value: password })
+      secrets.push({ kind: 'password', whose: 'a user the harness created', value: password })
       const body = bodyFromSchema(ctx.contract, create.requestSchema ?? {}, { email, password, role: 'viewer', label: `ta-${t.tag}-secret` })
       const made = await trail.probe({ actor: creator, op: create, target: { accountId: ws.accountId, workspaceId: ws.id }, body })
       if (made.response.status >= 200 && made.response.status < 300) {
         const res = await login(email, password, ws.id)
         const tokens = res.response.json as { access_token?: unknown; refresh_token?: unknown; id_token?: unknown } | undefined
         const fresh = typeof tokens?.access_token === 'string' ? tokens.access_token : undefined
-        for (const [k, v] of Object.entries(tokens ?? {})) if (typeof v === 'string' && k.endsWith('token') && v.length >= 8) secrets.push({ what: `the ${k} of a user the harness created`, value: v })
+        for (const [k, v] of Object.entries(tokens ?? {})) if (typeof v === 'string' && k.endsWith('token') && v.length >= 8) secrets.push({ kind: TOKEN_KINDS[k] ?? 'credential', whose: 'a user the harness created', value: v })
         if (fresh) {
           const user: Actor = { label: 'created.viewer', kind: 'user', actorKind: 'viewer', role: 'viewer', accountId: ws.accountId, workspaceId: ws.id, token: fresh }
           const other = t.accounts[1]?.workspaces[0]
@@ -95,7 +101,7 @@ export const noSecrets = defineCheck<CheckContext>({
           if (write) await track(trail.send(user, { method: write.method, path: ctx.pathFor(write, { accountId: ws.accountId, workspaceId: ws.id }), body: {} }))
           // The same token with one character changed: an authentication failure carrying a token.
           const bent = fresh.slice(0, -2) + (fresh.at(-2) === 'A' ? 'B' : 'A') + fresh.at(-1)
-          secrets.push({ what: 'a rejected (tampered) token', value: bent })
+          secrets.push({ kind: 'tampered token', whose: 'a user the harness created', value: bent })
           if (read) await track(trail.send({ ...user, token: bent }, { method: 'GET', path: ctx.pathFor(read, { accountId: ws.accountId, workspaceId: ws.id }) }))
         }
       }
@@ -105,10 +111,19 @@ export const noSecrets = defineCheck<CheckContext>({
 
     const all = await trail.export()
     if (all.failure) return { findings: [trail.readFailure(all.failure)] }
+    // Everything else the run handled: the actors' current tokens, what the setup handed over beyond
+    // the sessions (ID tokens, the bootstrap password, the test issuer's key), and every session the
+    // adapter saw — the setup's logins and this worker's (throwaway members), with every renewal.
+    const matcher = new SecretMatcher([
+      ...secrets,
+      ...t.actors.flatMap((a) => (a.token ? [{ kind: 'access token' as const, whose: a.label, value: a.token }] : [])),
+      ...(ctx.settings.secrets ?? []),
+      ...sessionSecrets(ctx.sessionsSeen(), whoIs(t, process.env[profile.auth.bootstrap.usernameEnv])),
+    ])
     const findings: FindingInput[] = []
     const reported = new Set<string>()
-    const report = (e: MappedEvent, what: string, field: string) => {
-      const key = `${what.replace(/ of .*$/, '')}|${field}`
+    const report = (e: MappedEvent, kind: string, what: string, field: string) => {
+      const key = `${kind}|${field}`
       if (reported.has(key)) return
       reported.add(key)
       findings.push({
@@ -118,15 +133,22 @@ export const noSecrets = defineCheck<CheckContext>({
       })
     }
     for (const e of all.events) {
-      for (const s of secrets) {
-        const field = fieldOf(e.raw, (v) => v.includes(s.value))
-        if (field) report(e, s.what, field)
+      // One scan of the event's JSON for every secret; the field is looked up only for a hit.
+      const text = JSON.stringify(e.raw) ?? ''
+      const fields = new Set<string>()
+      for (const hit of matcher.find(text)) {
+        const field = fieldOf(e.raw, (v) => SecretMatcher.contains(v, hit)) ?? '(the event)'
+        fields.add(field)
+        report(e, hit.kind, `the ${hit.kind} of ${hit.whose}`, field)
       }
-      const jwt = fieldOf(e.raw, (v) => JWT.test(v))
-      if (jwt) report(e, 'a JSON Web Token', jwt)
-      const bearer = fieldOf(e.raw, (v) => BEARER.test(v))
-      if (bearer) report(e, 'a Bearer credential', bearer)
+      // The shapes catch what no list holds (another tenant's token); a field already named is not named
+      // twice. The JSON text only pre-screens (a JWT reads the same there; `Bearer\n…` does not, so the word alone).
+      const jwt = JWT.test(text) ? fieldOf(e.raw, (v) => JWT.test(v)) : undefined
+      if (jwt && !fields.has(jwt)) report(e, 'JSON Web Token', 'a JSON Web Token', jwt)
+      const bearer = /bearer/i.test(text) ? fieldOf(e.raw, (v) => BEARER.test(v)) : undefined
+      if (bearer && !fields.has(bearer)) report(e, 'Bearer credential', 'a Bearer credential', bearer)
     }
-    return { findings: collapse(findings) }
+    const searched = `searched ${all.events.length} audit events for ${matcher.secrets.length} secrets the run handled (${describeSecrets(matcher.secrets) || 'none'}) and for JWT and Bearer shapes`
+    return { findings: collapse(findings), notes: [searched] }
   },
 })

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto'
+import type { CheckDefinition } from '../../harness/core/check.js'
+import type { CheckContext } from '../../harness/engine/context.js'
 import { attempt, testIssuerFor, victimClaims, type Scene } from '../../harness/forge/scene.js'
 import { decode } from '../../harness/forge/jwt.js'
 import { forgeryCheck, noMemberReason, throwawaySession, victimWorkspace } from './shared.js'
@@ -12,7 +14,7 @@ const SKEWS = [1, 30, 60, 120, 300, 600]
  * Where access tokens live briefly (a deployment's own, no test issuer needed), CLM-01 is also shown
  * with a genuine token: a throwaway member's, kept until it has expired plus the allowed skew.
  */
-export const tokenLifetime = forgeryCheck({
+const forgery = forgeryCheck({
   name: 'token-lifetime',
   title: 'An expired, not-yet-valid or overlong token is accepted',
   docs: 'forgery.md CLM-01 (expired), CLM-02 (nbf future), CLM-03 (iat future), CLM-04 (excessive lifetime), CLM-06 (clock-skew probe); RFC 7519 §4.1.4-6; capability: forgery.testIssuer; fault exp-not-checked',
@@ -32,14 +34,41 @@ export const tokenLifetime = forgeryCheck({
     await attempt(scene, { name: 'iat an hour in the future', catalog: 'CLM-03', token: sign({ ...v, iat: now + 3600, exp: now + 3600 + life }), expect: 'reject' })
     await attempt(scene, { name: 'exp ten years out', catalog: 'CLM-04', token: sign({ ...v, exp: now + 10 * 365 * 86_400 }), expect: 'reject' })
     await attempt(scene, { name: 'lifetime of two days (exp − iat)', catalog: 'CLM-04', token: sign({ ...v, iat: now - 60, exp: now + 2 * 86_400 }), expect: 'reject' })
-    await skewProbe(scene, sign, life, maxSkew)
+    skewNotes.set(scene.ctx, [await skewProbe(scene, sign, life, maxSkew)])
   },
 })
 
-/** CLM-06: the largest k for which a token expired k seconds ago is still accepted on a read. */
-async function skewProbe(scene: Scene, sign: (p: object) => string, life: number, maxSkew: number): Promise<void> {
+// The skew a deployment accepts is worth knowing even when it is within bounds: the probe's
+// result travels as a note on the outcome (keyed by the run's context, one per check run).
+const skewNotes = new WeakMap<CheckContext, string[]>()
+
+export const tokenLifetime: CheckDefinition<CheckContext> = {
+  ...forgery,
+  async run(ctx) {
+    const outcome = await forgery.run(ctx)
+    const notes = skewNotes.get(ctx)
+    skewNotes.delete(ctx)
+    return notes && !outcome.skipped ? { ...outcome, notes: [...(outcome.notes ?? []), ...notes] } : outcome
+  },
+}
+
+/** The probe's result in one line: the largest skew accepted and the next one refused (no token in it). */
+export function skewNote(accepted: readonly number[], refused: readonly number[], maxSkew: number): string {
+  const allows = `the profile allows ${maxSkew} s`
+  const largest = accepted.length ? Math.max(...accepted) : undefined
+  if (largest === undefined) return `clock skew: refused an access token expired ${Math.min(...refused)} s ago, the smallest skew tried (${allows})`
+  const next = refused.filter((k) => k > largest)
+  return next.length
+    ? `clock skew: accepted an access token expired ${largest} s ago; refused ${Math.min(...next)} s (${allows})`
+    : `clock skew: accepted an access token expired ${largest} s ago, the largest skew tried (${allows})`
+}
+
+/** CLM-06: the largest k for which a token expired k seconds ago is still accepted on a read; returns the note. */
+async function skewProbe(scene: Scene, sign: (p: object) => string, life: number, maxSkew: number): Promise<string> {
   let largest = 0
   let evidence
+  const accepted: number[] = []
+  const refused: number[] = []
   for (const k of SKEWS) {
     const now = Math.floor(Date.now() / 1000)
     const token = sign({ ...victimClaims(scene), iat: now - k - life, exp: now - k, jti: randomUUID() })
@@ -47,7 +76,8 @@ async function skewProbe(scene: Scene, sign: (p: object) => string, life: number
     if (res.status >= 200 && res.status < 300) {
       largest = k
       evidence = res.evidence
-    }
+      accepted.push(k)
+    } else refused.push(k)
   }
   if (largest > maxSkew) {
     scene.findings.push({
@@ -56,6 +86,7 @@ async function skewProbe(scene: Scene, sign: (p: object) => string, life: number
       operation: { method: scene.read.method.toUpperCase(), pathTemplate: scene.read.path, operationId: scene.read.id },
     })
   }
+  return skewNote(accepted, refused, maxSkew)
 }
 
 /** The longest the check waits for a genuine token to expire: deployments with short-lived tokens only. */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { Agent, request as undiciRequest } from 'undici'
 import { HarnessError } from '../core/errors.js'
 import { recordEvidence } from '../core/evidence.js'
@@ -54,6 +55,11 @@ export interface AdapterOptions {
 
 export const DEFAULT_THROTTLE = { maxRetries: 8, maxWaitMs: 120_000 }
 
+/** A request the run's interrupt (Ctrl-C) stopped: the run is ending, its handler owns the exit. */
+function interrupted(req: HttpRequest): HarnessError {
+  return new HarnessError('ERR_INTERNAL', `interrupted: ${req.method.toUpperCase()} ${req.path} was not sent or not awaited`)
+}
+
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'EAI_AGAIN'])
 
 /**
@@ -82,6 +88,8 @@ export class HttpAdapter {
   readonly sessions: SessionStore
   private readonly gate: PacingGate
   private readonly throttle: { maxRetries: number; maxWaitMs: number }
+  private interrupt?: AbortSignal
+  private readonly exempt = new AsyncLocalStorage<true>()
 
   constructor(private readonly opts: AdapterOptions) {
     this.base = new URL(opts.baseUrl)
@@ -95,6 +103,19 @@ export class HttpAdapter {
       this.traffic,
       { workspaceParam: opts.auth?.workspaceParam, accountClaim: opts.auth?.accountClaim },
     )
+  }
+
+  /**
+   * Once `signal` fires no new request is sent (each throws) and reads in flight are aborted; a write
+   * in flight is let finish, so what it created reaches provisioning's ledger and can be removed.
+   */
+  interruptWith(signal: AbortSignal | undefined): void {
+    this.interrupt = signal
+  }
+
+  /** Runs `fn` with requests the interrupt neither refuses nor aborts: teardown's deletes (and its login). */
+  uninterruptible<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exempt.run(true, fn)
   }
 
   /** Whose quota a request most likely spends (see the class comment). */
@@ -186,7 +207,11 @@ export class HttpAdapter {
       body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body)
       if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json'
     }
+    const signal = this.exempt.getStore() ? undefined : this.interrupt
+    const method = req.method.toUpperCase()
+    const abortable = method === 'GET' || method === 'HEAD' || method === 'OPTIONS'
     for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw interrupted(req)
       if (this.sent >= this.opts.maxRequests) {
         throw new HarnessError('ERR_BUDGET_EXHAUSTED', `request budget of ${this.opts.maxRequests} exhausted (raise budget.maxRequests in the profile)`)
       }
@@ -200,6 +225,7 @@ export class HttpAdapter {
           dispatcher: this.agent,
           headersTimeout: this.opts.timeoutMs,
           bodyTimeout: this.opts.timeoutMs,
+          signal: abortable ? signal : undefined,
         })
         const text = await res.body.text()
         const resHeaders: Record<string, string> = {}
@@ -216,6 +242,7 @@ export class HttpAdapter {
         })
         return { status: res.statusCode, headers: resHeaders, body: text, json, evidence }
       } catch (err) {
+        if (signal?.aborted) throw interrupted(req)
         const code = (err as { code?: string }).code ?? ''
         if (RETRYABLE.has(code) && attempt < this.opts.retries) {
           await new Promise((r) => setTimeout(r, 100 * 2 ** attempt))

@@ -12,6 +12,7 @@ import { planFor, DEFAULT_BOUNDS } from '../provision/plan.js'
 import { setPreparedAudit, setRunState } from '../vitest/state.js'
 import { readSettings } from '../vitest/settings.js'
 import { prepareAudit } from '../engine/prepare.js'
+import { RunInterrupt } from '../engine/interrupt.js'
 import { registry } from '../../suites/index.js'
 import { parseFaults } from '../../reference-server/faults/index.js'
 
@@ -44,6 +45,20 @@ function intOption(name: string, value: string | undefined): number | undefined 
  * suites through Vitest's Node API and returns 0 (clean), 1 (findings at or above --fail-on) or 2.
  */
 export async function run(opts: RunOptions): Promise<number> {
+  // Ctrl-C is handled from here on, in one place: see RunInterrupt (exit 130 after removing what was created).
+  const interrupt = new RunInterrupt().install()
+  try {
+    return await runAudit(opts, interrupt)
+  } catch (err) {
+    // An interrupted run's errors are the interrupt's doing: its handler reports and exits.
+    if (interrupt.fired) return await interrupt.exited
+    throw err
+  } finally {
+    if (!interrupt.fired) interrupt.uninstall()
+  }
+}
+
+async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<number> {
   const failOn = (opts.failOn ?? 'low') as Severity
   if (!SEVERITIES.includes(failOn)) throw new HarnessError('ERR_USAGE', `--fail-on takes one of ${SEVERITIES.join(', ')}`)
   if (opts.target && opts.faults) throw new HarnessError('ERR_USAGE', '--faults switches seeded faults on in the embedded reference server; it cannot apply to --target')
@@ -103,25 +118,30 @@ export async function run(opts: RunOptions): Promise<number> {
   const quiet = process.env.CI === 'true'
   if (!quiet) process.stderr.write(`tenant-audit: auditing ${loaded ? loaded.profile.name : 'the embedded reference server'} (seed ${seed}, ${selected.length} checks)\n`)
   // Prepare before Vitest starts: a bad target or a failed provisioning is one line and exit 2.
-  const audit = await prepareAudit(readSettings())
+  const audit = await prepareAudit(readSettings(), { signal: interrupt.signal, onUndo: (undo) => interrupt.setUndo(undo) })
   setRunState(audit.state)
   setPreparedAudit(audit)
-  const stop = () => void audit.cleanup().finally(() => process.exit(130))
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
   try {
     const { startVitest } = await import('vitest/node')
     const filters = (suites ?? []).map((s) => join(ROOT, 'suites', s) + '/')
     const selectedIds = new Set(selected.map((c) => c.id))
     const pattern = opts.checks ? `^(${[...selectedIds].map((id) => id.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})$` : undefined
-    const vitest = await startVitest('test', filters, { config: CONFIG, root: ROOT, watch: false, testNamePattern: pattern, passWithNoTests: false, silent: true })
-    await vitest?.close()
+    // Vitest hands its instance to a plugin as it starts: an interrupt cancels the run and closes its workers.
+    const plugin = {
+      name: 'tenant-audit:interrupt',
+      configureVitest({ vitest }: { vitest: import('vitest/node').Vitest }) {
+        interrupt.onStop(() => (void vitest.cancelCurrentRun('keyboard-input'), vitest.close()))
+      },
+    }
+    if (!interrupt.fired) {
+      const vitest = await startVitest('test', filters, { config: CONFIG, root: ROOT, watch: false, testNamePattern: pattern, passWithNoTests: false, silent: true }, { plugins: [plugin] })
+      await vitest?.close()
+    }
   } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
     setPreparedAudit(undefined)
     await audit.cleanup()
   }
+  if (interrupt.fired) return await interrupt.exited
   const state = audit.state
   let text: string
   try {

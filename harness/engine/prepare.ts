@@ -6,7 +6,7 @@ import { adapterFor, loadTargetContract } from './open-target.js'
 import { planFor, DEFAULT_BOUNDS } from '../provision/plan.js'
 import { provisionThroughPortal, type ProvisionResult } from '../provision/portal.js'
 import { loadTenantsFile, provisionFromFixtures } from '../provision/fixtures.js'
-import { teardown } from '../provision/teardown.js'
+import { describeCreated, teardown } from '../provision/teardown.js'
 import { bootstrapCredentials, login } from '../provision/session.js'
 import { handledInSetup } from '../audit/secrets.js'
 import type { AuditSettings } from '../vitest/settings.js'
@@ -21,20 +21,45 @@ export interface PreparedAudit {
   cleanup(): Promise<void>
 }
 
+/** What an interrupt handler needs to undo a run that is still being prepared (or already running). */
+export interface RunUndo {
+  /** Idempotent: every call returns the one teardown (after the provisioning call in flight settles). */
+  cleanup(): Promise<void>
+  state: RunState
+  /** What is not removed yet: teardown's failures so far, then the ledger's entries, newest first. */
+  pending(): string[]
+}
+
+export interface PrepareControl {
+  /** Fired by Ctrl-C: no new request is sent, except teardown's. */
+  signal?: AbortSignal
+  /** Called before the first request with what undoes the run so far. */
+  onUndo?(undo: RunUndo): void
+}
+
 /**
  * Everything before the first check: open the target (or start the embedded reference server),
  * read and check its contract, provision the topology. A failure removes what was already created
  * and throws a HarnessError (exit 2) — never an empty "clean" audit.
  */
-export async function prepareAudit(settings: AuditSettings): Promise<PreparedAudit> {
+export async function prepareAudit(settings: AuditSettings, control: PrepareControl = {}): Promise<PreparedAudit> {
   const cleanups: (() => Promise<void>)[] = []
-  const cleanup = async () => {
+  let provisioning: Promise<unknown> | undefined
+  let cleaning: Promise<void> | undefined
+  // A write in flight when Ctrl-C came is let finish, so what it created is in the ledger before teardown reads it.
+  const cleanup = () => (cleaning ??= (async () => {
+    await provisioning?.catch(() => undefined)
     for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined)
-  }
+  })())
   const state: RunState = {
     startedAt: Date.now(), seed: settings.TENANT_AUDIT_SEED, target: { name: '', baseUrl: '' }, faults: [],
     provisioningRequests: 0, secrets: [], topology: settings.TENANT_AUDIT_TOPOLOGY,
   }
+  let topology: Topology | undefined
+  control.onUndo?.({
+    cleanup, state,
+    pending: () => [...(state.teardown?.leftovers ?? []), ...[...(topology?.created ?? [])].reverse().map(describeCreated)],
+  })
   try {
     const loaded = loadProfile(settings.TENANT_AUDIT_TARGET ?? REFERENCE_PROFILE)
     const profile = loaded.profile
@@ -55,26 +80,26 @@ export async function prepareAudit(settings: AuditSettings): Promise<PreparedAud
     }
     state.target = { name: profile.name, baseUrl }
     const http = adapterFor(profile, baseUrl)
+    http.interruptWith(control.signal)
     cleanups.unshift(() => http.close())
     const { document, contract } = await loadTargetContract(http, profile, loaded.dir)
     const bounds = settings.TENANT_AUDIT_TOPOLOGY === 'small' ? { accounts: [2, 2] as [number, number], workspaces: [2, 2] as [number, number] } : DEFAULT_BOUNDS
-    let topology: Topology | undefined
     const track = (t: Topology) => void (topology = t)
     let result: ProvisionResult
     if (profile.tenants.mode === 'fixtures') {
       if (!profile.tenants.fixtures) throw new HarnessError('ERR_PROFILE_INVALID', 'tenants.mode is fixtures but tenants.fixtures names no file')
       const tenants = loadTenantsFile(profile.tenants.fixtures, loaded.dir)
-      cleanups.push(async () => void (topology && (state.teardown = await teardown(http, topology, async () => ''))))
-      result = await provisionFromFixtures(http, contract, profile, tenants, settings.TENANT_AUDIT_SEED, track)
+      cleanups.push(async () => void (topology && (await teardown(http, topology, async () => '', (state.teardown = { removed: 0, leftovers: [] })))))
+      result = await (provisioning = provisionFromFixtures(http, contract, profile, tenants, settings.TENANT_AUDIT_SEED, track))
     } else {
       cleanups.push(async () => {
         if (!topology) return
-        state.teardown = await teardown(http, topology, async () => {
+        await teardown(http, topology, async () => {
           const c = bootstrapCredentials(profile)
           return login(http, profile, undefined, c.username, c.password)
-        })
+        }, (state.teardown = { removed: 0, leftovers: [] }))
       })
-      result = await provisionThroughPortal(http, contract, profile, planFor(settings.TENANT_AUDIT_SEED, bounds), settings.TENANT_AUDIT_SEED, track)
+      result = await (provisioning = provisionThroughPortal(http, contract, profile, planFor(settings.TENANT_AUDIT_SEED, bounds), settings.TENANT_AUDIT_SEED, track))
     }
     // Provisioning may have outlived the first tokens: the actors handed to the suites carry current ones.
     for (const actor of result.topology.actors) http.sessions.bind(actor)

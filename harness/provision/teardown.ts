@@ -7,24 +7,36 @@ export interface TeardownResult {
   leftovers: string[]
 }
 
+/** One ledger entry as a person reads it: `account /portal/v1/accounts/…`. */
+export function describeCreated(item: Topology['created'][number]): string {
+  return `${item.resource} ${item.path}`
+}
+
 /**
  * Removes everything the harness created, newest first, with the token that may delete it.
- * Never throws: a teardown that fails half-way reports what is left instead.
+ * `topology.created` is the live ledger: an entry leaves it once its delete was tried, so at any
+ * moment it lists what is still to be removed (an entry recorded while teardown runs is removed too).
+ * Runs uninterruptible: a Ctrl-C stops the run's other requests, never these deletes.
+ * `into` is filled as it goes, so what is known at any moment can be reported. Never throws: a
+ * teardown that fails half-way reports what is left instead.
  */
-export async function teardown(http: HttpAdapter, topology: Topology, token: () => Promise<string>): Promise<TeardownResult> {
-  const leftovers: string[] = []
-  let removed = 0
-  let bearer: string | undefined
-  for (const item of [...topology.created].reverse()) {
-    try {
-      bearer ??= await token()
-      const res = await http.send({ method: 'DELETE', path: item.path, token: item.token ?? bearer })
-      if ((res.status >= 200 && res.status < 300) || res.status === 404) removed++
-      else leftovers.push(`${item.resource} ${item.path} (${res.status})`)
-    } catch (err) {
-      leftovers.push(`${item.resource} ${item.path} (${(err as Error).message})`)
+export async function teardown(
+  http: HttpAdapter, topology: Topology, token: () => Promise<string>,
+  into: TeardownResult = { removed: 0, leftovers: [] },
+): Promise<TeardownResult> {
+  return http.uninterruptible(async () => {
+    let bearer: string | undefined
+    for (let item = topology.created.at(-1); item; item = topology.created.at(-1)) {
+      try {
+        bearer ??= await token()
+        const res = await http.send({ method: 'DELETE', path: item.path, token: item.token ?? bearer })
+        if ((res.status >= 200 && res.status < 300) || res.status === 404) into.removed++
+        else into.leftovers.push(`${describeCreated(item)} (${res.status})`)
+      } catch (err) {
+        into.leftovers.push(`${describeCreated(item)} (${(err as Error).message})`)
+      }
+      topology.created.splice(topology.created.lastIndexOf(item), 1)
     }
-  }
-  topology.created.length = 0
-  return { removed, leftovers }
+    return into
+  })
 }

@@ -1,0 +1,176 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../reference-server/testing/databases.js'
+import { tempOut } from './cli.js'
+
+/**
+ * Ctrl-C at any moment stops `tenant-audit run` and leaves nothing behind. A reference server runs
+ * as its own process (`tenant-audit serve`, PGlite; and Postgres whenever one is reachable, always
+ * under CI=true); a run against it gets SIGINT as soon as its first account exists, mid-suite, and
+ * twice (the second during teardown). Each time: exit 130, the interrupt's line on stderr, and the
+ * Portal lists none of the run's accounts or principals afterwards.
+ */
+
+const BIN = fileURLToPath(new URL('../bin/tenant-audit.js', import.meta.url))
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const pgUrl = await postgresAdminUrl()
+const EMAIL = 'interrupt@platform.test'
+const PASSWORD = randomBytes(18).toString('base64url')
+/** Not a speed assertion: a run that has not exited by then did not stop. */
+const STOPPED_WITHIN_MS = 60_000
+/** A harness name: `ta-<tag>-a0 …` for accounts, `ta-<tag>-…@tenant-audit.test` for principals. */
+const HARNESS_NAME = /^ta-[0-9a-f]{6}-/
+
+interface Exit { code: number | null; signal: NodeJS.Signals | null; stderr: string }
+
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, BOOTSTRAP_PRINCIPAL_EMAIL: EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: PASSWORD, ...extra }
+  // The run's check lines (printed unless CI=true) are one of the moments the test interrupts at.
+  delete env.CI
+  delete env.TENANT_AUDIT_QUIET
+  return env
+}
+
+/** Starts `tenant-audit serve` on a free port; resolves with its URL once it listens. */
+function serve(databaseUrl?: string): Promise<{ url: string; child: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(databaseUrl ? ['--database-url', databaseUrl] : [])], {
+      cwd: ROOT, env: childEnv({ LOG_LEVEL: 'warn', FAULTS: '' }), stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let err = ''
+    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`serve did not start: ${err}`))), 120_000)
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(err)
+      if (m) clearTimeout(timer), resolve({ url: m[1]!, child })
+    })
+    child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`serve exited ${code}: ${err}`))))
+  })
+}
+
+/** One audit of the served reference, as small as it gets; `exited` settles once it ends (SIGKILL past the bound). */
+function startRun(url: string): { child: ChildProcess; stderr: () => string; exited: Promise<Exit> } {
+  const child = spawn(process.execPath, [BIN, 'run', '--target', 'fixtures/targets/reference.yaml', '--topology', 'small', '--runs', '10', '--suites', 'access', '--out', tempOut('interrupt')], {
+    cwd: ROOT, env: childEnv({ TENANT_AUDIT_BASE_URL: url }), stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<Exit>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOPPED_WITHIN_MS)
+    child.on('exit', (code, signal) => (clearTimeout(timer), resolve({ code, signal, stderr })))
+  })
+  return { child, stderr: () => stderr, exited }
+}
+
+async function until(what: string, ready: () => boolean | Promise<boolean>, done: Promise<unknown>): Promise<void> {
+  let over = false
+  void done.then(() => (over = true))
+  for (;;) {
+    if (await ready()) return
+    if (over) throw new Error(`the run ended before ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/** The Portal as the bootstrap principal: every account name and principal email, all pages. */
+class Portal {
+  private token = ''
+  constructor(readonly url: string) {}
+
+  async login(): Promise<void> {
+    const res = await fetch(`${this.url}/auth/token`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'password', username: EMAIL, password: PASSWORD }),
+    })
+    expect(res.status).toBe(200)
+    this.token = ((await res.json()) as { access_token: string }).access_token
+  }
+
+  private async list(path: string, field: string): Promise<string[]> {
+    const out: string[] = []
+    for (let cursor: string | null = null; ;) {
+      const res = await fetch(`${this.url}${path}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { authorization: `Bearer ${this.token}` } })
+      expect(res.status).toBe(200)
+      const page = (await res.json()) as { items: Record<string, string>[]; nextCursor: string | null }
+      out.push(...page.items.map((i) => i[field]!))
+      if (!(cursor = page.nextCursor)) return out
+    }
+  }
+
+  async harnessNames(): Promise<string[]> {
+    const names = [...(await this.list('/portal/v1/accounts', 'name')), ...(await this.list('/portal/v1/principals', 'email'))]
+    return names.filter((n) => HARNESS_NAME.test(n))
+  }
+}
+
+const variants: { driver: string; pg: boolean }[] = [{ driver: 'pglite', pg: false }, ...(pgUrl ? [{ driver: 'postgres', pg: true }] : [])]
+
+describe.each(variants)('Ctrl-C during a run against `tenant-audit serve` ($driver)', { timeout: 300_000 }, ({ pg }) => {
+  let tdb: TestDatabase | undefined
+  let server: { url: string; child: ChildProcess } | undefined
+  const portal = () => new Portal(server!.url)
+  let before: string[] = []
+
+  beforeAll(async () => {
+    if (pg) tdb = await createTestDatabase('pg')
+    server = await serve(tdb?.url)
+    const p = portal()
+    await p.login()
+    before = await p.harnessNames()
+  }, 180_000)
+  afterAll(async () => {
+    if (server && server.child.exitCode === null) {
+      const gone = new Promise((r) => server!.child.once('exit', r))
+      server.child.kill('SIGTERM')
+      await gone
+    }
+    await tdb?.drop()
+  })
+
+  /** What the run left: harness-named accounts and principals that were not there before it. */
+  async function leftBehind(): Promise<string[]> {
+    const p = portal()
+    await p.login()
+    return (await p.harnessNames()).filter((n) => !before.includes(n))
+  }
+
+  it('as soon as its first account exists: it stops, removes it, exits 130', async () => {
+    const p = portal()
+    await p.login()
+    const run = startRun(server!.url)
+    await until('its first account existed', async () => (await p.harnessNames()).some((n) => !before.includes(n) && /-a0\b/.test(n)), run.exited)
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.signal, exit.stderr).toBeNull()
+    expect(exit.code, exit.stderr).toBe(130)
+    expect(exit.stderr).toMatch(/tenant-audit: interrupted \(SIGINT\); removed [1-9]\d* created resources?\n/)
+    expect(exit.stderr).not.toMatch(/checks, \d+ failed/)
+    expect(await leftBehind()).toEqual([])
+  })
+
+  it('mid-suite, after the first check line: it stops, tears down, exits 130', async () => {
+    const run = startRun(server!.url)
+    await until('a check line', () => /^ {2}[✓✗!?-] \S+\/\S+/m.test(run.stderr()), run.exited)
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, exit.stderr).toBe(130)
+    expect(exit.stderr).toMatch(/tenant-audit: interrupted \(SIGINT\); removed [1-9]\d* created resources\n/)
+    expect(exit.stderr).not.toMatch(/checks, \d+ failed/)
+    expect(await leftBehind()).toEqual([])
+  })
+
+  it('twice, the second during teardown: it says what it is still removing, finishes, exits 130', async () => {
+    const run = startRun(server!.url)
+    await until('a check line', () => /^ {2}[✓✗!?-] \S+\/\S+/m.test(run.stderr()), run.exited)
+    run.child.kill('SIGINT')
+    // The first starts teardown; the second arrives while it runs (a few deletes over loopback).
+    await new Promise((r) => setTimeout(r, 20))
+    run.child.kill('SIGINT')
+    const exit = await run.exited
+    expect(exit.code, exit.stderr).toBe(130)
+    expect(exit.stderr).toMatch(/tenant-audit: interrupted again; still removing (accounts|principals) \/portal\/v1\//)
+    expect(exit.stderr).toMatch(/tenant-audit: interrupted \(SIGINT\); removed [1-9]\d* created resources\n/)
+    expect(await leftBehind()).toEqual([])
+  })
+})

@@ -19,7 +19,7 @@ export const NOT_OFFERED: Record<string, RegExp> = {
 /** Each planted defect (fixtures/targets/blind/DEFECTS.md) and the checks that report it. */
 export const CAUGHT_BY: Record<string, string[]> = {
   'search-crosses-tenants': ['access/list-leak'],
-  'card-patch-ignores-space': ['access/cross-tenant-write'],
+  'card-patch-ignores-space': ['access/child-under-foreign-parent', 'access/id-mutations', 'access/cross-tenant-write'],
   'card-create-mass-assign': ['access/mass-assignment'],
   'steward-grants-owner': ['access/privilege-escalation'],
   'draft-readable-by-steward': ['access/private-notes'],

@@ -97,6 +97,20 @@ describe('verifyChain', () => {
     expect(report.problems.map((p) => p.kind)).toContain('duplicate')
   })
 
+  it('one event read twice (offset pages shifted by appends) is one event, not a fork', () => {
+    const events = trailA()
+    const report = verifyChain([...events, { ...events[2]! }, { ...events[4]! }])
+    expect(report.problems).toEqual([])
+    expect(report.heads.get(A)?.seq).toBe(5)
+  })
+
+  it('the same id with another hash at one seq is still a fork', () => {
+    const events = trailA()
+    const copy: Record<string, unknown> = { ...events[2]!, outcome: 'failure' }
+    copy.hash = eventHash(copy)
+    expect(verifyChain([...events, copy]).problems.map((p) => p.kind)).toContain('duplicate')
+  })
+
   it('a hash computed over other content (e.g. without `target`) fails on every row', () => {
     const events = trailA().map((e) => {
       const { target: _t, ...rest } = e

@@ -182,6 +182,9 @@ export function verifyChain(events: readonly ChainEvent[], options: VerifyOption
     let prev: ChainEvent | undefined
     for (const e of list) {
       const seq = e.seq as number
+      // The same event read twice (offset pagination while the trail grows shifts a page by the events
+      // appended meanwhile) is one event, not a fork: same seq, same id, same hash.
+      if (prev && prev.seq === seq && idOf(prev) !== undefined && idOf(prev) === idOf(e) && prev.hash === e.hash) continue
       const at = { trail, seq, eventId: idOf(e) }
       if (!prev && complete && seq !== 1) {
         problems.push({ ...at, kind: 'start', message: `starts at seq ${seq}, not 1: its first events are missing` })

@@ -9,6 +9,7 @@ import { createKeyStore, type KeyStore } from './auth/keys.js'
 import { createVerifier } from './auth/verify.js'
 import { importJWK, type CryptoKey, type JWK } from 'jose'
 import { refreshTokenAsAccess } from './http/forgery-faults.js'
+import { grantRevocationKey } from './http/auth/grants.js'
 import { generatePassword, hashPassword } from './auth/passwords.js'
 import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
@@ -88,7 +89,8 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     contract: loadContract(),
     log,
     verify: async (h) => (faults.has('refresh-token-as-access-token') && (await refreshTokenAsAccess(db, h))) || verifier.verify(h),
-    isRevoked: async (tx, jti) => !faults.has('revoked-tokens-accepted') && (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1', [jti])).rowCount > 0,
+    isRevoked: async (tx, { jti, sid }) => !faults.has('revoked-tokens-accepted') && (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1 OR jti = $2',
+      [jti, sid && !faults.has('revoke-keeps-grant-access') ? grantRevocationKey(sid) : jti])).rowCount > 0,
     limiter,
   }
 }

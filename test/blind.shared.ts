@@ -27,6 +27,7 @@ export const CAUGHT_BY: Record<string, string[]> = {
   'error-detail-leak': ['access/existence-oracle'],
   'id-token-accepted': ['forgery/token-type'],
   'expired-token-grace': ['forgery/token-lifetime'],
+  'revoke-keeps-access': ['forgery/lifecycle-replay'],
   'stale-role-on-delete': ['access/stale-membership'],
   'helpdesk-can-suspend': ['access/policy-matrix'],
   'ratelimit-keyed-by-ip': ['ratelimit/tenant-isolation'],
@@ -35,14 +36,8 @@ export const CAUGHT_BY: Record<string, string[]> = {
   'login-failure-attributed': ['audit/auth-failures-recorded'],
 }
 
-/**
- * Planted defects no check reports yet, with why. RFC 7009 §2.1 says a server SHOULD invalidate the
- * access tokens of a grant whose refresh token is revoked; the reference server does not either, so a
- * check for it needs that decision first (noted for the next work).
- */
-export const NOT_CAUGHT: Record<string, string> = {
-  'revoke-keeps-access': 'revoking a refresh token leaves the access tokens of its grant working: RFC 7009 SHOULD, not yet required by any check',
-}
+/** Planted defects no check reports yet, with why (none today; kept so a new planted defect must be placed). */
+export const NOT_CAUGHT: Record<string, string> = {}
 
 interface Report {
   checks: { id: string; status: string; reason?: string }[]

@@ -14,6 +14,8 @@ export interface VerifiedToken {
   kind: 'user' | 'principal'
   exp: number
   iat: number
+  /** The grant (login) the token was issued under, when it says. */
+  sid: string | null
 }
 
 // Lower-case canonical form only: path ids are compared to claims as strings, so one id must have
@@ -39,6 +41,7 @@ const Claims = z.object({
   workspace_id: z.string().regex(UUID).optional(),
   roles: z.array(z.string().min(1).max(64)).max(16).optional(),
   platform_role: z.enum(['platform_admin', 'support']).optional(),
+  sid: z.string().regex(UUID).optional(),
   // Belt and braces beside typ and aud: a token that calls itself anything but an access token is not one.
   token_use: z.literal('access').optional(),
 })
@@ -78,6 +81,7 @@ export function toVerifiedToken(payload: unknown): VerifiedToken {
     platformRole: c.platform_role ?? null,
     kind: c.platform_role !== undefined ? 'principal' : 'user',
     exp: c.exp,
+    sid: c.sid ?? null,
     iat: c.iat,
   }
 }

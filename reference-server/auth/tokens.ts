@@ -17,6 +17,8 @@ export interface AccessClaims {
   roles?: string[]
   /** Present on principal tokens only. */
   platform_role?: 'platform_admin' | 'support'
+  /** The login (refresh-token family) this token was issued under: revoking the grant ends it too (RFC 7009 §2.1). */
+  sid?: string
 }
 
 export interface TokenSettings {

@@ -146,6 +146,29 @@ for (const driver of await availableDrivers()) {
       expect(res.body).toMatchObject(INVALID_GRANT)
     })
 
+    it('revoking a refresh token ends the access tokens of its grant, rotated ones included, and only those (RFC 7009 §2.1)', async () => {
+      const u = await user(await tenant(), 'viewer')
+      const first = await s.login(u.email, PASSWORD)
+      const rotated = await refresh(first.refresh_token)
+      expect(rotated.status, rotated.text).toBe(200)
+      const { access_token, refresh_token } = rotated.body as { access_token: string; refresh_token: string }
+      const other = await s.login(u.email, PASSWORD)
+      expect((await me(u, access_token)).status).toBe(200)
+      expect((await s.call('POST', '/auth/revoke', undefined, { token: refresh_token, token_type_hint: 'refresh_token' })).status).toBe(200)
+      expect401(await me(u, access_token))
+      expect401(await me(u, first.access_token))
+      expect((await me(u, other.access_token)).status).toBe(200)
+    })
+
+    it('a stolen refresh token presented again ends the access tokens of its grant too', async () => {
+      const u = await user(await tenant(), 'viewer')
+      const first = await s.login(u.email, PASSWORD)
+      const second = await refresh(first.refresh_token)
+      expect(second.status, second.text).toBe(200)
+      expect((await refresh(first.refresh_token)).status).toBe(400)
+      expect401(await me(u, (second.body as { access_token: string }).access_token))
+    })
+
     it('refuses the ID token and the refresh token as access tokens', async () => {
       const u = await user(await tenant(), 'editor')
       const { id_token, refresh_token } = await s.login(u.email, PASSWORD)

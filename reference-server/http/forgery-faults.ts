@@ -22,7 +22,7 @@ export async function refreshTokenAsAccess(db: Database, authorization: string |
   if (!row?.user_id) return undefined
   const now = Math.floor(Date.now() / 1000)
   return { sub: row.user_id, jti: randomUUID(), clientId: 'refresh', scope: ['app', 'dashboard'], accountId: row.account_id, workspaceId: row.workspace_id,
-    roles: [], platformRole: null, kind: 'user', exp: now + 60, iat: now }
+    roles: [], platformRole: null, kind: 'user', exp: now + 60, iat: now, sid: null }
 }
 
 /**

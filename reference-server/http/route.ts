@@ -62,7 +62,7 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
           ? { platformRole: caller.platformRole }
           : { accountId: caller.accountId, workspaceId: caller.workspaceId, userId: caller.sub },
         async (tx) => {
-          if (await deps.isRevoked(tx, caller.jti)) throw new AuthError('token_revoked')
+          if (await deps.isRevoked(tx, caller)) throw new AuthError('token_revoked')
           const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, caller, params, deps.faults)
           audit.authorized(decision)
           const reply = await handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })

@@ -36,7 +36,8 @@ export interface ServerDeps {
   log: Logger
   /** Signature, form, claims and key checks; revocation is `isRevoked`, run in the request's transaction. */
   verify(authorization: string | undefined): Promise<import('../auth/verify.js').VerifiedToken>
-  isRevoked(tx: Tx, jti: string): Promise<boolean>
+  /** The token's own jti, or the grant (`sid`) it was issued under, revoked. */
+  isRevoked(tx: Tx, token: { jti: string; sid: string | null }): Promise<boolean>
   /** Per-account quotas and failed-login limits (reference-server/ratelimit), applied before the transaction. */
   limiter: Limiter
   /** Test-only: runs in the request's transaction after the handler and its audit event, before the commit. */

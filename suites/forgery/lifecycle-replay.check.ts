@@ -7,14 +7,15 @@ import { forgeryCheck, throwawaySession, victimWorkspace, noMemberReason } from 
 /**
  * RPL-04 to RPL-06: throwaway members of the victim's workspace log in. One token is revoked through the
  * contract's revocation endpoint (`auth.revoke`) and replayed as is, re-encoded and, for ES256, as its
- * high-S twin; one member is demoted to viewer and one removed, and their old tokens replayed.
+ * high-S twin; one member's refresh token is revoked and its access token replayed (RFC 7009 §2.1: the
+ * grant ends with it); one member is demoted to viewer and one removed, and their old tokens replayed.
  */
 const REVOCATION_MISSING = 'the contract has no token-revocation operation (an auth-context action such as tokens.revoke; set vocabulary.actions.tokenRevocation if it has another name)'
 
 export const lifecycleReplay = forgeryCheck({
   name: 'lifecycle-replay',
   title: 'A revoked token, or the token of a demoted or removed member, still works',
-  docs: 'forgery.md RPL-04 (reuse after revocation), RPL-05 (revocation bypass by re-encoding, ENC-03/ENC-04 high-S), RPL-06 (membership removed or demoted); fault revoked-tokens-accepted',
+  docs: 'forgery.md RPL-04 (reuse after revocation), RPL-05 (revocation bypass by re-encoding, ENC-03/ENC-04 high-S), RPL-06 (membership removed or demoted); faults revoked-tokens-accepted, revoke-keeps-grant-access',
   applies: ({ contract }) => (contract.byRole('token-revocation').length > 0 ? undefined : REVOCATION_MISSING),
   async attack(scene) {
     const { ctx } = scene
@@ -34,6 +35,19 @@ export const lifecycleReplay = forgeryCheck({
     const d = decode(token)
     const twin = d && d.header.alg === 'ES256' ? highS(d.segments[2]) : undefined
     if (twin) await attempt(scene, { name: 'revoked token, high-S twin of its signature', catalog: 'RPL-05, ENC-04', token: `${d!.segments[0]}.${d!.segments[1]}.${twin}`, expect: 'reject' })
+
+    // Revoking the grant (its refresh token) ends the access tokens issued under it too (RFC 7009 §2.1;
+    // Cognito's RevokeToken, RPL-04's source, does the same through origin_jti).
+    const granted = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-grant-revoked`)
+    const refresh = granted?.session.refresh_token
+    if (granted && refresh) {
+      const access = granted.session.access_token
+      const r = await ctx.as(ANONYMOUS).send({ method: revoke.method.toUpperCase(), path: revoke.path, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: refresh, token_type_hint: 'refresh_token' }).toString() })
+      if (r.status < 300) {
+        ctx.retire(access)
+        await attempt(scene, { name: 'access token of a grant whose refresh token was revoked', catalog: 'RPL-04', token: access, expect: 'reject' })
+      }
+    }
 
     const demoted = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-demoted`)
     if (demoted && (await setRole(ctx, demoted.member, 'viewer'))?.status === 200) {

@@ -58,8 +58,8 @@ export async function issueTokens(tx: Tx, deps: ServerDeps, s: Subject, familyId
   const { settings } = deps
   const scope = s.kind === 'user' ? 'app dashboard' : 'portal'
   const access = await issueAccessToken(deps.keys, deps.tokens, s.kind === 'user'
-    ? { sub: s.id, client_id: settings.clientId, scope, account_id: s.accountId, workspace_id: s.workspaceId, roles: tokenRolesFor(s.role, s.accountRole) }
-    : { sub: s.id, client_id: settings.clientId, scope, platform_role: s.platformRole })
+    ? { sub: s.id, client_id: settings.clientId, scope, account_id: s.accountId, workspace_id: s.workspaceId, roles: tokenRolesFor(s.role, s.accountRole), sid: familyId }
+    : { sub: s.id, client_id: settings.clientId, scope, platform_role: s.platformRole, sid: familyId })
   const idToken = await issueIdToken(deps.keys, deps.tokens, s.kind === 'user'
     ? { sub: s.id, email: s.email, account_id: s.accountId, workspace_id: s.workspaceId }
     : { sub: s.id, email: s.email })
@@ -108,8 +108,17 @@ export async function refreshGrant(tx: Tx, token: string): Promise<{ subject: Su
   return { subject, familyId: row.family_id }
 }
 
-/** Revokes every refresh token of one login. */
-export async function revokeFamily(tx: Tx, familyId: string): Promise<void> {
+/** The `revoked_tokens` key that ends every access token of one grant (its `sid`). */
+export const grantRevocationKey = (familyId: string) => `grant:${familyId}`
+
+/**
+ * Revokes one login: every refresh token of the family, and every access token issued under it
+ * (RFC 7009 §2.1: revoking a refresh token should also invalidate the access tokens of the same grant).
+ * The grant's marker lives as long as any of its access tokens can: `accessLifetimeSeconds` from now.
+ */
+export async function revokeFamily(tx: Tx, familyId: string, accessLifetimeSeconds: number): Promise<void> {
   await tx.query("SELECT set_config('app.refresh_family', $1, true)", [familyId])
   await tx.query('UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE family_id = $1', [familyId])
+  await tx.query('INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, now() + make_interval(secs => $2)) ON CONFLICT (jti) DO NOTHING',
+    [grantRevocationKey(familyId), accessLifetimeSeconds])
 }

@@ -14,6 +14,9 @@ const tokenRequest = z.discriminatedUnion('grant_type', [
 ])
 const revokeRequest = z.object({ token: z.string().min(1).max(8192), token_type_hint: z.enum(['access_token', 'refresh_token']).optional() })
 
+/** How long a revoked grant's access tokens can still be presented: their lifetime plus the verifier's leeway. */
+const grantLifetime = (deps: ServerDeps) => deps.settings.accessTtlSeconds + deps.settings.clockToleranceSeconds
+
 function oauthError(res: Response, err: OAuthError): void {
   res.status(400).set('Cache-Control', 'no-store').json({ error: err.error, error_description: err.description })
 }
@@ -48,7 +51,7 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       })
       if (reuse) {
         // A rotated token presented again: someone else holds a copy. Revoke the whole login.
-        await db.withTenant({}, (tx) => revokeFamily(tx, reuse!))
+        await db.withTenant({}, (tx) => revokeFamily(tx, reuse!, grantLifetime(deps)))
         throw new OAuthError('invalid_grant', 'The refresh token is invalid.')
       }
       res.set('Cache-Control', 'no-store').json(tokens)
@@ -82,7 +85,7 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       } else {
         await db.withTenant({ refreshHash: hashRefresh(token) }, async (tx) => {
           const { rows } = await tx.query<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [hashRefresh(token)])
-          if (rows[0]) await revokeFamily(tx, rows[0].family_id)
+          if (rows[0]) await revokeFamily(tx, rows[0].family_id, grantLifetime(deps))
         })
       }
       // RFC 7009 §2.2: 200 whether or not the token was valid.

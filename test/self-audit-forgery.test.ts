@@ -6,7 +6,8 @@ import { faultIsCaught } from './self-audit.shared.js'
 import { CLI_TIMEOUT, ROOT } from './cli.js'
 
 describe('self-audit: each seeded forgery fault is caught', { timeout: CLI_TIMEOUT }, () => {
-  for (const fault of FAULTS.filter((f) => f.suite === 'forgery')) faultIsCaught(fault)
+  // Races show only on real Postgres: test/race.test.ts audits those faults there.
+  for (const fault of FAULTS.filter((f) => f.suite === 'forgery' && !('needs' in f))) faultIsCaught(fault)
 })
 
 describe('the forgery suite never points a target at a non-loopback address', () => {

@@ -35,6 +35,8 @@ export interface RunSettings {
   path?: string
   /** Secrets the global setup handled that no session carries (ID tokens, the test-issuer key): for audit/no-secrets only. */
   secrets?: HandledSecret[]
+  /** Set when the target cannot show a race (it runs one transaction at a time): why. Race checks skip with it. */
+  raceless?: string
 }
 
 /** One probe as checks describe it: which actor calls which operation on which target. */

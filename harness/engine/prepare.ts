@@ -37,6 +37,9 @@ export interface PrepareControl {
   onUndo?(undo: RunUndo): void
 }
 
+/** Why the race checks skip on the embedded server. */
+export const EMBEDDED_RACELESS = 'the embedded reference server runs on PGlite, one transaction at a time: no race can show there; audit the reference server on real Postgres instead (tenant-audit serve --database-url postgres://…, then run --target fixtures/targets/reference.yaml)'
+
 /**
  * Everything before the first check: open the target (or start the embedded reference server),
  * read and check its contract, provision the topology. A failure removes what was already created
@@ -64,6 +67,7 @@ export async function prepareAudit(settings: AuditSettings, control: PrepareCont
     const loaded = loadProfile(settings.TENANT_AUDIT_TARGET ?? REFERENCE_PROFILE)
     const profile = loaded.profile
     let baseUrl = settings.TENANT_AUDIT_BASE_URL ?? profile.baseUrl
+    let raceless: string | undefined
     if (!settings.TENANT_AUDIT_TARGET) {
       const { startEmbedded } = await import('../cli/embedded.js')
       // The forgery suite's test issuer (KT): a fresh key the embedded server trusts, handed to the checks by environment.
@@ -77,6 +81,7 @@ export async function prepareAudit(settings: AuditSettings, control: PrepareCont
       process.env[profile.auth.bootstrap.usernameEnv] = server.username
       process.env[profile.auth.bootstrap.passwordEnv] = server.password
       state.faults = settings.TENANT_AUDIT_FAULTS.split(',').filter(Boolean)
+      raceless = EMBEDDED_RACELESS
     }
     state.target = { name: profile.name, baseUrl }
     const http = adapterFor(profile, baseUrl)
@@ -111,7 +116,7 @@ export async function prepareAudit(settings: AuditSettings, control: PrepareCont
     const provided: ProvidedAudit = {
       profile, baseUrl, contract: document, topology: result.topology, seed: settings.TENANT_AUDIT_SEED,
       numRuns: settings.TENANT_AUDIT_RUNS, replayPath: settings.TENANT_AUDIT_REPLAY_PATH, spent: http.sent,
-      sessions, secrets,
+      sessions, secrets, raceless,
     }
     return { provided, state, cleanup }
   } catch (err) {

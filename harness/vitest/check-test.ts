@@ -38,7 +38,7 @@ export function checkTest(check: CheckDefinition<CheckContext>): void {
   test(check.id, async ({ task, skip }) => {
     const { audit, http, contract } = shared()
     const ctx = new CheckContext(check.id, audit.topology, contract, audit.profile, http,
-      { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath, secrets: audit.secrets })
+      { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath, secrets: audit.secrets, raceless: audit.raceless })
     const started = Date.now()
     const startedAt = new Date(started).toISOString()
     const trafficBefore = { ...http.traffic }

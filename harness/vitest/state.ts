@@ -25,6 +25,8 @@ export interface ProvidedAudit {
    * issuer's key), labelled, for audit/no-secrets (secrets: never logged). Optional for older callers.
    */
   secrets?: HandledSecret[]
+  /** Why the target cannot show races (the embedded server on PGlite), or undefined. */
+  raceless?: string
 }
 
 /** What one check leaves on its test's `task.meta`, for the reporter. */

@@ -11,6 +11,8 @@ export interface FaultSpec {
   readonly description: string
   /** Check ids of which at least one must report a finding when this fault is on. */
   readonly detectedBy: readonly string[]
+  /** `postgres`: the fault shows only where transactions overlap (real Postgres, not the embedded PGlite); its self-audit is test/race.test.ts. */
+  readonly needs?: 'postgres'
 }
 
 import { ACCESS_FAULTS } from './access.js'

@@ -1,11 +1,12 @@
 import type { FaultSpec } from './catalog.js'
 
 /** Forgery faults: the verifier accepts a token it must refuse (issue 4). Catalog ids: shared/research/forgery.md. */
-const forgery = (name: string, description: string, detectedBy: string[]): FaultSpec => ({
+const forgery = (name: string, description: string, detectedBy: string[], needs?: 'postgres'): FaultSpec => ({
   name,
   suite: 'forgery',
   description,
   detectedBy,
+  ...(needs ? { needs } : {}),
 })
 
 export const FORGERY_FAULTS = [
@@ -42,6 +43,9 @@ export const FORGERY_FAULTS = [
   forgery('revoke-keeps-grant-access',
     'Revoking a refresh token ends its family but not the access tokens issued under it: they work until they expire (RPL-04, RFC 7009 §2.1).',
     ['forgery/lifecycle-replay']),
+  forgery('refresh-token-race',
+    'Refresh-token rotation without a lock or a conditional update: the same refresh token sent twice at once is honoured twice, and a family revoked while its newest token is refreshed misses the new child (issue 13 defect 1; real Postgres only: PGlite runs one transaction at a time).',
+    ['forgery/refresh-race'], 'postgres'),
   forgery('tenant-from-unverified-header',
     '`X-Account-Id` / `X-Workspace-Id` request headers override the tenant of the verified token (RPL-03).',
     ['forgery/tenant-binding']),

@@ -128,6 +128,25 @@ for (const driver of await availableDrivers()) {
       expect(afterTheft.body).toMatchObject(INVALID_GRANT)
     })
 
+    it('honours one refresh token once even when sent 8 times at once, and a family revoked during a refresh takes the new child with it (issue 13 defect 1)', async () => {
+      const u = await user(await tenant(), 'viewer')
+      for (let trial = 0; trial < 3; trial++) {
+        const { refresh_token } = await s.login(u.email, PASSWORD)
+        const answers = await Promise.all(Array.from({ length: 8 }, () => refresh(refresh_token)))
+        expect(answers.filter((a) => a.status === 200).length, answers.map((a) => a.status).join(',')).toBe(1)
+      }
+      for (let trial = 0; trial < 3; trial++) {
+        const first = await s.login(u.email, PASSWORD)
+        const child = await refresh(first.refresh_token)
+        expect(child.status, child.text).toBe(200)
+        const [replay, grandchild] = await Promise.all([refresh(first.refresh_token), refresh((child.body as { refresh_token: string }).refresh_token)])
+        expect(replay.status, replay.text).toBe(400)
+        // Either the refresh came first and its child was revoked with the family, or it found the family revoked.
+        if (grandchild.status === 200) expect((await refresh((grandchild.body as { refresh_token: string }).refresh_token)).status).toBe(400)
+        else expect(grandchild.body).toMatchObject(INVALID_GRANT)
+      }
+    })
+
     it('revoking an access token refuses it at once', async () => {
       const u = await user(await tenant(), 'viewer')
       const { access_token } = await s.login(u.email, PASSWORD)

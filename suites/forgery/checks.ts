@@ -15,6 +15,7 @@ import { tokenType } from './token-type.check.js'
 import { tenantBinding } from './tenant-binding.check.js'
 import { lifecycleReplay } from './lifecycle-replay.check.js'
 import { tokenLocation } from './token-location.check.js'
+import { refreshRace } from './refresh-race.check.js'
 
 /** The forgery suite's checks, in run and report order (`suites/forgery/forgery.suite.ts` runs them). */
 export const FORGERY_CHECKS: CheckDefinition<CheckContext>[] = [
@@ -32,5 +33,6 @@ export const FORGERY_CHECKS: CheckDefinition<CheckContext>[] = [
   tokenType,
   tenantBinding,
   lifecycleReplay,
+  refreshRace,
   tokenLocation,
 ]

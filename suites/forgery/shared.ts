@@ -70,7 +70,7 @@ export interface Session { access_token: string; id_token?: string; refresh_toke
  * A throwaway member of `ws` with `role`, logged in through the token endpoint with every token it
  * returns (access, ID, refresh); removed when the check ends. Undefined when the contract offers no way.
  */
-export async function throwawaySession(ctx: CheckContext, ws: WorkspaceNode, role: WorkspaceRole, label: string): Promise<{ member: Actor; session: Session } | undefined> {
+export async function throwawaySession(ctx: CheckContext, ws: WorkspaceNode, role: WorkspaceRole, label: string): Promise<{ member: Actor; session: Session; login(): Promise<Session | undefined> } | undefined> {
   const stub: Actor = { label, kind: 'user', actorKind: role, accountId: ws.accountId, workspaceId: ws.id, role, accountRole: null }
   const creator = manager(ctx, ['create'], stub)
   if (!creator) return undefined
@@ -85,10 +85,15 @@ export async function throwawaySession(ctx: CheckContext, ws: WorkspaceNode, rol
   if (remover) ctx.defer(userPath(ctx, remover.op, member), remover.actor.token)
   const form = new URLSearchParams({ grant_type: 'password', username: email, password })
   if (ctx.profile.auth.workspaceParam) form.set(ctx.profile.auth.workspaceParam, ws.id)
-  const login = await ctx.as(ANONYMOUS).send({ method: 'POST', path: ctx.profile.auth.tokenEndpoint, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() })
-  const session = login.json as Session | undefined
-  if (login.status !== 200 || typeof session?.access_token !== 'string') return undefined
-  return { member: { ...member, token: session.access_token }, session }
+  /** A new login of the same member (a new grant); its password never leaves this closure. */
+  const login = async (): Promise<Session | undefined> => {
+    const res = await ctx.as(ANONYMOUS).send({ method: 'POST', path: ctx.profile.auth.tokenEndpoint, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() })
+    const session = res.json as Session | undefined
+    return res.status === 200 && typeof session?.access_token === 'string' ? session : undefined
+  }
+  const session = await login()
+  if (!session) return undefined
+  return { member: { ...member, token: session.access_token }, session, login }
 }
 
 /** The victim's workspace as a topology node. */

@@ -76,19 +76,36 @@ export async function issueTokens(tx: Tx, deps: ServerDeps, s: Subject, familyId
 interface RefreshRow { id: string; family_id: string; user_id: string | null; principal_id: string | null; account_id: string | null; expired: boolean; used_at: unknown; revoked_at: unknown }
 
 /**
- * Refresh grant with rotation: each refresh token works once. Presenting a used or revoked one is
- * treated as theft, and revokes the whole family (every token of that login). Returns the subject and
- * family, or throws `invalid_grant`. `revokeFamily` runs in its own committed transaction by the caller.
+ * One refresh or revocation per login at a time (a transaction-scoped advisory lock on the family):
+ * without it, under READ COMMITTED, two refreshes of one token both pass the `used_at` check, and a
+ * family revoked while its newest token is being refreshed misses the child that refresh inserts.
  */
-export async function refreshGrant(tx: Tx, token: string): Promise<{ subject: Subject; familyId: string } | { reuse: string }> {
-  const { rows } = await tx.query<RefreshRow>(
-    'SELECT id, family_id, user_id, principal_id, account_id, expires_at < now() AS expired, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1',
-    [hashRefresh(token)])
-  const row = rows[0]
+async function lockFamily(tx: Tx, familyId: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [familyId])
+}
+
+const REFRESH_ROW = 'SELECT id, family_id, user_id, principal_id, account_id, expires_at < now() AS expired, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1'
+
+/**
+ * Refresh grant with rotation: each refresh token works once, even when sent twice at once. Presenting
+ * a used or revoked one is treated as theft, and revokes the whole family (every token of that login).
+ * Returns the subject and family, or throws `invalid_grant`. `revokeFamily` runs in its own committed
+ * transaction by the caller. `unguarded` is the seeded fault `refresh-token-race` (no lock, an
+ * unconditional update: the reviewed defect).
+ */
+export async function refreshGrant(tx: Tx, token: string, unguarded = false): Promise<{ subject: Subject; familyId: string } | { reuse: string }> {
+  const hash = hashRefresh(token)
+  let row = (await tx.query<RefreshRow>(REFRESH_ROW, [hash])).rows[0]
+  if (row && !unguarded) {
+    await lockFamily(tx, row.family_id)
+    row = (await tx.query<RefreshRow>(REFRESH_ROW, [hash])).rows[0] // what committed while we waited
+  }
   if (!row || row.expired) throw new OAuthError('invalid_grant', 'The refresh token is invalid.')
   if (row.used_at || row.revoked_at) return { reuse: row.family_id }
   await tx.query("SELECT set_config('app.refresh_family', $1, true)", [row.family_id])
-  await tx.query('UPDATE refresh_tokens SET used_at = now() WHERE id = $1', [row.id])
+  const spent = await tx.query(unguarded ? 'UPDATE refresh_tokens SET used_at = now() WHERE id = $1'
+    : 'UPDATE refresh_tokens SET used_at = now() WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL', [row.id])
+  if (spent.rowCount === 0) return { reuse: row.family_id }
   let subject: Subject | undefined
   if (row.user_id && row.account_id) {
     await tx.query("SELECT set_config('app.account_id', $1, true)", [row.account_id])
@@ -116,7 +133,8 @@ export const grantRevocationKey = (familyId: string) => `grant:${familyId}`
  * (RFC 7009 §2.1: revoking a refresh token should also invalidate the access tokens of the same grant).
  * The grant's marker lives as long as any of its access tokens can: `accessLifetimeSeconds` from now.
  */
-export async function revokeFamily(tx: Tx, familyId: string, accessLifetimeSeconds: number): Promise<void> {
+export async function revokeFamily(tx: Tx, familyId: string, accessLifetimeSeconds: number, unguarded = false): Promise<void> {
+  if (!unguarded) await lockFamily(tx, familyId)
   await tx.query("SELECT set_config('app.refresh_family', $1, true)", [familyId])
   await tx.query('UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, now()) WHERE family_id = $1', [familyId])
   await tx.query('INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, now() + make_interval(secs => $2)) ON CONFLICT (jti) DO NOTHING',

@@ -45,13 +45,13 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       let reuse: string | undefined
       const tokens = await db.withTenant(input.grant_type === 'password' ? { loginEmail: input.username } : { refreshHash: hashRefresh(input.refresh_token) }, async (tx) => {
         if (input.grant_type === 'password') return issueTokens(tx, deps, await passwordGrant(tx, input.username, input.password, input.workspace_id))
-        const r = await refreshGrant(tx, input.refresh_token)
+        const r = await refreshGrant(tx, input.refresh_token, deps.faults.has('refresh-token-race'))
         if ('reuse' in r) return void (reuse = r.reuse)
         return issueTokens(tx, deps, r.subject, r.familyId)
       })
       if (reuse) {
         // A rotated token presented again: someone else holds a copy. Revoke the whole login.
-        await db.withTenant({}, (tx) => revokeFamily(tx, reuse!, grantLifetime(deps)))
+        await db.withTenant({}, (tx) => revokeFamily(tx, reuse!, grantLifetime(deps), deps.faults.has('refresh-token-race')))
         throw new OAuthError('invalid_grant', 'The refresh token is invalid.')
       }
       res.set('Cache-Control', 'no-store').json(tokens)
@@ -85,7 +85,7 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       } else {
         await db.withTenant({ refreshHash: hashRefresh(token) }, async (tx) => {
           const { rows } = await tx.query<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [hashRefresh(token)])
-          if (rows[0]) await revokeFamily(tx, rows[0].family_id, grantLifetime(deps))
+          if (rows[0]) await revokeFamily(tx, rows[0].family_id, grantLifetime(deps), deps.faults.has('refresh-token-race'))
         })
       }
       // RFC 7009 §2.2: 200 whether or not the token was valid.

@@ -94,7 +94,7 @@ export class HttpAdapter {
   constructor(private readonly opts: AdapterOptions) {
     this.base = new URL(opts.baseUrl)
     this.origin = this.base.origin
-    this.agent = new Agent({ connections: 16, pipelining: 1, keepAliveTimeout: 4_000 })
+    this.agent = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 4_000 })
     this.throttle = opts.throttle ?? DEFAULT_THROTTLE
     this.gate = new PacingGate(this.throttle.maxWaitMs)
     const tokenEndpoint = opts.auth?.tokenEndpoint ?? '/auth/token'

@@ -21,7 +21,7 @@ export interface RateLimitSettings {
   principal: Quota
   /** Failed password logins per client address (socket address, never X-Forwarded-For). */
   loginFailuresPerAddress: Window
-  /** Failed password logins per username (hashed), from any address. */
+  /** Failed password logins per username (hashed): from any address but the username's known clients, and from each address. */
   loginFailuresPerUsername: Window
   /** How long an account's quota is cached before it is read again (only PATCH in this process updates it at once). */
   quotaCacheMs: number
@@ -57,14 +57,24 @@ export interface Limiter {
   consume(token: VerifiedToken, req: Request, res: Response): Promise<void>
   /** Seeded fault `ratelimit-unverified-claim` only: spends quota on the account the *unverified* token names. */
   consumeUnverified(req: Request, res: Response): Promise<void>
-  /** Token endpoint, before the password is checked: 429 while this address or username has failed too often. */
-  checkLogin(req: Request, res: Response, username: string): Promise<void>
-  /** Token endpoint: a password login failed. */
+  /**
+   * Token endpoint, before the password is checked: spends one failure of each login window this
+   * attempt counts against (address; username, unless this address is a known client of it; the
+   * username from this address), 429 when one is spent. Spent *before* the KDF, so N attempts at
+   * once meet the same limit as N in a row; a success gives the points back ({@link loginSucceeded}).
+   */
+  reserveLogin(req: Request, res: Response, username: string): Promise<void>
+  /** Token endpoint: the password was right. Refunds the reservation; this address becomes a known client of the username. */
+  loginSucceeded(req: Request, res: Response, username: string): Promise<void>
+  /** Token endpoint: the password was wrong (the reservation stands; only the seeded fault spends here). */
   loginFailed(req: Request, username: string): Promise<void>
   /** The Portal changed (or deleted, `undefined`) an account's quota: applies at once in this process. */
   quotaChanged(accountId: string, quota: Quota | null | undefined): void
   close(): Promise<void>
 }
+
+/** How long an address stays a known client of a username after a successful login from it. */
+const KNOWN_CLIENT: Window = { points: 1, seconds: 30 * 24 * 3600 }
 
 const clientAddress = (req: Request): string => req.socket.remoteAddress ?? 'unknown'
 /** Usernames (emails) are counted by hash: the store never holds one. */
@@ -168,6 +178,27 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
     await spend('account', windowOf(quota), key, res)
   }
 
+  /**
+   * The windows one password attempt counts against. Per username from anywhere, except from a known
+   * client (an address this username logged in from before): a guesser elsewhere cannot lock the
+   * owner out of the devices it uses (issue 13 defect 12; OWASP Authentication Cheat Sheet, account
+   * lockout). The username from one address is always counted, so a known address still cannot guess.
+   */
+  async function loginWindows(req: Request, username: string): Promise<[string, Window, string][]> {
+    const address = clientAddress(req)
+    const known = await limiterFor('login-known-client', KNOWN_CLIENT).get(knownKey(req, username)).then((r) => r !== null, () => false)
+    const windows: [string, Window, string][] = [['login-address', settings.loginFailuresPerAddress, `address:${address}`]]
+    if (!known) windows.push(['login-username', settings.loginFailuresPerUsername, usernameKey(username)])
+    windows.push(['login-username-address', settings.loginFailuresPerUsername, `${usernameKey(username)}:address:${address}`])
+    return windows
+  }
+
+  const knownKey = (req: Request, username: string): string => `${usernameKey(username)}:address:${clientAddress(req)}`
+
+  async function refund(windows: [string, Window, string][]): Promise<void> {
+    for (const [name, w, key] of windows) await limiterFor(name, w).reward(key, 1).catch(() => undefined)
+  }
+
   return {
     store: redis ? 'redis' : 'memory',
 
@@ -191,34 +222,57 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
       if (accountId && /^[0-9a-f-]{36}$/.test(accountId)) await consumeAccount(accountId, req, res)
     },
 
-    async checkLogin(req, res, username) {
+    async reserveLogin(req, res, username) {
       if (faults.has('ratelimit-token-endpoint-unlimited')) return // The bug: nothing stops a password guesser.
-      const checks: [string, Window, string][] = [
-        ['login-address', settings.loginFailuresPerAddress, `address:${clientAddress(req)}`],
-        ['login-username', settings.loginFailuresPerUsername, usernameKey(username)],
-      ]
-      for (const [name, w, key] of checks) {
-        let r: RateLimiterRes | null = null
-        try {
-          r = await limiterFor(name, w).get(key)
-        } catch (err) {
-          log.error({ err: String(err) }, 'rate limiter store failed; login allowed')
+      const windows = await loginWindows(req, username)
+      if (faults.has('ratelimit-login-check-then-spend')) {
+        // The bug (issue 13 defect 2): counters only read here and spent after the KDF, so attempts
+        // sent at once all pass the read before any of them is spent.
+        for (const [name, w, key] of windows) {
+          let r: RateLimiterRes | null = null
+          try {
+            r = await limiterFor(name, w).get(key)
+          } catch (err) {
+            log.error({ err: String(err) }, 'rate limiter store failed; login allowed')
+          }
+          if (r && r.consumedPoints >= w.points) {
+            const state: PolicyState = { name, window: w, key, pk: pkOf(key), remaining: 0, msBeforeNext: r.msBeforeNext }
+            res.setHeader('RateLimit-Policy', policyField([state]))
+            res.setHeader('RateLimit', stateField([state]))
+            throw tooMany(state, res)
+          }
         }
-        if (r && r.consumedPoints >= w.points) {
-          const state: PolicyState = { name, window: w, key, pk: pkOf(key), remaining: 0, msBeforeNext: r.msBeforeNext }
-          res.setHeader('RateLimit-Policy', policyField([state]))
-          res.setHeader('RateLimit', stateField([state]))
-          throw tooMany(state, res)
+        return
+      }
+      const spent: [string, Window, string][] = []
+      res.locals.loginReservation = spent
+      try {
+        for (const win of windows) {
+          await spend(win[0], win[1], win[2], res)
+          spent.push(win)
         }
+      } catch (err) {
+        res.locals.loginReservation = undefined
+        // Refused: the windows already passed give their point back (the refusal is the one that counts).
+        await refund(spent)
+        throw err
       }
     },
 
-    async loginFailed(req, username) {
+    async loginSucceeded(req, res, username) {
       if (faults.has('ratelimit-token-endpoint-unlimited')) return
+      await refund((res.locals.loginReservation ?? []) as [string, Window, string][])
+      res.locals.loginReservation = undefined
+      await limiterFor('login-known-client', KNOWN_CLIENT).set(knownKey(req, username), 1, KNOWN_CLIENT.seconds).catch((err: unknown) => {
+        log.error({ err: String(err) }, 'rate limiter store failed; client not remembered')
+      })
+    },
+
+    async loginFailed(req, username) {
+      if (faults.has('ratelimit-token-endpoint-unlimited') || !faults.has('ratelimit-login-check-then-spend')) return
       const spendQuietly = (name: string, w: Window, key: string) =>
         spend(name, w, key, undefined).catch((err: unknown) => { if (!(err instanceof HttpError)) throw err })
-      await spendQuietly('login-address', settings.loginFailuresPerAddress, `address:${clientAddress(req)}`)
-      await spendQuietly('login-username', settings.loginFailuresPerUsername, usernameKey(username))
+      for (const [name, w, key] of await loginWindows(req, username)) await spendQuietly(name, w, key)
     },
 
     quotaChanged(accountId, quota) {

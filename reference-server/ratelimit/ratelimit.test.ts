@@ -257,6 +257,43 @@ describe.each(drivers.flatMap((d) => stores.map((s) => [d, s] as [DriverName, St
     }
   })
 
+  it('wrong passwords sent at once meet the same per-username limit as in a row (issue 13 defect 2)', async () => {
+    const s2 = await server(db, store, { trust: s, rateLimits: { loginFailuresPerAddress: { points: 50, seconds: 30 }, loginFailuresPerUsername: { points: 3, seconds: 30 } } })
+    try {
+      const email = `race-${randomUUID().slice(0, 8)}@rl.test`
+      const statuses = (await Promise.all(Array.from({ length: 12 }, () => s2.login(email, 'wrong-password-123')))).map((r) => r.status)
+      expect(statuses.filter((x) => x === 400)).toHaveLength(3)
+      expect(statuses.filter((x) => x === 429)).toHaveLength(9)
+    } finally {
+      await s2.close()
+    }
+  })
+
+  it("a guesser at another address cannot lock a username out of an address it logged in from, nor guess from there (issue 13 defect 12)", async () => {
+    const s2 = await server(db, store, { trust: s, rateLimits: { loginFailuresPerAddress: { points: 50, seconds: 30 }, loginFailuresPerUsername: { points: 3, seconds: 30 } } })
+    try {
+      const limiter = s2.deps.limiter
+      const from = (address: string) => ({ socket: { remoteAddress: address }, get: () => undefined }) as never
+      const reply = () => ({ locals: {} as Record<string, unknown>, setHeader: () => undefined }) as never
+      const owner = from('10.9.0.1')
+      const guesser = from('10.9.0.2')
+      const user = `owner-${randomUUID().slice(0, 8)}@rl.test`
+      const ok = reply()
+      await limiter.reserveLogin(owner, ok, user)
+      await limiter.loginSucceeded(owner, ok, user) // the owner's address is now a known client
+      for (let i = 0; i < 3; i++) await limiter.reserveLogin(guesser, reply(), user) // three wrong guesses elsewhere
+      await expect(limiter.reserveLogin(guesser, reply(), user)).rejects.toMatchObject({ status: 429 })
+      await expect(limiter.reserveLogin(from('10.9.0.3'), reply(), user)).rejects.toMatchObject({ status: 429 }) // a new client is refused
+      const again = reply()
+      await limiter.reserveLogin(owner, again, user) // the owner's known address is not
+      await limiter.loginSucceeded(owner, again, user)
+      for (let i = 0; i < 3; i++) await limiter.reserveLogin(owner, reply(), user) // but guessing from it is still limited
+      await expect(limiter.reserveLogin(owner, reply(), user)).rejects.toMatchObject({ status: 429 })
+    } finally {
+      await s2.close()
+    }
+  })
+
   it.runIf(store === 'redis')('Redis going away mid-run: the insurance limiter answers at once and keeps limiting', async () => {
     // Redis through a TCP proxy this test can cut.
     const up = new URL(redisUrl!)
@@ -353,6 +390,12 @@ describe('rate-limit faults (memory store, PGlite)', () => {
 
   it('ratelimit-token-endpoint-unlimited: failed logins are never throttled', () => withFault('ratelimit-token-endpoint-unlimited', async (s) => {
     for (let i = 0; i < 25; i++) expect((await s.login(`x${i}@rl.test`, 'guess-guess-guess')).status).toBe(400)
+  }))
+
+  it('ratelimit-login-check-then-spend: wrong passwords sent at once all pass the read', () => withFault('ratelimit-login-check-then-spend', async (s) => {
+    const email = `race-${randomUUID().slice(0, 8)}@rl.test`
+    const statuses = (await Promise.all(Array.from({ length: 12 }, () => s.login(email, 'wrong-password-123')))).map((r) => r.status)
+    expect(statuses.filter((x) => x === 400).length).toBeGreaterThan(10) // the per-username limit is 10
   }))
 
   it('ratelimit-raw-partition-key: pk carries the account id', () => withFault('ratelimit-raw-partition-key', async (s, root) => {

@@ -7,10 +7,11 @@ import { keyedOnVerifiedClaims } from './keyed-on-verified-claims.check.js'
 import { sharedAccountQuota } from './shared-account-quota.check.js'
 import { headers } from './headers.check.js'
 import { loginBruteforce } from './login-bruteforce.check.js'
+import { loginRace } from './login-race.check.js'
 
 /** The ratelimit suite's checks, in run and report order (`suites/ratelimit/ratelimit.suite.ts` runs them). */
 export const RATELIMIT_CHECKS: CheckDefinition<CheckContext>[] = [
   quotaEnforced, tenantIsolation, keyedOnTenantNotAddress, keyedOnVerifiedClaims, sharedAccountQuota, headers,
-  // Last: it locks the harness's address out of logins until Retry-After (which it waits for).
-  loginBruteforce,
+  // Last: they lock the harness's address out of logins until Retry-After (which they wait for).
+  loginBruteforce, loginRace,
 ]

@@ -40,8 +40,8 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
     await new Promise<void>((resolve, reject) => form(req, res, (err?: unknown) => (err ? reject(err) : resolve())))
     try {
       const input = readTokenRequest(req)
-      // Brute force: refused while this address or username has failed too often (before any SQL or scrypt).
-      if (input.grant_type === 'password') await deps.limiter.checkLogin(req, res, input.username)
+      // Brute force: one failure reserved before any SQL or scrypt (429 when a window is spent), refunded on success.
+      if (input.grant_type === 'password') await deps.limiter.reserveLogin(req, res, input.username)
       let reuse: string | undefined
       const tokens = await db.withTenant(input.grant_type === 'password' ? { loginEmail: input.username } : { refreshHash: hashRefresh(input.refresh_token) }, async (tx) => {
         if (input.grant_type === 'password') return issueTokens(tx, deps, await passwordGrant(tx, input.username, input.password, input.workspace_id))
@@ -54,6 +54,7 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
         await db.withTenant({}, (tx) => revokeFamily(tx, reuse!, grantLifetime(deps), deps.faults.has('refresh-token-race')))
         throw new OAuthError('invalid_grant', 'The refresh token is invalid.')
       }
+      if (input.grant_type === 'password') await deps.limiter.loginSucceeded(req, res, input.username)
       res.set('Cache-Control', 'no-store').json(tokens)
     } catch (err) {
       if (err instanceof OAuthError) {

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto'
+import { defineCheck } from '../../harness/core/check.js'
+import { ANONYMOUS } from '../../harness/core/topology.js'
+import type { HttpResponse } from '../../harness/adapters/http.js'
+import type { CheckContext } from '../../harness/engine/context.js'
+import { findingAt, retryAfter, sleep } from './quota.js'
+
+/** The longest the check waits for a lockout to end, so the checks after it can log in again. */
+const MAX_WAIT_SECONDS = 60
+/** The most attempts released together (each one pays the target's password KDF). */
+const MAX_WIDTH = 48
+
+/**
+ * The failed-login limit holds under concurrency (issue 13 defect 2; CWE-362 on CWE-307's control).
+ * First, in a row: wrong passwords for one fresh username until a 429 — the limit T as the target
+ * enforces it. Then, at once: 3T wrong passwords for another fresh username released together. A
+ * limiter that spends before it checks the password admits at most T of them; one that reads its
+ * counters first and spends after a failure admits all. A finding only past 2T, which no fixed
+ * window split by a boundary mid-burst can reach. Waits out the lockout afterwards, like
+ * ratelimit/login-bruteforce, so later logins from this address are not refused.
+ */
+export const loginRace = defineCheck<CheckContext>({
+  id: 'ratelimit/login-race',
+  suite: 'ratelimit',
+  title: 'Wrong passwords sent at once get past the failed-login limit',
+  severity: 'high', cwe: 307, owasp: 'API2:2023',
+  docs: 'issue 13 defect 2 (check-then-spend login limiter); OWASP Authentication Cheat Sheet (account lockout); tenancy-audit-ratelimit.md §3.4; fault ratelimit-login-check-then-spend',
+  async run(ctx) {
+    const path = ctx.profile.auth.tokenEndpoint
+    const max = ctx.profile.rateLimit.loginAttempts
+    const username = () => `ta-${ctx.topology.tag}-race-${randomBytes(4).toString('hex')}@tenant-audit.test`
+    const guess = (user: string): Promise<HttpResponse> => ctx.as(ANONYMOUS).send({
+      method: 'POST', path, throttle: 'report', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', username: user, password: randomBytes(12).toString('base64url') }).toString(),
+    })
+    const failure = (r: HttpResponse) => r.status === 400 || r.status === 401
+
+    const first = username()
+    let inRow = 0
+    let limited: HttpResponse | undefined
+    for (let i = 0; i < max && !limited; i++) {
+      const res = await guess(first)
+      if (res.status === 429) limited = res
+      else if (failure(res)) inRow++
+      else return { findings: [], skipped: `a wrong password for an unknown username answered ${res.status}, not a login failure` }
+    }
+    if (!limited) return { findings: [], skipped: `no 429 within ${max} wrong passwords in a row for one username (ratelimit/login-bruteforce judges that): no limit to race` }
+    if (inRow === 0) return { findings: [], skipped: 'the first wrong password was already refused with 429 (a lockout from earlier traffic): no limit to measure' }
+    const width = 3 * inRow
+    if (width > MAX_WIDTH) return { findings: [], skipped: `the limit (${inRow} failures in a row) is too high to race with at most ${MAX_WIDTH} attempts at once` }
+
+    const second = username()
+    const answers = await Promise.all(Array.from({ length: width }, () => guess(second)))
+    const admitted = answers.filter(failure)
+    const last = [...answers].reverse().find((a) => a.status === 429)
+    const wait = retryAfter(last ?? limited)
+    await sleep((Math.min(wait ?? MAX_WAIT_SECONDS, MAX_WAIT_SECONDS) + 0.5) * 1000)
+    if (admitted.length <= 2 * inRow) return { findings: [], notes: [`${inRow} wrong passwords in a row met a 429; of ${width} sent at once, ${admitted.length} were judged`] }
+    return {
+      findings: [findingAt(ctx, undefined, ANONYMOUS, admitted[admitted.length - 1], 'login-limit-race', 'high',
+        `${admitted.length} of ${width} wrong passwords for one username, sent at once, were judged (400/401) where ${inRow} in a row met a 429: the failed-login limit is read before the password check and spent after it, so concurrent guesses pass it`)],
+    }
+  },
+})

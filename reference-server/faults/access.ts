@@ -63,5 +63,8 @@ export const ACCESS_FAULTS = [
   access('document-read-bypasses-rls',
     'GET document skips the application check AND runs on the maintenance role, which bypasses RLS: a cross-account read.',
     ['access/cross-tenant-read', 'access/stateful-model']),
+  access('login-timing-oracle',
+    'A failed login for an existing e-mail skips the password KDF when the workspace_id names another workspace, while an unknown e-mail pays for the dummy hash: the answer time tells which e-mails exist (issue 13 defect 3).',
+    ['access/login-timing']),
 ] as const satisfies readonly FaultSpec[]
 

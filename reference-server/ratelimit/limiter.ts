@@ -73,8 +73,8 @@ export interface Limiter {
   close(): Promise<void>
 }
 
-/** How long an address stays a known client of a username after a successful login from it. */
-const KNOWN_CLIENT: Window = { points: 1, seconds: 30 * 24 * 3600 }
+/** How long an address stays a known client (14 days) of a username after a successful login from it. */
+const KNOWN_CLIENT: Window = { points: 1, seconds: 14 * 24 * 3600 } // the memory store times keys out with setTimeout: under 2^31 ms
 
 const clientAddress = (req: Request): string => req.socket.remoteAddress ?? 'unknown'
 /** Usernames (emails) are counted by hash: the store never holds one. */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Tx } from '../../store/db.js'
 import type { ServerDeps } from '../types.js'
+import type { FaultSet } from '../../faults/index.js'
 import { issueAccessToken, issueIdToken } from '../../auth/tokens.js'
 import { verifyAgainstDummy, verifyPassword } from '../../auth/passwords.js'
 import { tokenRolesFor, type PlatformRole, type WorkspaceRole } from '../../tenancy/policy.js'
@@ -33,23 +34,27 @@ const badCredentials = () => new OAuthError('invalid_grant', 'The credentials ar
  * Password grant. The lookup runs under a context that can see exactly the rows with this email;
  * an unknown email costs one scrypt like a known one. A suspended account cannot log in.
  */
-export async function passwordGrant(tx: Tx, email: string, password: string, workspaceId: string | undefined): Promise<Subject> {
+export async function passwordGrant(tx: Tx, email: string, password: string, workspaceId: string | undefined, faults: FaultSet): Promise<Subject> {
   const users = await tx.query<{ id: string; email: string; account_id: string; workspace_id: string; role: WorkspaceRole; account_role: 'admin' | null; password_hash: string }>(
     'SELECT id, email, account_id, workspace_id, role, account_role, password_hash FROM users WHERE email = $1', [email])
   const principals = await tx.query<{ id: string; email: string; platform_role: PlatformRole; password_hash: string }>(
     'SELECT id, email, platform_role, password_hash FROM principals WHERE email = $1', [email])
   const u = users.rows[0]
   const p = principals.rows[0]
-  if (u && (!workspaceId || workspaceId === u.workspace_id) && (await verifyPassword(password, u.password_hash))) {
+  // Exactly one KDF on every path, whatever matched: the answer's timing must not tell which e-mails
+  // exist (issue 13 defect 3: a known e-mail with another workspace_id used to skip it).
+  let hashed = false
+  const verify = (hash: string) => ((hashed = true), verifyPassword(password, hash))
+  if (u && (!workspaceId || workspaceId === u.workspace_id) && (await verify(u.password_hash))) {
     await tx.query("SELECT set_config('app.account_id', $1, true)", [u.account_id])
     const acct = await tx.query<{ status: string }>('SELECT status FROM accounts WHERE id = $1', [u.account_id])
     if (acct.rows[0]?.status !== 'active') throw badCredentials()
     return { kind: 'user', id: u.id, email: u.email, accountId: u.account_id, workspaceId: u.workspace_id, role: u.role, accountRole: u.account_role }
   }
-  if (p && !workspaceId && (await verifyPassword(password, p.password_hash))) {
+  if (p && !workspaceId && (await verify(p.password_hash))) {
     return { kind: 'principal', id: p.id, email: p.email, platformRole: p.platform_role }
   }
-  if (!u && !p) await verifyAgainstDummy(password)
+  if (!hashed && !(faults.has('login-timing-oracle') && (u || p))) await verifyAgainstDummy(password)
   throw badCredentials()
 }
 

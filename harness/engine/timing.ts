@@ -1,0 +1,44 @@
+/**
+ * Timing oracles as statistics, never timed asserts (issue 13). The two cases are sampled in
+ * adjacent pairs (A B, then B A, …), so a burst of CPU load hits both halves of a pair alike; the
+ * effect size is the median of the per-pair ratios (robust to outliers), and consistency is the share
+ * of pairs whose ratio points the same way. An oracle only when the difference is large (median
+ * pair ratio ≥ 2), consistent (≥ 80 % of pairs agree) and big in absolute terms (≥ 15 ms between the
+ * medians), so load — which slows both cases of a pair alike — and a few outliers do not make one.
+ */
+export interface TimingVerdict {
+  oracle: boolean
+  medianA: number
+  medianB: number
+  /** Median over pairs of slower/faster, ≥ 1 (the direction is the majority's). */
+  ratio: number
+  /** Share of pairs in which the majority's case was the slower one (0.5 = no difference). */
+  agreement: number
+  /** One line for notes and findings: medians, ratio, agreement and the samples. */
+  summary: string
+}
+
+export const TIMING_THRESHOLDS = { ratio: 2, agreement: 0.8, minDifferenceMs: 15 }
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((x, y) => x - y)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** `a[i]` and `b[i]` were measured next to each other. */
+export function timingOracle(a: readonly number[], b: readonly number[], t = TIMING_THRESHOLDS): TimingVerdict {
+  const n = Math.min(a.length, b.length)
+  const logRatios = Array.from({ length: n }, (_, i) => Math.log(Math.max(a[i]!, 0.01) / Math.max(b[i]!, 0.01)))
+  const m = median(logRatios)
+  const aSlower = m >= 0
+  const agreement = n ? logRatios.filter((r) => (aSlower ? r > 0 : r < 0)).length / n : 0.5
+  const ratio = Number.isNaN(m) ? 1 : Math.exp(Math.abs(m))
+  const medianA = median(a)
+  const medianB = median(b)
+  const oracle = n > 0 && ratio >= t.ratio && agreement >= t.agreement && Math.abs(medianA - medianB) >= t.minDifferenceMs
+  const fmt = (xs: readonly number[]) => xs.map((x) => x.toFixed(0)).join(' ')
+  const summary = `medians ${medianA.toFixed(1)} ms vs ${medianB.toFixed(1)} ms, pair ratio ×${ratio.toFixed(2)} (${Math.round(agreement * 100)} % of ${n} pairs agree); samples [${fmt(a)}] vs [${fmt(b)}]`
+  return { oracle, medianA, medianB, ratio, agreement, summary }
+}

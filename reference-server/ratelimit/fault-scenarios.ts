@@ -96,6 +96,29 @@ export const RATELIMIT_SCENARIOS: Record<string, RateLimitScenario> = {
     clean: limited,
     defect: (res) => expect(res.status, res.text).toBe(400),
   },
+  'ratelimit-login-check-then-spend': {
+    // Sixteen wrong passwords for one username at once (limit 10 per username), straight through the
+    // limiter from an address of its own (the shared server's own address window stays untouched);
+    // the pause stands for the KDF between the reservation and the failure.
+    act: async ({ s }) => {
+      const req = { socket: { remoteAddress: `10.77.${randomBytes(1)[0]}.${randomBytes(1)[0]}` }, get: () => undefined } as never
+      const reply = () => ({ locals: {}, setHeader: () => undefined }) as never
+      const username = `race-${randomUUID().slice(0, 8)}@fault.test`
+      const outcomes = await Promise.all(Array.from({ length: 16 }, async () => {
+        try {
+          await s.deps.limiter.reserveLogin(req, reply(), username)
+          await new Promise((r) => setTimeout(r, 20))
+          await s.deps.limiter.loginFailed(req, username)
+          return 'judged'
+        } catch {
+          return 'limited'
+        }
+      }))
+      return Object.assign({} as Response, { judged: outcomes.filter((o) => o === 'judged').length })
+    },
+    clean: (res) => expect((res as Response & { judged: number }).judged).toBe(10),
+    defect: (res) => expect((res as Response & { judged: number }).judged).toBeGreaterThan(10),
+  },
   'ratelimit-raw-partition-key': {
     // One call: the pk of its RateLimit-Policy must not carry the account id.
     act: async ({ s }) => {

@@ -2,14 +2,16 @@ import express, { type Express } from 'express'
 import { pinoHttp } from 'pino-http'
 import type { ServerDeps } from './http/types.js'
 import { requestId } from './http/request-id.js'
-import { errorHandler, sendProblem } from './http/problem.js'
+import { HttpError, errorHandler, sendProblem } from './http/problem.js'
 import { mountAuth } from './http/auth/routes.js'
 import { mountApp } from './http/app/routes.js'
 import { mountDashboard } from './http/dashboard/routes.js'
 import { mountPortal } from './http/portal/routes.js'
 import { mountAudit } from './audit/routes.js'
 import { mountCheckpoints } from './audit/checkpoint-routes.js'
-import { recordMethodNotAllowed } from './audit/recorder.js'
+import { methodNotAllowedAudit, recordThrottled } from './audit/recorder.js'
+import { AuthError } from './auth/errors.js'
+import type { VerifiedToken } from './auth/verify.js'
 
 /**
  * Builds the Express app from its dependencies. It never listens and never opens a database: main.ts
@@ -44,7 +46,29 @@ export function createApp(deps: ServerDeps): Express {
     const ops = deps.contract.operations.filter((op) => matches(op.expressPath, req.path))
     const allowed = ops.map((op) => op.method.toUpperCase())
     if (allowed.length > 0) {
-      await recordMethodNotAllowed(deps, req, res, ops[0]!) // a denial: in the audit trail
+      const audit = methodNotAllowedAudit(deps, req, res, ops[0]!)
+      if (audit) {
+        // An authenticated path: the caller is known before it is refused, spends its quota like any
+        // request, and the denial is recorded against it (issue 13 defect 4).
+        let caller: VerifiedToken | undefined
+        try {
+          caller = await deps.verify(req.get('authorization'))
+          audit.verified(caller)
+          if (!deps.faults.has('ratelimit-refusals-uncharged')) await deps.limiter.consume(caller, req, res)
+          const who = caller
+          const revoked = await deps.db.withTenant(who.kind === 'principal' ? { platformRole: who.platformRole } : { accountId: who.accountId, workspaceId: who.workspaceId, userId: who.sub },
+            (tx) => deps.isRevoked(tx, who))
+          if (revoked) {
+            if (!deps.faults.has('ratelimit-revoked-token-charged')) await deps.limiter.refund(who)
+            throw new AuthError('token_revoked')
+          }
+        } catch (err) {
+          if (err instanceof HttpError && err.status === 429) await recordThrottled(deps, { req, res, op: ops[0]!, token: caller, params: {} })
+          else await audit.failed(err)
+          throw err
+        }
+        await audit.failed(new HttpError(405, 'method-not-allowed'))
+      }
       res.setHeader('Allow', [...new Set(allowed)].join(', '))
       return sendProblem(res, 405, 'method-not-allowed', `Use ${[...new Set(allowed)].join(', ')}.`)
     }

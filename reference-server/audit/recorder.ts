@@ -452,11 +452,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /**
  * A 405 on the path of an authenticated operation (another method of that path was called): a denial,
- * recorded like the others. `op` is an operation of that path; the action is its resource with the verb
- * of the method that was tried.
+ * recorded like the others, once the caller is known (`audit.verified`). `op` is an operation of that
+ * path; the action is its resource with the verb of the method that was tried. Undefined for public paths.
  */
-export async function recordMethodNotAllowed(deps: ServerDeps, req: Request, res: Response, op: Operation): Promise<void> {
-  if (op.tenancy.context === 'auth' || op.tenancy.context === 'public') return
+export function methodNotAllowedAudit(deps: ServerDeps, req: Request, res: Response, op: Operation): RequestAudit | undefined {
+  if (op.tenancy.context === 'auth' || op.tenancy.context === 'public') return undefined
   const resource = op.tenancy.action.split('.')[0] ?? 'unknown'
   const tried: Operation = { ...op, tenancy: { ...op.tenancy, action: `${resource}.${VERB_OF_METHOD[req.method.toUpperCase()] ?? 'other'}` } }
   const names = op.pathParams
@@ -469,5 +469,5 @@ export async function recordMethodNotAllowed(deps: ServerDeps, req: Request, res
   })
   const audit = new RequestAudit(deps, tried, req, res)
   audit.checked(params)
-  await audit.failed(new HttpError(405, 'method-not-allowed'))
+  return audit
 }

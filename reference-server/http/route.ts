@@ -12,16 +12,17 @@ import { RequestAudit, recordThrottled, recorderFor } from '../audit/recorder.js
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-function checkParams(op: Operation, req: Request, faults: FaultSet): Record<string, string> {
+/** The path's ids, or `malformed` when one is not a lowercase UUID (it names nothing: a 404, once the caller is known). */
+function readParams(op: Operation, req: Request, faults: FaultSet): { params: Record<string, string>; malformed: boolean } {
   const params: Record<string, string> = {}
+  let malformed = false
   for (const name of op.pathParams) {
     const value = req.params[name]
-    // A path id that is not a lowercase UUID names nothing: 404, like any unknown object.
     const unchecked = faults.has('malformed-id-500') && name === 'documentId' && typeof value === 'string'
-    if (typeof value !== 'string' || (!UUID.test(value) && !unchecked)) throw notFound()
-    params[name] = value
+    if (typeof value !== 'string' || (!UUID.test(value) && !unchecked)) malformed = true
+    else params[name] = value
   }
-  return params
+  return { params, malformed }
 }
 
 function requireJsonBody(req: Request): void {
@@ -40,11 +41,12 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
   const route: RequestHandler = async (req: Request, res: Response) => {
     // The audit trail: allowed writes in the request's transaction, refusals after it (audit/recorder.ts).
     const audit = new RequestAudit(deps, op, req, res)
-    let params: Record<string, string> = {}
     let token: VerifiedToken | undefined
+    const { params, malformed } = readParams(op, req, deps.faults)
     try {
-      params = checkParams(op, req, deps.faults)
       audit.checked(params)
+      // The bug (ratelimit-refusals-uncharged): an id that names nothing is answered before the quota is spent.
+      const uncharged = deps.faults.has('ratelimit-refusals-uncharged')
       requireJsonBody(req)
       rejectNul(req)
       if (deps.faults.has('ratelimit-unverified-claim')) await deps.limiter.consumeUnverified(req, res)
@@ -54,7 +56,9 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
       const caller = fromHeaders ?? verified
       token = caller
       audit.verified(caller)
-      // Rate limit: after authentication (keyed on verified claims only), before the transaction.
+      if (malformed && uncharged) throw notFound()
+      // Rate limit: after authentication (keyed on verified claims only), before the transaction. Every
+      // request with a verified identity spends its quota, refused or not (issue 13 defect 4).
       await deps.limiter.consume(caller, req, res)
       await audit.beforeTransaction()
       const reply = await deps.db.withTenant(
@@ -62,7 +66,12 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
           ? { platformRole: caller.platformRole }
           : { accountId: caller.accountId, workspaceId: caller.workspaceId, userId: caller.sub },
         async (tx) => {
-          if (await deps.isRevoked(tx, caller)) throw new AuthError('token_revoked')
+          if (await deps.isRevoked(tx, caller)) {
+            // A revoked token is nobody: what it spent goes back (issue 13 defect 5).
+            if (!deps.faults.has('ratelimit-revoked-token-charged')) await deps.limiter.refund(caller)
+            throw new AuthError('token_revoked')
+          }
+          if (malformed) throw notFound()
           const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, caller, params, deps.faults)
           audit.authorized(decision)
           const reply = await handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })

@@ -119,6 +119,27 @@ export const RATELIMIT_SCENARIOS: Record<string, RateLimitScenario> = {
     clean: (res) => expect((res as Response & { judged: number }).judged).toBe(10),
     defect: (res) => expect((res as Response & { judged: number }).judged).toBeGreaterThan(10),
   },
+  'ratelimit-refusals-uncharged': {
+    // Quota 3: three GETs of an id that names nothing (404), then a genuine read.
+    act: async ({ s }) => {
+      const t = await tenant(s, 1, 3)
+      for (let i = 0; i < 3; i++) expect((await s.call('GET', `${t.path}/not-an-id`, t.tokens[0])).status).toBe(404)
+      return s.call('GET', t.path, t.tokens[0])
+    },
+    clean: limited,
+    defect: admitted,
+  },
+  'ratelimit-revoked-token-charged': {
+    // Quota 3: one member's token revoked and sent three times (401), then the other member's read.
+    act: async ({ s }) => {
+      const t = await tenant(s, 2, 3)
+      expect((await s.call('POST', '/auth/revoke', undefined, { token: t.tokens[0] })).status).toBe(200)
+      for (let i = 0; i < 3; i++) expect((await s.call('GET', t.path, t.tokens[0])).status).toBe(401)
+      return s.call('GET', t.path, t.tokens[1])
+    },
+    clean: admitted,
+    defect: limited,
+  },
   'ratelimit-raw-partition-key': {
     // One call: the pk of its RateLimit-Policy must not carry the account id.
     act: async ({ s }) => {

@@ -55,6 +55,8 @@ export interface Limiter {
   readonly store: 'memory' | 'redis'
   /** After authentication: spends one request of the verified tenant's (or principal's) quota; throws 429 when none is left. */
   consume(token: VerifiedToken, req: Request, res: Response): Promise<void>
+  /** Gives back the point `consume` spent for this token (a revoked token turned out to be nobody). */
+  refund(token: VerifiedToken): Promise<void>
   /** Seeded fault `ratelimit-unverified-claim` only: spends quota on the account the *unverified* token names. */
   consumeUnverified(req: Request, res: Response): Promise<void>
   /**
@@ -215,6 +217,14 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
         return
       }
       await consumeAccount(token.accountId, req, res)
+    },
+
+    async refund(token) {
+      if (faults.has('ratelimit-unverified-claim') || faults.has('ratelimit-keyed-per-user') || faults.has('ratelimit-keyed-by-address') || faults.has('ratelimit-global-bucket')) return
+      const [name, w, key] = token.kind === 'principal' || token.accountId === null
+        ? ['principal', windowOf(settings.principal), `principal:${token.sub}`] as const
+        : ['account', windowOf(await quotaOf(token.accountId)), `account:${token.accountId}`] as const
+      await limiterFor(name, w).reward(key, 1).catch(() => undefined)
     },
 
     async consumeUnverified(req, res) {

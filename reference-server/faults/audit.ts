@@ -39,4 +39,7 @@ export const AUDIT_FAULTS = [
   audit('audit-tail-truncated',
     "Right after a trail's checkpoint is handed out, the newest events of that trail are deleted as the owner and the head is rewound: the shorter chain still verifies, only the checkpoint shows the loss.",
     ['audit/checkpoint-anchored']),
+  audit('audit-since-unbounded',
+    "The audit lists' `since` filter is checked as RFC 3339 text only and passed to SQL as sent: year 0000, or an offset past ±15:59, is a Postgres error and a 500.",
+    ['access/query-boundaries']),
 ] as const satisfies readonly FaultSpec[]

@@ -42,4 +42,7 @@ export const AUDIT_FAULTS = [
   audit('audit-since-unbounded',
     "The audit lists' `since` filter is checked as RFC 3339 text only and passed to SQL as sent: year 0000, or an offset past ±15:59, is a Postgres error and a 500.",
     ['access/query-boundaries']),
+  audit('audit-skips-throttled-login',
+    'A login the token endpoint throttles (429 after too many failures for the username or address) is not recorded: `recordThrottled` is never called for it.',
+    ['audit/auth-failures-recorded']),
 ] as const satisfies readonly FaultSpec[]

@@ -151,15 +151,6 @@ const SCENARIOS: Record<string, Scenario<unknown>> = {
     // The chain alone still verifies: only the checkpoint shows the loss.
     defect: (r) => expect(r).toEqual({ verified: true, anchored: false, shorter: true }),
   }),
-  'audit-since-unbounded': scenario({
-    async act(c) {
-      // Year 0000 is RFC 3339 syntax but no instant Postgres holds (issue 13 defect 11).
-      const res = await c.s.call('GET', `/portal/v1/audit-events?since=${encodeURIComponent('0000-01-01T00:00:00Z')}`, c.root)
-      return res.status
-    },
-    clean: (status) => expect(status).toBe(400),
-    defect: (status) => expect(status).toBe(500),
-  }),
   'audit-skips-throttled-login': scenario({
     async act(c) {
       // Wrong passwords for a username nobody has, until the token endpoint throttles it (issue 13 defect 9).

@@ -38,9 +38,15 @@ export async function passwordGrant(tx: Tx, email: string, password: string, wor
     'SELECT id, email, account_id, workspace_id, role, account_role, password_hash FROM users WHERE email = $1', [email])
   const principals = await tx.query<{ id: string; email: string; platform_role: PlatformRole; password_hash: string }>(
     'SELECT id, email, platform_role, password_hash FROM principals WHERE email = $1', [email])
-  const u = users.rows[0]
+  // E-mails are unique per account (issue 13 defect 6): the password, and workspace_id when given, picks the user.
+  let u: (typeof users.rows)[number] | undefined
+  for (const row of users.rows) {
+    if ((workspaceId && workspaceId !== row.workspace_id) || !(await verifyPassword(password, row.password_hash))) continue
+    if (u) throw new OAuthError('invalid_request', 'These credentials sign in to several workspaces: give workspace_id.')
+    u = row
+  }
   const p = principals.rows[0]
-  if (u && (!workspaceId || workspaceId === u.workspace_id) && (await verifyPassword(password, u.password_hash))) {
+  if (u) {
     await tx.query("SELECT set_config('app.account_id', $1, true)", [u.account_id])
     const acct = await tx.query<{ status: string }>('SELECT status FROM accounts WHERE id = $1', [u.account_id])
     if (acct.rows[0]?.status !== 'active') throw badCredentials()
@@ -49,7 +55,7 @@ export async function passwordGrant(tx: Tx, email: string, password: string, wor
   if (p && !workspaceId && (await verifyPassword(password, p.password_hash))) {
     return { kind: 'principal', id: p.id, email: p.email, platformRole: p.platform_role }
   }
-  if (!u && !p) await verifyAgainstDummy(password)
+  if (!users.rows.length && !p) await verifyAgainstDummy(password)
   throw badCredentials()
 }
 

@@ -44,6 +44,8 @@ export interface ContractOperation {
   written?: { action: string; allow: string[] } | undefined
   requestSchema?: JsonSchema
   queryParams: string[]
+  /** The schema of each documented query parameter (`{}` when the document gives none). */
+  querySchemas?: Record<string, JsonSchema>
 }
 
 export interface TargetContract {
@@ -115,6 +117,7 @@ export function parseContract(document: unknown, spec: VocabularySpec = {}): Tar
         tenancy, resource, verb: canonicalVerb(verb),
         requestSchema: jsonBody ? deref(doc, jsonBody) : undefined,
         queryParams: params.filter((p) => p.in === 'query').map((p) => String(p.name)),
+        querySchemas: Object.fromEntries(params.filter((p) => p.in === 'query').map((p) => [String(p.name), deref(doc, p.schema)])),
       })
     }
   }

@@ -2,6 +2,7 @@ import type { Express, Request, Response } from 'express'
 import { z } from 'zod'
 import type { Call, ServerDeps, UserActor } from '../http/types.js'
 import type { Tx } from '../store/db.js'
+import type { FaultSet } from '../faults/index.js'
 import { mount } from '../http/route.js'
 import { badRequest, notFound } from '../http/problem.js'
 import { authorize } from '../tenancy/authorize.js'
@@ -38,13 +39,30 @@ function decodeCursor(cursor: string): { t: string; s: number } {
   }
 }
 
-function readQuery<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
+/** The instants a `since` may name: years 0001–9999 in UTC, which RFC 3339 and Postgres both hold. */
+const EARLIEST = Date.parse('0001-01-01T00:00:00Z')
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z')
+
+/**
+ * RFC 3339 syntax is not enough: year 0000, or 9999-12-31 with a -23:59 offset, parse as text but
+ * name no instant Postgres holds (it also refuses offsets past ±15:59), and its error was a 500
+ * (issue 13 defect 11). Out of range is a 400; in range, the time reaches SQL as UTC.
+ */
+function boundedSince(since: string | undefined, faults: FaultSet): string | undefined {
+  if (since === undefined || faults.has('audit-since-unbounded')) return since // the bug: the text as sent
+  const t = Date.parse(since)
+  if (!(t >= EARLIEST && t <= LATEST)) throw badRequest('since must be a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z.')
+  return new Date(t).toISOString()
+}
+
+function readQuery<T extends z.ZodType<{ since?: string | undefined }>>(schema: T, req: Request, faults: FaultSet): z.infer<T> {
   const q = req.query as Record<string, unknown>
   const pick = (k: string) => (typeof q[k] === 'string' ? q[k] : undefined)
-  return schema.parse({
+  const parsed = schema.parse({
     requestId: pick('requestId'), action: pick('action'), outcome: pick('outcome'), since: pick('since'),
     limit: pick('limit'), cursor: pick('cursor'), accountId: pick('accountId'),
   })
+  return { ...parsed, since: boundedSince(parsed.since, faults) }
 }
 
 /**
@@ -81,7 +99,7 @@ export function mountAudit(app: Express, deps: ServerDeps): void {
   const { faults } = deps
 
   mount(app, deps, 'listAccountAuditEvents', async (call: Call) => {
-    const q = readQuery(auditQuery, call.req)
+    const q = readQuery(auditQuery, call.req, faults)
     if (faults.has('audit-read-leaks-accounts')) {
       // The bug: the Portal's query (platform rights, no account filter) behind the Dashboard route.
       await call.tx.query("SELECT set_config('app.platform_role', 'support', true)")
@@ -91,7 +109,7 @@ export function mountAudit(app: Express, deps: ServerDeps): void {
   })
 
   mount(app, deps, 'listWorkspaceAuditEvents', async (call: Call) => {
-    const q = readQuery(auditQuery, call.req)
+    const q = readQuery(auditQuery, call.req, faults)
     const accountId = call.accountId ?? (call.actor as UserActor).accountId
     return {
       status: 200,
@@ -100,7 +118,7 @@ export function mountAudit(app: Express, deps: ServerDeps): void {
   })
 
   mount(app, deps, 'listPortalAuditEvents', async (call: Call) => {
-    const q = readQuery(portalQuery, call.req)
+    const q = readQuery(portalQuery, call.req, faults)
     const where: string[] = []
     const args: unknown[] = []
     if (q.accountId === 'platform') where.push('account_id IS NULL')

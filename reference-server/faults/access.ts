@@ -66,5 +66,14 @@ export const ACCESS_FAULTS = [
   access('login-timing-oracle',
     'A failed login for an existing e-mail skips the password KDF when the workspace_id names another workspace, while an unknown e-mail pays for the dummy hash: the answer time tells which e-mails exist (issue 13 defect 3).',
     ['access/login-timing']),
+  access('user-email-unique-across-accounts',
+    "Creating a user looks the e-mail up in every account, as the old platform-wide UNIQUE (email) did: another tenant's user's address answers 409, an unused one 201.",
+    ['access/existence-by-uniqueness']),
+  access('user-takes-principal-email',
+    "A tenant user may be created with a platform principal's e-mail; the password grant tries users first, so that address then signs in as the tenant user.",
+    ['access/existence-by-uniqueness']),
+  access('audit-since-unbounded',
+    "The audit lists' `since` filter is checked as RFC 3339 text only and passed to SQL as sent: year 0000, or an offset past ±15:59, is a Postgres error and a 500.",
+    ['access/query-boundaries']),
 ] as const satisfies readonly FaultSpec[]
 

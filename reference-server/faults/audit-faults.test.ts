@@ -151,6 +151,20 @@ const SCENARIOS: Record<string, Scenario<unknown>> = {
     // The chain alone still verifies: only the checkpoint shows the loss.
     defect: (r) => expect(r).toEqual({ verified: true, anchored: false, shorter: true }),
   }),
+  'audit-skips-throttled-login': scenario({
+    async act(c) {
+      // Wrong passwords for a username nobody has, until the token endpoint throttles it (issue 13 defect 9).
+      const username = `nobody-${randomUUID().slice(0, 8)}@audit-fault.test`
+      let res: Response | undefined
+      for (let i = 0; i < 30 && res?.status !== 429; i++) {
+        res = await c.s.call('POST', '/auth/token', undefined, { grant_type: 'password', username, password: 'wrong-password-123' })
+      }
+      expect(res!.status).toBe(429)
+      return (await eventsOf(c, res!)).map((e) => ({ accountId: e.accountId, action: e.action, outcome: e.outcome, actor: e.actor }))
+    },
+    clean: (events) => expect(events).toMatchObject([{ accountId: null, action: 'auth.token', outcome: 'failure', actor: { kind: 'anonymous' } }]),
+    defect: (events) => expect(events).toEqual([]),
+  }),
   'audit-blames-token-subject': scenario({
     async act(c) {
       // A real token of the other account's viewer with its signature broken: an authentication failure.

@@ -39,4 +39,7 @@ export const AUDIT_FAULTS = [
   audit('audit-tail-truncated',
     "Right after a trail's checkpoint is handed out, the newest events of that trail are deleted as the owner and the head is rewound: the shorter chain still verifies, only the checkpoint shows the loss.",
     ['audit/checkpoint-anchored']),
+  audit('audit-skips-throttled-login',
+    'A login the token endpoint throttles (429 after too many failures for the username or address) is not recorded: `recordThrottled` is never called for it.',
+    ['audit/auth-failures-recorded']),
 ] as const satisfies readonly FaultSpec[]

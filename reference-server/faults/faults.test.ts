@@ -68,6 +68,36 @@ async function provision(c: Ctx, ws: SeededWorkspace, role: 'viewer' | 'editor' 
 }
 
 const SCENARIOS: Partial<Record<FaultName, Scenario>> = {
+  'audit-since-unbounded': {
+    // Year 0000 is RFC 3339 syntax but no instant Postgres holds (issue 13 defect 11).
+    act: ({ s, t }) => s.call('GET', `/dashboard/v1/workspaces/${home(t).id}/audit-events?since=${encodeURIComponent('0000-01-01T00:00:00Z')}`, home(t).users.admin.token),
+    clean: (res) => expect(res.status, res.text).toBe(400),
+    defect: (res) => expect(res.status, res.text).toBe(500),
+  },
+  'user-email-unique-across-accounts': {
+    async act({ s, t }) {
+      // A fresh user of the other account (through the Portal); then account A's admin creates one with that e-mail.
+      const email = freshEmail('elsewhere')
+      const other = otherAccount(t)
+      const made = await s.call('POST', `/portal/v1/accounts/${other.accountId}/workspaces/${other.id}/users`, await s.rootToken(), { email, password: PASSWORD, role: 'viewer' })
+      expect(made.status, made.text).toBe(201)
+      return s.call('POST', `/dashboard/v1/workspaces/${home(t).id}/users`, home(t).users.admin.token, { email, password: PASSWORD, role: 'viewer' })
+    },
+    // Unique per account: another tenant's user is no clash, answered like an unused address.
+    clean: (res) => expect(res.status, res.text).toBe(201),
+    defect: (res) => expect(res.status, res.text).toBe(409),
+  },
+  'user-takes-principal-email': {
+    async act({ s, t }) {
+      const email = freshEmail('principal')
+      const made = await s.call('POST', '/portal/v1/principals', await s.rootToken(), { email, password: PASSWORD, platformRole: 'support' })
+      expect(made.status, made.text).toBe(201)
+      return s.call('POST', `/dashboard/v1/workspaces/${home(t).id}/users`, home(t).users.admin.token, { email, password: `${PASSWORD}-tenant`, role: 'viewer' })
+    },
+    // Refused like any clash in the account.
+    clean: (res) => expect(res.status, res.text).toBe(409),
+    defect: (res) => expect(res.status, res.text).toBe(201),
+  },
   'document-read-ignores-workspace': {
     act: ({ s, t }) => s.call('GET', docPath(home(t), sibling(t).documentId), home(t).users.viewer.token),
     clean: denied,

@@ -98,5 +98,18 @@ export function mountPublic(app: Express, deps: ServerDeps, operationId: string,
   if (op.tenancy.context !== 'auth' && op.tenancy.context !== 'public') {
     throw new Error(`${operationId} is not a public operation`)
   }
-  app[op.method](op.expressPath, handler)
+  // A 429 the handler hands on (the token endpoint's login throttle) is a refused logon attempt: recorded like
+  // any other 429, anonymous in the platform trail and aggregated per source (issue 13 defect 9).
+  const route: RequestHandler = async (req, res, next) => {
+    const onError = (err?: unknown) => {
+      if (!(err instanceof HttpError && err.status === 429) || deps.faults.has('audit-skips-throttled-login')) return next(err)
+      recordThrottled(deps, { req, res, op }).then(() => next(err), next)
+    }
+    try {
+      await handler(req, res, onError)
+    } catch (err) {
+      onError(err)
+    }
+  }
+  app[op.method](op.expressPath, route)
 }

@@ -21,15 +21,21 @@ const parts = (token: string) => {
   return { header: decode(h), payload: decode(p), rawHeader: h, signature: s }
 }
 
-interface Failure { what: string; sent: Sent; victim: Actor }
+interface Failure {
+  what: string; sent: Sent; victim: Actor; about?: string
+  /** Another request of the same failure (the 429 that confirmed a lockout): an event of either counts. */
+  also?: Sent | undefined
+}
 
 /**
  * Every authentication failure leaves one event, and never in the name of the subject the failed
  * credential claims (audit-contract: an unverified caller is `{kind: "anonymous"}`, in the platform
  * trail; research §2.5.1 coverage of 3002 logon failures, §2.5.3 attribution): a failed login for a
- * real user, a valid token whose payload was rewritten to name a victim (signature kept), an
- * `alg: none` token naming the victim, and a token that is not a JWT at all. Floods may be
- * aggregated (`count` > 1): an aggregate of the same route within the bound counts as recorded.
+ * real user, a login the token endpoint throttled (429 after repeated wrong passwords for one unknown
+ * username; issue 13 defect 9), a valid token whose payload was rewritten to name a victim (signature
+ * kept), an `alg: none` token naming the victim, and a token that is not a JWT at all. Floods may be
+ * aggregated (`count` > 1): an aggregate of the same route within the bound counts as recorded (for
+ * the 429, an aggregate of 429s where the events carry a status).
  */
 export const authFailuresRecorded = defineCheck<CheckContext>({
   id: 'audit/auth-failures-recorded',
@@ -37,7 +43,7 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
   title: 'Authentication failure missing from the trail or attributed to the claimed user',
   severity: 'high', cwe: 778, owasp: 'API2:2023',
   requires: ['two-accounts'],
-  docs: 'tenancy-audit-ratelimit.md §2.5.1 (coverage: login failures, every 401), §2.5.3 (tenant attribution), §2.1 (OCSF 3002 Authentication); audit-contract.md (anonymous actor, platform trail)',
+  docs: 'tenancy-audit-ratelimit.md §2.5.1 (coverage: login failures, throttled logins, every 401), §2.5.3 (tenant attribution), §2.1 (OCSF 3002 Authentication); audit-contract.md (anonymous actor, platform trail)',
   async run(ctx): Promise<CheckOutcome> {
     const trail = await AuditTrail.open(ctx)
     if (!(trail instanceof AuditTrail)) return trail
@@ -76,13 +82,20 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
         answered.push({ what: f.what, sent })
       }
     }
+    // 2. A throttled login: wrong passwords for a username nobody has (so no real user is locked out) until the
+    // token endpoint answers 429. A refusal before any password is checked is still a failed logon attempt.
+    const notes: string[] = []
+    const throttled = await throttledLogin(ctx, trail)
+    if (throttled) failures.push({ what: 'a throttled login (429)', sent: throttled.sent, also: throttled.confirmed, victim, about: 'an unknown username' })
+    else notes.push(`no 429 from the token endpoint within ${profile.rateLimit.loginAttempts} failed logins for one username: the throttled-login event was not checked`)
+
     const findings: FindingInput[] = []
     for (const a of answered) {
       if (a.sent.response.status >= 200 && a.sent.response.status < 300) {
         findings.push({ message: `${a.what} for ${victim.label} was ACCEPTED (${a.sent.response.status}) at ${a.sent.method} ${a.sent.path}: not an authentication failure at all`, dedupKey: `${a.what}|accepted`, severity: 'critical', evidence: a.sent.response.evidence, victim: victim.label })
       } else failures.push({ ...a, victim })
     }
-    const seen = await trail.await(failures.map((f) => f.sent))
+    const seen = await trail.await(failures.flatMap((f) => (f.also ? [f.sent, f.also] : [f.sent])))
     if (seen.failure) return { findings: [trail.readFailure(seen.failure)] }
     // Aggregated floods (the contract keys them by source and reason): one failure event with count > 1 for the window.
     let aggregates: MappedEvent[] | undefined
@@ -94,11 +107,15 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
       }
       const list = aggregates
       // The aggregate carries the window's last request (its id, route and time), so any flood event at or after this request counts.
-      return list.some((e) => e.outcome === 'failure' && e.time !== undefined && e.time >= f.sent.from - 2_000 && (e.accountId === null || e.accountId !== victim.accountId))
+      // A 429 is covered only by an aggregate of 429s where the deployment's events carry a status (not by the login failures before it).
+      const status = f.sent.response.status
+      return list.some((e) => e.outcome === 'failure' && e.time !== undefined && e.time >= f.sent.from - 2_000 && (e.accountId === null || e.accountId !== victim.accountId)
+        && (status !== 429 || e.status === undefined || e.status === 429))
     }
     for (const f of failures) {
-      const events = seen.events.get(f.sent.requestId) ?? []
-      const at = `${f.what} for ${victim.label} (${f.sent.method} ${f.sent.path.replace(/\/[0-9a-f-]{36}/g, '/…')}, request ${f.sent.requestId}, answered ${f.sent.response.status})`
+      const perRequest = [f.sent, ...(f.also ? [f.also] : [])].map((x) => seen.events.get(x.requestId) ?? [])
+      const events = perRequest.flat()
+      const at = `${f.what} for ${f.about ?? victim.label} (${f.sent.method} ${f.sent.path.replace(/\/[0-9a-f-]{36}/g, '/…')}, request ${f.sent.requestId}, answered ${f.sent.response.status})`
       if (events.length === 0) {
         if (!(await aggregated(f))) findings.push({ message: `${at}: no audit event within ${trail.bound} ms`, dedupKey: `${f.what}|missing`, evidence: f.sent.response.evidence, victim: victim.label })
         continue
@@ -111,8 +128,34 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
         })
       }
       if (events.some((e) => e.outcome === 'success')) findings.push({ message: `${at}: its event says outcome success`, dedupKey: `${f.what}|outcome`, evidence: f.sent.response.evidence })
-      if (events.length > 1) findings.push({ message: `${at}: ${events.length} events for one failure (one expected)`, dedupKey: `${f.what}|duplicate`, severity: 'low' })
+      const most = Math.max(...perRequest.map((l) => l.length))
+      if (most > 1) findings.push({ message: `${at}: ${most} events for one failure (one expected)`, dedupKey: `${f.what}|duplicate`, severity: 'low' })
     }
-    return { findings: collapse(findings) }
+    return { findings: collapse(findings), notes }
   },
 })
+
+/**
+ * Fails logins for a fresh unknown username until a 429 (at most `rateLimit.loginAttempts`), then sends
+ * one more: a login throttle is a lockout, so it answers 429 again, where a gateway's passing 429 (one
+ * request in N) does not. The first 429 and the one that confirmed it, if any.
+ */
+async function throttledLogin(ctx: CheckContext, trail: AuditTrail): Promise<{ sent: Sent; confirmed: Sent } | undefined> {
+  const { profile } = ctx
+  const username = `ta-${ctx.topology.tag}-throttled-${randomBytes(4).toString('hex')}@tenant-audit.test`
+  const attempt = () => {
+    const form = new URLSearchParams({ grant_type: 'password', username, password: `Ta-wrong-${randomBytes(9).toString('base64url')}` })
+    // The 429 is what this probe looks for: handed back, not waited out.
+    return trail.send(undefined, { method: 'POST', path: profile.auth.tokenEndpoint, throttle: 'report', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() })
+  }
+  for (let i = 0; i < profile.rateLimit.loginAttempts; i++) {
+    const sent = await attempt()
+    if (sent.response.status === 429) {
+      const confirmed = await attempt()
+      if (confirmed.response.status === 429) return { sent, confirmed }
+      continue
+    }
+    if (sent.response.status < 400 || sent.response.status >= 500) return undefined
+  }
+  return undefined
+}

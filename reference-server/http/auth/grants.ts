@@ -39,13 +39,19 @@ export async function passwordGrant(tx: Tx, email: string, password: string, wor
     'SELECT id, email, account_id, workspace_id, role, account_role, password_hash FROM users WHERE email = $1', [email])
   const principals = await tx.query<{ id: string; email: string; platform_role: PlatformRole; password_hash: string }>(
     'SELECT id, email, platform_role, password_hash FROM principals WHERE email = $1', [email])
-  const u = users.rows[0]
-  const p = principals.rows[0]
-  // Exactly one KDF on every path, whatever matched: the answer's timing must not tell which e-mails
+  // At least one KDF on every path, whatever matched: the answer's timing must not tell which e-mails
   // exist (issue 13 defect 3: a known e-mail with another workspace_id used to skip it).
   let hashed = false
   const verify = (hash: string) => ((hashed = true), verifyPassword(password, hash))
-  if (u && (!workspaceId || workspaceId === u.workspace_id) && (await verify(u.password_hash))) {
+  // E-mails are unique per account (issue 13 defect 6): the password, and workspace_id when given, picks the user.
+  let u: (typeof users.rows)[number] | undefined
+  for (const row of users.rows) {
+    if ((workspaceId && workspaceId !== row.workspace_id) || !(await verify(row.password_hash))) continue
+    if (u) throw new OAuthError('invalid_request', 'These credentials sign in to several workspaces: give workspace_id.')
+    u = row
+  }
+  const p = principals.rows[0]
+  if (u) {
     await tx.query("SELECT set_config('app.account_id', $1, true)", [u.account_id])
     const acct = await tx.query<{ status: string }>('SELECT status FROM accounts WHERE id = $1', [u.account_id])
     if (acct.rows[0]?.status !== 'active') throw badCredentials()
@@ -54,7 +60,7 @@ export async function passwordGrant(tx: Tx, email: string, password: string, wor
   if (p && !workspaceId && (await verify(p.password_hash))) {
     return { kind: 'principal', id: p.id, email: p.email, platformRole: p.platform_role }
   }
-  if (!hashed && !(faults.has('login-timing-oracle') && (u || p))) await verifyAgainstDummy(password)
+  if (!hashed && !(faults.has('login-timing-oracle') && (users.rows.length > 0 || p))) await verifyAgainstDummy(password)
   throw badCredentials()
 }
 

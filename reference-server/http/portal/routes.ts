@@ -96,7 +96,7 @@ export function mountPortal(app: Express, deps: ServerDeps): void {
   mount(app, deps, 'createPortalUser', async (call) => {
     const input = createUserBody.parse(call.req.body)
     await requireWorkspace(call)
-    return { status: 201, body: await insertUser(call.tx, call.params.accountId!, call.params.workspaceId!, input) }
+    return { status: 201, body: await insertUser(call.tx, call.params.accountId!, call.params.workspaceId!, input, deps.faults) }
   })
 
   mount(app, deps, 'listPrincipals', async (call) => ({

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startServer } from '../reference-server/server.js'
 import { closedLoop } from './lib/closed-loop.js'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
 
 const SEED = process.env.BENCH_SEED ?? '1'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -26,7 +27,7 @@ const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as {
 
 // The same server, the same kind of route (an authenticated document GET), no harness in between.
 const bootstrap = { email: 'bench@platform.local', password: 'bench-password-123' }
-const server = await startServer({ bootstrap })
+const server = await startServer({ bootstrap, settings: { passwordCost: THROWAWAY_COST } })
 const post = async (path: string, body: unknown, token?: string) => {
   const res = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })
   return (await res.json()) as Record<string, string>

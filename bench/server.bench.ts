@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { startServer, type RunningServer } from '../reference-server/server.js'
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../reference-server/testing/databases.js'
 import { closedLoop, table, type LoopResult } from './lib/closed-loop.js'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
@@ -43,14 +44,14 @@ const rows: { name: string; r: LoopResult; base?: LoopResult }[] = []
 const base = await closedLoop(helloUrl, { path: '/', seconds: SECONDS, connections: CONNECTIONS })
 rows.push({ name: 'node:http hello-world', r: base })
 
-const pglite = await startServer({ bootstrap })
+const pglite = await startServer({ bootstrap, settings: { passwordCost: THROWAWAY_COST } })
 rows.push({ name: 'reference server, PGlite', r: await measure(pglite), base })
 await pglite.close()
 
 let pgDb: TestDatabase | undefined
 if (await postgresAdminUrl()) {
   pgDb = await createTestDatabase('pg')
-  const pgServer = await startServer({ db: pgDb.db, bootstrap })
+  const pgServer = await startServer({ db: pgDb.db, bootstrap, settings: { passwordCost: THROWAWAY_COST } })
   rows.push({ name: 'reference server, Postgres', r: await measure(pgServer), base })
   await pgServer.close()
   await pgDb.drop()

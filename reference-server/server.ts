@@ -10,7 +10,7 @@ import { createVerifier } from './auth/verify.js'
 import { importJWK, type CryptoKey, type JWK } from 'jose'
 import { refreshTokenAsAccess } from './http/forgery-faults.js'
 import { grantRevocationKey } from './http/auth/grants.js'
-import { generatePassword, hashPassword } from './auth/passwords.js'
+import { PRODUCTION_COST, generatePassword, hashPassword, type ScryptCost } from './auth/passwords.js'
 import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
 import type { ServerDeps, ServerSettings } from './http/types.js'
@@ -62,6 +62,7 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     refreshTtlSeconds: 86_400,
     clockToleranceSeconds: 5,
     bodyLimit: '64kb',
+    passwordCost: PRODUCTION_COST,
     ...opts.settings,
   }
   const keys: KeyStore = await createKeyStore({ retireAfterSeconds: settings.accessTtlSeconds + settings.clockToleranceSeconds })
@@ -96,8 +97,8 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
 }
 
 /** Creates the bootstrap platform_admin principal if no principal has that email yet. */
-export async function bootstrapPrincipal(db: Database, email: string, password: string): Promise<void> {
-  const hash = await hashPassword(password)
+export async function bootstrapPrincipal(db: Database, email: string, password: string, cost: ScryptCost = PRODUCTION_COST): Promise<void> {
+  const hash = await hashPassword(password, cost)
   await db.withTenant({ platformRole: 'platform_admin' }, (tx) =>
     tx.query(`INSERT INTO principals (email, password_hash, platform_role) VALUES ($1, $2, 'platform_admin') ON CONFLICT (email) DO NOTHING`,
       [email.toLowerCase(), hash]))
@@ -129,7 +130,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     deps = await buildDeps(db, opts, opts.issuer ?? url)
     if (opts.bootstrap) {
       const password = opts.bootstrap.password ?? (generatedPassword = generatePassword())
-      await bootstrapPrincipal(db, opts.bootstrap.email, password)
+      await bootstrapPrincipal(db, opts.bootstrap.email, password, deps.settings.passwordCost)
     }
     app = createApp(deps)
   } catch (err) {

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../reference-server/server.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
 
 const env = { BOOTSTRAP_PRINCIPAL_EMAIL: 'root@control.test', BOOTSTRAP_PRINCIPAL_PASSWORD: 'control-root-password-1' }
 const profile = join(ROOT, 'fixtures/targets/reference.yaml')
@@ -77,7 +78,7 @@ describe('positive controls: a target that starts refusing every token halfway',
   const args = (out: string, suites = 'access,forgery') => ['run', '--target', profile, '--suites', suites, '--topology', 'small', '--runs', '10', '--seed', '7', '--out', out]
 
   beforeAll(async () => {
-    server = await startServer({ bootstrap: { email: env.BOOTSTRAP_PRINCIPAL_EMAIL, password: env.BOOTSTRAP_PRINCIPAL_PASSWORD } })
+    server = await startServer({ bootstrap: { email: env.BOOTSTRAP_PRINCIPAL_EMAIL, password: env.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST } })
     proxy = tokenKillingProxy(server.url)
     url = await proxy.listen()
   })

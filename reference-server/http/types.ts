@@ -7,6 +7,7 @@ import type { TokenSettings } from '../auth/tokens.js'
 import type { Contract } from '../contract.js'
 import type { PlatformRole, WorkspaceRole } from '../tenancy/policy.js'
 import type { Limiter } from '../ratelimit/limiter.js'
+import type { ScryptCost } from '../auth/passwords.js'
 
 export interface ServerSettings {
   issuer: string
@@ -16,6 +17,11 @@ export interface ServerSettings {
   refreshTtlSeconds: number
   clockToleranceSeconds: number
   bodyLimit: string
+  /**
+   * scrypt cost of new password hashes and of the dummy hash unknown users are checked against:
+   * PRODUCTION_COST by default (`serve`); THROWAWAY_COST only for throwaway users (embedded audit, tests).
+   */
+  passwordCost: ScryptCost
   /** The audit trail; `false` only in the overhead bench (refused unless TA_BENCH_AUDIT_OFF=1). */
   audit?: boolean
   /** Flood aggregation (429s, repeated authentication failures): window and events written one by one per window. */

@@ -80,6 +80,8 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     faults,
   })
   const log = opts.logger ?? pino({ level: 'silent' })
+  const revocationKeys = ({ jti, sid }: { jti: string; sid: string | null }): readonly [string, string] | undefined =>
+    faults.has('revoked-tokens-accepted') ? undefined : [jti, sid && !faults.has('revoke-keeps-grant-access') ? grantRevocationKey(sid) : jti]
   const limiter = await createLimiter({ db, faults, log, redisUrl: opts.redisUrl, settings: opts.rateLimits })
   return {
     db,
@@ -90,8 +92,11 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     contract: loadContract(),
     log,
     verify: async (h) => (faults.has('refresh-token-as-access-token') && (await refreshTokenAsAccess(db, h))) || verifier.verify(h),
-    isRevoked: async (tx, { jti, sid }) => !faults.has('revoked-tokens-accepted') && (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1 OR jti = $2',
-      [jti, sid && !faults.has('revoke-keeps-grant-access') ? grantRevocationKey(sid) : jti])).rowCount > 0,
+    isRevoked: async (tx, token) => {
+      const keys = revocationKeys(token)
+      return keys !== undefined && (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1 OR jti = $2', keys)).rowCount > 0
+    },
+    revocationKeys,
     limiter,
   }
 }

@@ -44,6 +44,12 @@ export interface ServerDeps {
   verify(authorization: string | undefined): Promise<import('../auth/verify.js').VerifiedToken>
   /** The token's own jti, or the grant (`sid`) it was issued under, revoked. */
   isRevoked(tx: Tx, token: { jti: string; sid: string | null }): Promise<boolean>
+  /**
+   * The revocation-list entries that revoke this token, as `isRevoked` checks them: its own jti and its
+   * grant's marker (`grant:<sid>`, its jti again without a sid or under `revoke-keeps-grant-access`);
+   * undefined under `revoked-tokens-accepted` (nothing revokes). Route.ts reads them with the caller.
+   */
+  revocationKeys(token: { jti: string; sid: string | null }): readonly [string, string] | undefined
   /** Per-account quotas and failed-login limits (reference-server/ratelimit), applied before the transaction. */
   limiter: Limiter
   /** Test-only: runs in the request's transaction after the handler and its audit event, before the commit. */

@@ -68,6 +68,9 @@ async function inTransaction<T>(pool: pg.Pool, role: string, ctx: TenantContext,
   // statements leave in one round trip, in this order. Each is its own Sync inside the open
   // transaction block, so if any of them fails, every statement after it fails too ("current
   // transaction is aborted"): nothing runs without its context or its role.
+  // Corked until fn has issued its first statements (synchronously, up to its first await): one write.
+  const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream
+  stream?.cork?.()
   const setup = Promise.all([
     client.query('BEGIN'),
     client.query({ name: statementName(SET_CONTEXT_SQL), text: SET_CONTEXT_SQL, values: tenantSettings(ctx).map(([, v]) => v) }),
@@ -75,7 +78,13 @@ async function inTransaction<T>(pool: pg.Pool, role: string, ctx: TenantContext,
   ])
   setup.catch(() => undefined) // awaited below, on both paths
   try {
-    const result = await fn(wrap(client))
+    let pending: Promise<T>
+    try {
+      pending = fn(wrap(client))
+    } finally {
+      stream?.uncork?.()
+    }
+    const result = await pending
     await setup
     await client.query('COMMIT')
     return result

@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from '../reference-server/server.js'
 import { createTestDatabase, postgresAdminUrl } from '../reference-server/testing/databases.js'
 import { BENCH_AUDIT_OFF_ENV } from '../reference-server/audit/recorder.js'
 import { closedLoop, type LoopResult } from './lib/closed-loop.js'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
@@ -91,12 +92,12 @@ async function pair(name: string, accounts: number, open: (audit: boolean) => Pr
   rows.push({ name, off: sum(results.off), on: sum(results.on), ratios: results.on.map((r, i) => r.rps / results.off[i]!.rps) })
 }
 
-const pgliteServer = async (audit: boolean) => ({ server: await startServer({ bootstrap, settings: { audit } }), done: async () => undefined })
+const pgliteServer = async (audit: boolean) => ({ server: await startServer({ bootstrap, settings: { audit, passwordCost: THROWAWAY_COST } }), done: async () => undefined })
 await pair('PGlite, 1 account', 1, pgliteServer)
 if (await postgresAdminUrl()) {
   const pgServer = async (audit: boolean) => {
     const tdb = await createTestDatabase('pg')
-    return { server: await startServer({ db: tdb.db, bootstrap, settings: { audit } }), done: () => tdb.drop() }
+    return { server: await startServer({ db: tdb.db, bootstrap, settings: { audit, passwordCost: THROWAWAY_COST } }), done: () => tdb.drop() }
   }
   await pair('Postgres, 1 account', 1, pgServer)
   await pair(`Postgres, ${CONNECTIONS} accounts`, CONNECTIONS, pgServer)

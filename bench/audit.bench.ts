@@ -1,32 +1,82 @@
 /**
- * npm run bench:audit — the default audit's wall time, requests sent and requests per second, and
- * beside it, in the same run, the raw request rate a plain load generator reaches on the same kind
- * of route of the same reference server: the ratio is what the harness's own work (generation,
- * judging, canary scans, shrinking, reports, Vitest) costs. Loopback only, bounded.
+ * npm run bench:audit [-- --json] — where an audit's time goes, and how it compares:
+ *  1. the default audit (`tenant-audit run`, embedded server, all suites): wall time, requests, checked
+ *     requests per second, and its phases (findings.json `run.phases`: provisioning, Vitest start-up,
+ *     checks, report writing, teardown), each check's time, and the embedded server's busy time (time
+ *     with a request in flight, counted through Node's http.server diagnostics channels) against the rest;
+ *  2. a plain load generator at the same concurrency on the same kind of server and route (an
+ *     authenticated document GET), and the ratio harness / raw;
+ *  3. the same audit against a target 20 ms away (a loopback delay proxy adding 10 ms each way in
+ *     front of a reference server started here with the embedded server's settings), against the
+ *     zero-delay wall time.
+ * With --json the same figures are one JSON object on the last line (wallSeconds, requests, harnessRps,
+ * rawRps, ratio, delayWallSeconds, delayRatio, breakdown). BENCH_SEED (1), BENCH_CONCURRENCY (passed as
+ * --concurrency when `run` has that flag), BENCH_DELAY_MS (20; 0 skips the delay run). Loopback only, bounded.
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { exportJWK, generateKeyPair } from 'jose'
 import { startServer } from '../reference-server/server.js'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
+import { startProxy } from '../test/support/proxy.js'
+import type { AuditReport, RunPhases } from '../harness/core/run-result.js'
 import { closedLoop } from './lib/closed-loop.js'
 
+const JSON_OUT = process.argv.includes('--json')
 const SEED = process.env.BENCH_SEED ?? '1'
+const DELAY_MS = Number(process.env.BENCH_DELAY_MS ?? 20)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const out = join(mkdtempSync(join(tmpdir(), 'ta-bench-')), 'audit')
+const BIN = join(ROOT, 'bin/tenant-audit.js')
+const BUSY = pathToFileURL(join(ROOT, 'bench/lib/server-busy.mjs')).href
+const work = mkdtempSync(join(tmpdir(), 'ta-bench-'))
+const log = (line: string) => (JSON_OUT ? process.stderr : process.stdout).write(line + '\n')
 
-const t0 = Date.now()
-const code = await new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/tenant-audit.js'), 'run', '--seed', SEED, '--out', out], { cwd: ROOT, env: { ...process.env, CI: 'true' }, stdio: 'inherit' })
-  child.on('close', (c) => resolve(c ?? -1))
-})
-const wall = (Date.now() - t0) / 1000
-const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { run: { requests: number; durationMs: number }; checks: { id: string; requests: number; durationMs: number }[] }
+// Concurrency: BENCH_CONCURRENCY goes to `run --concurrency` when that flag exists; without it the harness sends one request at a time.
+const help = spawnSync(process.execPath, [BIN, 'run', '--help'], { cwd: ROOT, encoding: 'utf8' }).stdout ?? ''
+const hasConcurrency = /--concurrency\b/.test(help)
+const helpDefault = /--concurrency[^\n]*\(default:?\s*(\d+)\)/.exec(help)?.[1]
+const concurrency = hasConcurrency ? Number(process.env.BENCH_CONCURRENCY ?? helpDefault ?? 8) : 1
+if (process.env.BENCH_CONCURRENCY && !hasConcurrency) log(`(BENCH_CONCURRENCY ignored: this tenant-audit run has no --concurrency flag; 1 request at a time)`)
+const concurrencyArgs = hasConcurrency && process.env.BENCH_CONCURRENCY ? ['--concurrency', process.env.BENCH_CONCURRENCY] : []
 
-// The same server, the same kind of route (an authenticated document GET), no harness in between.
+interface Audit { code: number; wall: number; report: AuditReport; busy: { requests: number; busyMs: number } }
+
+async function audit(name: string, args: string[], env: Record<string, string> = {}): Promise<Audit> {
+  const out = join(work, name)
+  const busyDir = join(work, `${name}-busy`)
+  mkdirSync(busyDir, { recursive: true })
+  const t0 = performance.now()
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'run', '--seed', SEED, '--out', out, ...concurrencyArgs, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, CI: 'true', ...env, BENCH_BUSY_DIR: busyDir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${BUSY}`.trim() },
+      stdio: ['ignore', JSON_OUT ? 'ignore' : 'inherit', 'inherit'],
+    })
+    child.on('close', (c) => resolve(c ?? -1))
+  })
+  const wall = (performance.now() - t0) / 1000
+  const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as AuditReport
+  const busy = { requests: 0, busyMs: 0 }
+  for (const f of readdirSync(busyDir)) {
+    const b = JSON.parse(readFileSync(join(busyDir, f), 'utf8')) as typeof busy
+    busy.requests += b.requests
+    busy.busyMs += b.busyMs
+  }
+  return { code, wall, report, busy }
+}
+
+// 1. The default audit.
+const main = await audit('audit', [])
+const { report } = main
+const harnessRps = report.run.requests / main.wall
+
+// 2. A plain load generator: same server code and settings as the embedded one, same kind of route,
+// same concurrency. The account quota is lifted so the raw rate is the server's, not the limiter's.
 const bootstrap = { email: 'bench@platform.local', password: 'bench-password-123' }
-const server = await startServer({ bootstrap })
+const server = await startServer({ bootstrap, settings: { passwordCost: THROWAWAY_COST }, rateLimits: { accountDefault: { requestsPerSecond: 1_000_000, burst: 2_000_000 } } })
 const post = async (path: string, body: unknown, token?: string) => {
   const res = await fetch(server.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })
   return (await res.json()) as Record<string, string>
@@ -37,14 +87,62 @@ const ws = await post(`/portal/v1/accounts/${account.id}/workspaces`, { name: 'b
 await post(`/portal/v1/accounts/${account.id}/workspaces/${ws.id}/users`, { email: 'e@bench.local', password: bootstrap.password, role: 'editor' }, root)
 const token = (await post('/auth/token', { grant_type: 'password', username: 'e@bench.local', password: bootstrap.password })).access_token
 const doc = await post(`/app/v1/workspaces/${ws.id}/documents`, { title: 'bench', body: 'x' }, token)
-// One connection: the audit sends its requests one at a time too.
-const raw = await closedLoop(server.url, { path: `/app/v1/workspaces/${ws.id}/documents/${doc.id}`, headers: { authorization: `Bearer ${token}` }, connections: 1, seconds: 5 })
+const raw = await closedLoop(server.url, { path: `/app/v1/workspaces/${ws.id}/documents/${doc.id}`, headers: { authorization: `Bearer ${token}` }, connections: concurrency, seconds: 5 })
 await server.close()
 
-const auditRps = report.run.requests / (report.run.durationMs / 1000)
-process.stdout.write([
-  `default audit (seed ${SEED}, exit ${code}): wall ${wall.toFixed(1)} s (audit ${(report.run.durationMs / 1000).toFixed(1)} s), ${report.run.requests} requests, ${auditRps.toFixed(0)} req/s`,
-  ...report.checks.map((c) => `  ${c.id.padEnd(34)} ${String(c.requests).padStart(6)} req ${(c.durationMs / 1000).toFixed(1).padStart(7)} s`),
-  `plain load generator, same server, same route, 1 connection: ${raw.rps.toFixed(0)} req/s (p95 ${raw.p95.toFixed(1)} ms)`,
-  `ratio harness / raw: ${(auditRps / raw.rps).toFixed(2)} (the rest is the harness's own work and provisioning)`,
-].join('\n') + '\n')
+// 3. The same audit against a target DELAY_MS away: a reference server started here (embedded
+// settings, a test issuer it trusts, as the embedded one does) behind the delay proxy.
+let delay: Audit | undefined
+if (DELAY_MS > 0) {
+  const kid = 'bench-test-issuer'
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+  const target = await startServer({ bootstrap, settings: { passwordCost: THROWAWAY_COST }, trustedKeys: [{ kid, alg: 'ES256', jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256' } }] })
+  const proxy = await startProxy({ target: target.url, delay: { request: DELAY_MS / 2, response: DELAY_MS / 2 }, maxConnections: Math.max(8, concurrency * 2) })
+  try {
+    delay = await audit('delay', ['--target', join(ROOT, 'fixtures/targets/reference.yaml')], {
+      TENANT_AUDIT_BASE_URL: proxy.url,
+      BOOTSTRAP_PRINCIPAL_EMAIL: bootstrap.email,
+      BOOTSTRAP_PRINCIPAL_PASSWORD: bootstrap.password,
+      TENANT_AUDIT_TEST_ISSUER_JWK: JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: 'ES256' }),
+    })
+  } finally {
+    await proxy.close()
+    await target.close()
+  }
+}
+
+const phases: RunPhases | undefined = report.run.phases
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+const pct = (ms: number) => `${((100 * ms) / (main.wall * 1000)).toFixed(0)} %`
+const breakdown = {
+  ...(phases ?? {}),
+  serverBusyMs: Math.round(main.busy.busyMs),
+  harnessMs: Math.round(main.wall * 1000 - main.busy.busyMs),
+  checks: Object.fromEntries(report.checks.map((c) => [c.id, { requests: c.requests, ms: c.durationMs }])),
+}
+const ratio = harnessRps / raw.rps
+const delayRatio = delay ? delay.wall / main.wall : undefined
+log([
+  `default audit (seed ${SEED}, exit ${main.code}, concurrency ${concurrency}): wall ${main.wall.toFixed(1)} s, ${report.run.requests} requests, ${harnessRps.toFixed(0)} checked req/s`,
+  ...(phases ? [
+    'where the time went:',
+    `  provisioning                ${s(phases.prepareMs).padStart(9)}  ${pct(phases.prepareMs)}`,
+    `  Vitest start-up             ${s(phases.vitestStartMs).padStart(9)}  ${pct(phases.vitestStartMs)}`,
+    `  checks                      ${s(phases.checksMs).padStart(9)}  ${pct(phases.checksMs)}`,
+    `  report writing, shutdown    ${s(phases.reportMs).padStart(9)}  ${pct(phases.reportMs)}`,
+    `  teardown                    ${s(phases.teardownMs).padStart(9)}  ${pct(phases.teardownMs)}`,
+  ] : ['(no run.phases in findings.json: no breakdown)']),
+  `  server busy (≥ 1 request in flight) ${s(main.busy.busyMs)} = ${pct(main.busy.busyMs)} of wall, ${main.busy.requests} requests served; harness and idle ${s(main.wall * 1000 - main.busy.busyMs)}`,
+  'checks:',
+  ...report.checks.map((c) => `  ${c.id.padEnd(40)} ${String(c.requests).padStart(6)} req ${s(c.durationMs).padStart(9)}`),
+  `plain load generator, same server code, same route, ${concurrency} connection(s): ${raw.rps.toFixed(0)} req/s (p95 ${raw.p95.toFixed(1)} ms, ${raw.errors} errors)`,
+  `ratio harness / raw: ${ratio.toFixed(2)} (goal ≥ 0.50)`,
+  ...(delay ? [`${DELAY_MS} ms away (delay proxy): wall ${delay.wall.toFixed(1)} s (exit ${delay.code}, ${delay.report.run.requests} requests), ${delayRatio!.toFixed(2)}× the zero-delay wall (goal ≤ 2; one request at a time would be ~${(1 + (delay.report.run.requests * DELAY_MS) / 1000 / main.wall).toFixed(1)}×)`] : ['(delay run skipped: BENCH_DELAY_MS=0)']),
+].join('\n'))
+if (JSON_OUT) {
+  process.stdout.write(JSON.stringify({
+    wallSeconds: Number(main.wall.toFixed(2)), requests: report.run.requests, harnessRps: Number(harnessRps.toFixed(1)), rawRps: Number(raw.rps.toFixed(1)),
+    ratio: Number(ratio.toFixed(3)), delayWallSeconds: delay ? Number(delay.wall.toFixed(2)) : null, delayRatio: delayRatio === undefined ? null : Number(delayRatio.toFixed(3)),
+    concurrency, seed: Number(SEED), exitCode: main.code, breakdown,
+  }) + '\n')
+}

@@ -23,7 +23,9 @@ export function createApp(deps: ServerDeps): Express {
   app.set('etag', false)
   app.set('query parser', 'simple')
   app.use(requestId)
-  app.use(
+  // The access log (one `info` line per request): only when the logger writes info lines at all;
+  // a silent or warn-level logger costs no per-request logging work.
+  if (deps.log.isLevelEnabled('info')) app.use(
     pinoHttp({
       logger: deps.log,
       genReqId: (_req, res) => String(res.locals?.requestId ?? ''),

@@ -5,6 +5,7 @@ import { startServer } from './server.js'
 import { createTestDatabase } from './testing/databases.js'
 import { ROOT_EMAIL, ROOT_PASSWORD } from './testing/server.js'
 import type { Database } from './store/db.js'
+import { THROWAWAY_COST } from './auth/passwords.js'
 
 async function freePort(): Promise<number> {
   const s = createNetServer()
@@ -43,7 +44,7 @@ describe('startServer', () => {
         return typeof value === 'function' ? value.bind(target) : value
       },
     })
-    const starting = startServer({ db, port, bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
+    const starting = startServer({ db, port, bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD }, settings: { passwordCost: THROWAWAY_COST } })
     try {
       await expect.poll(() => new Promise<boolean>((resolve) => {
         const probe = connect(port, '127.0.0.1').on('connect', () => { probe.destroy(); resolve(true) }).on('error', () => resolve(false))

@@ -10,7 +10,7 @@ import { createVerifier } from './auth/verify.js'
 import { importJWK, type CryptoKey, type JWK } from 'jose'
 import { refreshTokenAsAccess } from './http/forgery-faults.js'
 import { grantRevocationKey } from './http/auth/grants.js'
-import { generatePassword, hashPassword } from './auth/passwords.js'
+import { PRODUCTION_COST, generatePassword, hashPassword, type ScryptCost } from './auth/passwords.js'
 import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
 import type { ServerDeps, ServerSettings } from './http/types.js'
@@ -62,6 +62,7 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     refreshTtlSeconds: 86_400,
     clockToleranceSeconds: 5,
     bodyLimit: '64kb',
+    passwordCost: PRODUCTION_COST,
     ...opts.settings,
   }
   const keys: KeyStore = await createKeyStore({ retireAfterSeconds: settings.accessTtlSeconds + settings.clockToleranceSeconds })
@@ -79,6 +80,8 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     faults,
   })
   const log = opts.logger ?? pino({ level: 'silent' })
+  const revocationKeys = ({ jti, sid }: { jti: string; sid: string | null }): readonly [string, string] | undefined =>
+    faults.has('revoked-tokens-accepted') ? undefined : [jti, sid && !faults.has('revoke-keeps-grant-access') ? grantRevocationKey(sid) : jti]
   const limiter = await createLimiter({ db, faults, log, redisUrl: opts.redisUrl, settings: opts.rateLimits })
   return {
     db,
@@ -89,15 +92,18 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     contract: loadContract(),
     log,
     verify: async (h) => (faults.has('refresh-token-as-access-token') && (await refreshTokenAsAccess(db, h))) || verifier.verify(h),
-    isRevoked: async (tx, { jti, sid }) => !faults.has('revoked-tokens-accepted') && (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1 OR jti = $2',
-      [jti, sid && !faults.has('revoke-keeps-grant-access') ? grantRevocationKey(sid) : jti])).rowCount > 0,
+    isRevoked: async (tx, token) => {
+      const keys = revocationKeys(token)
+      return keys !== undefined && (await tx.query('SELECT 1 FROM revoked_tokens WHERE jti = $1 OR jti = $2', keys)).rowCount > 0
+    },
+    revocationKeys,
     limiter,
   }
 }
 
 /** Creates the bootstrap platform_admin principal if no principal has that email yet. */
-export async function bootstrapPrincipal(db: Database, email: string, password: string): Promise<void> {
-  const hash = await hashPassword(password)
+export async function bootstrapPrincipal(db: Database, email: string, password: string, cost: ScryptCost = PRODUCTION_COST): Promise<void> {
+  const hash = await hashPassword(password, cost)
   await db.withTenant({ platformRole: 'platform_admin' }, (tx) =>
     tx.query(`INSERT INTO principals (email, password_hash, platform_role) VALUES ($1, $2, 'platform_admin') ON CONFLICT (email) DO NOTHING`,
       [email.toLowerCase(), hash]))
@@ -129,7 +135,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     deps = await buildDeps(db, opts, opts.issuer ?? url)
     if (opts.bootstrap) {
       const password = opts.bootstrap.password ?? (generatedPassword = generatePassword())
-      await bootstrapPrincipal(db, opts.bootstrap.email, password)
+      await bootstrapPrincipal(db, opts.bootstrap.email, password, deps.settings.passwordCost)
     }
     app = createApp(deps)
   } catch (err) {

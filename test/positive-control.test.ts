@@ -1,57 +1,16 @@
 import { readFileSync } from 'node:fs'
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../reference-server/server.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
+import { startProxy, type RunningProxy } from './support/proxy.js'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
 
 const env = { BOOTSTRAP_PRINCIPAL_EMAIL: 'root@control.test', BOOTSTRAP_PRINCIPAL_PASSWORD: 'control-root-password-1' }
 const profile = join(ROOT, 'fixtures/targets/reference.yaml')
-const MAX_BODY = 1 << 20
 
 interface Check { id: string; status: string; requests: number; startedAt?: string; reason?: string }
 interface Report { run: { requests: number }; checks: Check[]; findings: { checkId: string; message: string }[] }
-
-/**
- * A minimal loopback proxy in front of the reference server (to be replaced by test/support/proxy.ts
- * at merge): it forwards every request, and from its `flipAt`-th request on answers 401 invalid_token
- * to every request that carries an Authorization header — a target that starts refusing every token
- * halfway through. Anonymous requests (the token endpoint, the contract) still pass.
- */
-function tokenKillingProxy(upstream: string) {
-  const state = { count: 0, flipAt: Number.POSITIVE_INFINITY }
-  const target = new URL(upstream)
-  const server: Server = createServer((req, res) => {
-    state.count++
-    if (req.headers.authorization !== undefined && state.count >= state.flipAt) {
-      req.resume()
-      res.writeHead(401, { 'content-type': 'application/problem+json', 'www-authenticate': 'Bearer error="invalid_token"' })
-      res.end(JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401 }))
-      return
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > MAX_BODY) req.destroy()
-      else chunks.push(c)
-    })
-    req.on('end', () => {
-      const out = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers)
-        up.pipe(res)
-      })
-      out.on('error', () => res.writeHead(502).end())
-      out.end(Buffer.concat(chunks))
-    })
-  })
-  return {
-    state,
-    listen: () => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
 
 /** Checks in the order they ran (one worker, one at a time), each with the proxy request numbers it covered. */
 function timeline(report: Report): (Check & { first: number; last: number })[] {
@@ -72,14 +31,16 @@ function timeline(report: Report): (Check & { first: number; last: number })[] {
  */
 describe('positive controls: a target that starts refusing every token halfway', { timeout: CLI_TIMEOUT }, () => {
   let server: RunningServer
-  let proxy: ReturnType<typeof tokenKillingProxy>
+  // A target that starts refusing every token halfway: from the flip on, the proxy answers 401
+  // invalid_token to every request that carries an Authorization header (anonymous ones still pass).
+  let proxy: RunningProxy
   let url = ''
   const args = (out: string, suites = 'access,forgery') => ['run', '--target', profile, '--suites', suites, '--topology', 'small', '--runs', '10', '--seed', '7', '--out', out]
 
   beforeAll(async () => {
-    server = await startServer({ bootstrap: { email: env.BOOTSTRAP_PRINCIPAL_EMAIL, password: env.BOOTSTRAP_PRINCIPAL_PASSWORD } })
-    proxy = tokenKillingProxy(server.url)
-    url = await proxy.listen()
+    server = await startServer({ bootstrap: { email: env.BOOTSTRAP_PRINCIPAL_EMAIL, password: env.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST } })
+    proxy = await startProxy({ target: server.url })
+    url = proxy.url
   })
   afterAll(async () => {
     await proxy?.close()
@@ -100,15 +61,15 @@ describe('positive controls: a target that starts refusing every token halfway',
     const lines = timeline(clean)
     const checkRequests = clean.checks.reduce((n, c) => n + c.requests, 0)
     const provisioning = clean.run.requests - checkRequests
-    proxy.state.count = 0
-    proxy.state.flipAt = provisioning + Math.floor(checkRequests / 2)
-    expect(lines.some((c) => c.first > proxy.state.flipAt && c.requests > 0)).toBe(true)
+    // Requests from number `flip` on are refused.
+    const flip = provisioning + Math.floor(checkRequests / 2)
+    proxy.reset({ refuseTokensAfter: flip - 1 })
+    expect(lines.some((c) => c.first > flip && c.requests > 0)).toBe(true)
 
     const out = tempOut('control-flip')
     const res = await runCli(args(out), { ...env, TENANT_AUDIT_BASE_URL: url })
     const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report
     const after = timeline(report)
-    const flip = proxy.state.flipAt
     const straddling = after.filter((c) => c.first < flip && c.last >= flip)
     const later = after.filter((c) => c.first >= flip)
     const passedLate = [...straddling, ...later].filter((c) => c.status === 'passed').map((c) => `${c.id} (requests ${c.first}-${c.last}, flip at ${flip})`)
@@ -123,8 +84,7 @@ describe('positive controls: a target that starts refusing every token halfway',
 
   it('exits 2 with one stderr line when inconclusive is all the run has (tokens refused from the first check on)', async () => {
     const provisioning = clean.run.requests - clean.checks.reduce((n, c) => n + c.requests, 0)
-    proxy.state.count = 0
-    proxy.state.flipAt = provisioning + 1
+    proxy.reset({ refuseTokensAfter: provisioning })
     const out = tempOut('control-dead')
     const res = await runCli(args(out, 'forgery'), { ...env, TENANT_AUDIT_BASE_URL: url })
     const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report

@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from '../reference-server/server.js'
 import { parseFaults } from '../reference-server/faults/index.js'
 import { RENAMED_ROLES, renamedContract } from '../fixtures/targets/renamed.js'
 import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
 
 const root = { BOOTSTRAP_PRINCIPAL_EMAIL: 'root@renamed.test', BOOTSTRAP_PRINCIPAL_PASSWORD: 'renamed-root-password-1' }
 
@@ -40,7 +41,7 @@ describe('a renamed vocabulary', { timeout: CLI_TIMEOUT }, () => {
   const inferred = profile('renamed-inferred', { roles: RENAMED_ROLES })
 
   beforeAll(async () => {
-    server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(''), bootstrap: { email: root.BOOTSTRAP_PRINCIPAL_EMAIL, password: root.BOOTSTRAP_PRINCIPAL_PASSWORD } })
+    server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(''), bootstrap: { email: root.BOOTSTRAP_PRINCIPAL_EMAIL, password: root.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST } })
   })
   afterAll(async () => {
     await server?.close()

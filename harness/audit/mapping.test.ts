@@ -7,6 +7,7 @@ import { describeEvents } from './describe.js'
 import { mappedProblems } from './event.js'
 import { decideFit } from './fit.js'
 import { EventMapping } from './mapping.js'
+import { THROWAWAY_COST } from '../../reference-server/auth/passwords.js'
 
 const ACC = '11111111-1111-4111-8111-111111111111'
 const USER = '33333333-3333-4333-8333-333333333333'
@@ -149,7 +150,7 @@ describe('the reference default on real reference events', () => {
   let server: RunningServer
   const bootstrap = { email: 'root@mapping.test', password: 'mapping-test-password-1' }
   beforeAll(async () => {
-    server = await startServer({ bootstrap })
+    server = await startServer({ bootstrap, settings: { passwordCost: THROWAWAY_COST } })
   }, 120_000)
   afterAll(async () => {
     await server?.close()

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { JWK } from 'jose'
 import { parseFaults } from '../../reference-server/faults/index.js'
 import { startServer } from '../../reference-server/server.js'
+import { THROWAWAY_COST } from '../../reference-server/auth/passwords.js'
 
 export interface Embedded {
   url: string
@@ -17,6 +18,6 @@ export interface Embedded {
 export async function startEmbedded(faults: string, trustedKeys: { kid: string; alg: 'ES256' | 'RS256'; jwk: JWK }[] = []): Promise<Embedded> {
   const username = 'auditor@platform.local'
   const password = randomBytes(18).toString('base64url')
-  const server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(faults), bootstrap: { email: username, password }, trustedKeys })
+  const server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(faults), bootstrap: { email: username, password }, trustedKeys, settings: { passwordCost: THROWAWAY_COST } })
   return { url: server.url, username, password, close: () => server.close() }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_TIMEOUT, runCli, tempOut } from '../../test/cli.js'
 import { startServer, type RunningServer } from '../../reference-server/server.js'
+import { THROWAWAY_COST } from '../../reference-server/auth/passwords.js'
 import { loadScenario } from '../../fixtures/load/scenario.js'
 import { perPhaseData, SPLITS } from '../../fixtures/load/k6-data/per-phase.js'
 import type { K6SummaryData } from '../../load/driver/k6-lib.js'
@@ -157,7 +158,7 @@ describe('load prepare and load cleanup against a running server', { timeout: CL
   let server: RunningServer
   let profile = ''
   beforeAll(async () => {
-    server = await startServer({ bootstrap: { email: creds.BOOTSTRAP_PRINCIPAL_EMAIL, password: creds.BOOTSTRAP_PRINCIPAL_PASSWORD } })
+    server = await startServer({ bootstrap: { email: creds.BOOTSTRAP_PRINCIPAL_EMAIL, password: creds.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST } })
     profile = join(tempOut('cleanup'), '..', 'target.yaml')
     writeFileSync(profile, readFileSync(new URL('../../fixtures/targets/reference.yaml', import.meta.url), 'utf8').replace(/^baseUrl: .*$/m, `baseUrl: ${server.url}`))
   })

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { HarnessError, isHarnessError } from '../core/errors.js'
@@ -6,7 +6,8 @@ import { inspectLines, openForInspect } from './inspect.js'
 import { loadProfile } from '../core/profile.js'
 import { parseAuditReport } from '../core/report-schema.js'
 import { describeTraffic } from '../report/summary.js'
-import { exitCode, onlyInconclusive } from '../core/run-result.js'
+import { exitCode, onlyInconclusive, runPhases } from '../core/run-result.js'
+import { render as renderJson } from '../report/json.js'
 import { SEVERITIES, type Severity } from '../core/severity.js'
 import { planFor, DEFAULT_BOUNDS } from '../provision/plan.js'
 import { setPreparedAudit, setRunState } from '../vitest/state.js'
@@ -118,7 +119,9 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
   const quiet = process.env.CI === 'true'
   if (!quiet) process.stderr.write(`tenant-audit: auditing ${loaded ? loaded.profile.name : 'the embedded reference server'} (seed ${seed}, ${selected.length} checks)\n`)
   // Prepare before Vitest starts: a bad target or a failed provisioning is one line and exit 2.
+  const timing = { prepareMs: Date.now(), vitestStart: 0, vitestEnd: 0, teardownMs: 0 }
   const audit = await prepareAudit(readSettings(), { signal: interrupt.signal, onUndo: (undo) => interrupt.setUndo(undo) })
+  timing.prepareMs = Date.now() - timing.prepareMs
   setRunState(audit.state)
   setPreparedAudit(audit)
   try {
@@ -134,12 +137,16 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
       },
     }
     if (!interrupt.fired) {
+      timing.vitestStart = Date.now()
       const vitest = await startVitest('test', filters, { config: CONFIG, root: ROOT, watch: false, testNamePattern: pattern, passWithNoTests: false, silent: true }, { plugins: [plugin] })
       await vitest?.close()
+      timing.vitestEnd = Date.now()
     }
   } finally {
     setPreparedAudit(undefined)
+    timing.teardownMs = Date.now()
     await audit.cleanup()
+    timing.teardownMs = Date.now() - timing.teardownMs
   }
   if (interrupt.fired) return await interrupt.exited
   const state = audit.state
@@ -150,6 +157,9 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
     throw new HarnessError('ERR_INTERNAL', `the audit wrote no report to ${out}`)
   }
   const report = parseAuditReport(text)
+  // Where the wall time went (bench:audit prints it): added here, where teardown has been timed too.
+  report.run.phases = runPhases(timing, report.checks)
+  await writeFile(join(out, 'findings.json'), renderJson(report))
   const code = exitCode(report, failOn)
   const failed = report.checks.filter((c) => c.status === 'failed').length
   const errored = report.checks.filter((c) => c.status === 'error')

@@ -70,6 +70,13 @@ export const auditReportSchema = z.object({
       renewalFailures: z.number().int().nonnegative(),
       unauthorizedResends: z.number().int().nonnegative(),
     }).optional(),
+    phases: z.object({
+      prepareMs: z.number().nonnegative(),
+      vitestStartMs: z.number().nonnegative(),
+      checksMs: z.number().nonnegative(),
+      reportMs: z.number().nonnegative(),
+      teardownMs: z.number().nonnegative(),
+    }).optional(),
   }),
   checks: z.array(check),
   findings: z.array(finding),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { CheckStatus } from './check.js'
 import { parseAuditReport } from './report-schema.js'
-import { exitCode, exitCodeFor } from './run-result.js'
+import { exitCode, exitCodeFor, runPhases } from './run-result.js'
 import type { AuditReport } from './run-result.js'
 import type { Severity } from './severity.js'
 
@@ -49,5 +49,26 @@ describe('parseAuditReport', () => {
     expect(parseAuditReport(JSON.stringify(unsure))).toEqual(unsure)
     expect(() => parseAuditReport('{nope')).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }))
     expect(() => parseAuditReport({ ...r, schemaVersion: 2 })).toThrow(expect.objectContaining({ code: 'ERR_USAGE' }))
+  })
+})
+
+describe('runPhases', () => {
+  const at = (ms: number) => new Date(ms).toISOString()
+  it('splits Vitest\'s time at the first check\'s start and the last check\'s end', () => {
+    const t = { prepareMs: 1500, vitestStart: 10_000, vitestEnd: 30_000, teardownMs: 400 }
+    const checks = [
+      { startedAt: at(12_000), durationMs: 5_000 },
+      { startedAt: at(11_000), durationMs: 2_000 },
+      { startedAt: at(17_000), durationMs: 12_500 },
+      { durationMs: 0 }, // skipped: never started
+    ]
+    expect(runPhases(t, checks)).toEqual({ prepareMs: 1500, vitestStartMs: 1000, checksMs: 18_500, reportMs: 500, teardownMs: 400 })
+  })
+
+  it('counts all of Vitest\'s time as start-up when no check started, and never a negative phase', () => {
+    expect(runPhases({ prepareMs: 1, vitestStart: 100, vitestEnd: 300, teardownMs: 2 }, [])).toEqual({ prepareMs: 1, vitestStartMs: 200, checksMs: 0, reportMs: 0, teardownMs: 2 })
+    const skewed = runPhases({ prepareMs: 0, vitestStart: 1000, vitestEnd: 2000, teardownMs: 0 }, [{ startedAt: at(900), durationMs: 1500 }])
+    expect(Object.values(skewed).every((v) => v >= 0)).toBe(true)
+    expect(skewed.vitestStartMs + skewed.checksMs + skewed.reportMs).toBe(1000)
   })
 })

@@ -65,6 +65,22 @@ export interface RunInfo {
   topology?: 'default' | 'small' | undefined
   /** Throttling waited out and credentials renewed, over every process of the run. */
   traffic?: TrafficStats | undefined
+  /** Where the wall time went (`tenant-audit run` only; timings, like durationMs, differ between runs). */
+  phases?: RunPhases | undefined
+}
+
+/** The phases of a `tenant-audit run`, in milliseconds of wall time. */
+export interface RunPhases {
+  /** Target checks, server start (embedded), provisioning and logins, before Vitest starts. */
+  prepareMs: number
+  /** From starting Vitest to the first check starting (workers, imports, collection). */
+  vitestStartMs: number
+  /** From the first check's start to the last check's end. */
+  checksMs: number
+  /** From the last check's end to Vitest closing: the reports written, workers stopped. */
+  reportMs: number
+  /** Removing what provisioning created, stopping the embedded server. */
+  teardownMs: number
 }
 
 /** findings.json, schema version 1. */
@@ -114,4 +130,20 @@ export function exitCode(report: AuditReport, failOn: Severity): 0 | 1 | 2 {
   if (hasHarnessErrors(report)) return 2
   const code = exitCodeFor(report, failOn)
   return code === 0 && onlyInconclusive(report) ? 2 : code
+}
+
+/**
+ * The phase breakdown of a run from the times `run` took (epoch ms) and the checks' own start times
+ * and durations: Vitest's start-up ends where the first check starts, the checks end where the last
+ * one ends, the rest until Vitest closed is report writing and shutdown.
+ */
+export function runPhases(t: { prepareMs: number; vitestStart: number; vitestEnd: number; teardownMs: number }, checks: readonly Pick<CheckResult, 'startedAt' | 'durationMs'>[]): RunPhases {
+  const spans = checks.flatMap((c) => {
+    const start = c.startedAt === undefined ? NaN : Date.parse(c.startedAt)
+    return Number.isNaN(start) ? [] : [[start, start + c.durationMs] as const]
+  })
+  const first = spans.length ? Math.max(t.vitestStart, Math.min(...spans.map((s) => s[0]))) : t.vitestEnd
+  const last = spans.length ? Math.min(t.vitestEnd, Math.max(first, ...spans.map((s) => s[1]))) : t.vitestEnd
+  const ms = (n: number) => Math.max(0, Math.round(n))
+  return { prepareMs: ms(t.prepareMs), vitestStartMs: ms(first - t.vitestStart), checksMs: ms(last - first), reportMs: ms(t.vitestEnd - last), teardownMs: ms(t.teardownMs) }
 }

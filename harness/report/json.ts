@@ -22,6 +22,7 @@ export function render(report: AuditReport): string {
       requests: run.requests,
       ...(run.topology === undefined ? {} : { topology: run.topology }),
       ...(run.traffic === undefined ? {} : { traffic: run.traffic }),
+      ...(run.phases === undefined ? {} : { phases: run.phases }),
     },
     checks,
     findings,

@@ -11,6 +11,7 @@ import { buildDeps } from '../server.js'
 import { verifyEvents } from './chain.js'
 import { recordThrottled, recorderFor } from './recorder.js'
 import { clean, type AuditEvent } from './event.js'
+import { THROWAWAY_COST } from '../auth/passwords.js'
 
 /**
  * The audit trail through the HTTP API, on both drivers: which calls leave which event, in which trail,
@@ -345,7 +346,7 @@ describe.each(await availableDrivers())('audit trail (%s)', (driver) => {
   })
 
   it('aggregates a flood of authentication failures from one source', async () => {
-    const deps = await buildDeps(tdb.db, { settings: { auditWindowMs: 3_600_000, auditBurst: 3 } }, 'http://flood.test')
+    const deps = await buildDeps(tdb.db, { settings: { auditWindowMs: 3_600_000, auditBurst: 3, passwordCost: THROWAWAY_COST } }, 'http://flood.test')
     const app = createApp(deps)
     const ua = `flood-${randomUUID()}`
     const ids: string[] = []
@@ -361,7 +362,7 @@ describe.each(await availableDrivers())('audit trail (%s)', (driver) => {
   })
 
   it('records throttled calls through recordThrottled (for the rate limiter), aggregated', async () => {
-    const deps = await buildDeps(tdb.db, { settings: { auditWindowMs: 3_600_000, auditBurst: 2 } }, 'http://limiter.test')
+    const deps = await buildDeps(tdb.db, { settings: { auditWindowMs: 3_600_000, auditBurst: 2, passwordCost: THROWAWAY_COST } }, 'http://limiter.test')
     const op = deps.contract.operation('listDocuments')
     const ws = home()
     const token = await s.deps.verify(`Bearer ${ws.users.viewer.token}`)
@@ -383,7 +384,7 @@ describe.each(await availableDrivers())('audit trail (%s)', (driver) => {
   })
 
   it('refuses to start with the audit trail switched off outside the bench', async () => {
-    const deps = await buildDeps(tdb.db, { settings: { audit: false } }, 'http://off.test')
+    const deps = await buildDeps(tdb.db, { settings: { audit: false, passwordCost: THROWAWAY_COST } }, 'http://off.test')
     expect(() => createApp(deps)).toThrow(/audit trail/)
   })
 })

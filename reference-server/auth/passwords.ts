@@ -1,8 +1,20 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 import type { ScryptOptions } from 'node:crypto'
 
-/** Cost parameters for new hashes (OWASP's scrypt minimum: N=2^14, r=8, p=1). */
-const PARAMS = { N: 16384, r: 8, p: 1 } as const
+/** scrypt cost parameters of new hashes. */
+export interface ScryptCost { readonly N: number; readonly r: number; readonly p: number }
+
+/**
+ * The production cost, `serve`'s default: OWASP Password Storage Cheat Sheet's current scrypt
+ * guidance (N=2^17, r=8, p=1, 128 MiB per hash).
+ */
+export const PRODUCTION_COST: ScryptCost = { N: 1 << 17, r: 8, p: 1 }
+/**
+ * A cheaper cost (N=2^14) for throwaway users only: the embedded audit server and test servers,
+ * whose users live for one run on loopback. Never `serve`'s default.
+ */
+export const THROWAWAY_COST: ScryptCost = { N: 1 << 14, r: 8, p: 1 }
+const PARAMS = PRODUCTION_COST
 const SALT_BYTES = 16
 const KEY_BYTES = 32
 
@@ -13,10 +25,22 @@ const MAX_R = 16
 const MAX_P = 4
 
 /**
- * A valid hash of a random password nobody knows, with the same parameters as real hashes. Logins for
- * unknown users verify against it so that "no such user" and "wrong password" take the same time.
+ * Valid hashes of random passwords nobody knows, one per cost. Logins for unknown users verify
+ * against the one of the configured cost, so that "no such user" and "wrong password" take the same time.
  */
 export const DUMMY_HASH = 'scrypt$16384$8$1$oKHW+Q+etf7YUQ7q+R+wMQ==$jANS4YCZSNN+a33r15RsnffiBK6cT2zSoI6qWA46SO8='
+const PRODUCTION_DUMMY_HASH = 'scrypt$131072$8$1$xnI3PFqTPfvryDDRWty8dg==$zCA/a785OopMLa4X3pCzFQ+Vq3WVybPVvKOdN0btW2U='
+const otherDummies = new Map<string, Promise<string>>()
+
+/** The dummy hash of this cost (another cost than the two named ones: made once, from a random password). */
+export async function dummyHashFor(cost: ScryptCost): Promise<string> {
+  const key = `${cost.N}$${cost.r}$${cost.p}`
+  if (key === `${PRODUCTION_COST.N}$${PRODUCTION_COST.r}$${PRODUCTION_COST.p}`) return PRODUCTION_DUMMY_HASH
+  if (key === `${THROWAWAY_COST.N}$${THROWAWAY_COST.r}$${THROWAWAY_COST.p}`) return DUMMY_HASH
+  let h = otherDummies.get(key)
+  if (!h) otherDummies.set(key, (h = hashPassword(generatePassword(), cost)))
+  return h
+}
 
 function derive(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
   // maxmem must exceed 128·N·r or node refuses; give it headroom above the bound we accept.
@@ -29,10 +53,10 @@ function derive(password: string, salt: Buffer, keylen: number, opts: ScryptOpti
 }
 
 /** Hashes a password as `scrypt$N$r$p$saltB64$hashB64` with a fresh 16-byte salt. */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, cost: ScryptCost = PARAMS): Promise<string> {
   const salt = randomBytes(SALT_BYTES)
-  const hash = await derive(password, salt, KEY_BYTES, PARAMS)
-  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64'), hash.toString('base64')].join('$')
+  const hash = await derive(password, salt, KEY_BYTES, cost)
+  return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64'), hash.toString('base64')].join('$')
 }
 
 interface Parsed {
@@ -60,10 +84,10 @@ function parse(encoded: string): Parsed | undefined {
  * Checks a password against a stored hash in constant time. A malformed stored value verifies as
  * false (after the same work as a real check) rather than throwing, so the login path has one shape.
  */
-export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+export async function verifyPassword(password: string, encoded: string, cost: ScryptCost = PARAMS): Promise<boolean> {
   const parsed = parse(encoded)
   if (parsed === undefined) {
-    await verifyAgainstDummy(password)
+    await verifyAgainstDummy(password, cost)
     return false
   }
   const { N, r, p, salt, hash } = parsed
@@ -72,8 +96,8 @@ export async function verifyPassword(password: string, encoded: string): Promise
 }
 
 /** Burns the cost of one real verification and always answers false: use it when the user is unknown. */
-export async function verifyAgainstDummy(password: string): Promise<false> {
-  const parsed = parse(DUMMY_HASH)
+export async function verifyAgainstDummy(password: string, cost: ScryptCost = PARAMS): Promise<false> {
+  const parsed = parse(await dummyHashFor(cost))
   if (parsed !== undefined) {
     const { N, r, p, salt, hash } = parsed
     const candidate = await derive(password, salt, hash.length, { N, r, p })

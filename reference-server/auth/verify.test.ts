@@ -148,3 +148,42 @@ describe('verifier: revocation', () => {
     expect(isRevoked).not.toHaveBeenCalled()
   })
 })
+
+describe('verifier: a token verified once is remembered until it expires, never past a revocation or its key', () => {
+  it('checks revocation on every call, also for a remembered token', async () => {
+    const { token, jti } = await issueAccessToken(keys, settings, user)
+    await expect(verify(`Bearer ${token}`)).resolves.toMatchObject({ jti })
+    await expect(verify(`Bearer ${token}`)).resolves.toMatchObject({ jti })
+    expect(isRevoked).toHaveBeenCalledTimes(2)
+    revoked.add(jti)
+    await refused(token, 'token_revoked')
+  })
+
+  it('refuses a remembered token once it has expired', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] })
+    try {
+      const { token } = await issueAccessToken(keys, settings, user)
+      await expect(verify(`Bearer ${token}`)).resolves.toBeDefined()
+      vi.setSystemTime(Date.now() + 906_000) // past exp and the 5 s tolerance
+      await refused(token, 'token_expired')
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('refuses a remembered token whose key the store no longer has', async () => {
+    const { token } = await issueAccessToken(keys, settings, user)
+    await expect(verify(`Bearer ${token}`)).resolves.toBeDefined()
+    await keys.rotate()
+    t += 901_000 // the key store's clock only: the old key retires, the token itself is still within its lifetime
+    await refused(token, 'key_unknown')
+  })
+
+  it('remembers token bytes, not claims: the same claims with another signature are verified afresh', async () => {
+    const { token } = await issueAccessToken(keys, settings, user)
+    await expect(verify(`Bearer ${token}`)).resolves.toBeDefined()
+    const [h, p, s] = token.split('.') as [string, string, string]
+    const flipped = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'BA' : 'AA'}`
+    await refused(flipped, 'signature_invalid')
+  })
+})

@@ -40,6 +40,22 @@ const REFUSED_HEADERS = ['crit', 'jku', 'x5u', 'x5c', 'jwk'] as const
 
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'jti', 'client_id', 'scope']
 
+/** Tokens whose signature and claims were verified, kept until they expire; bounded (oldest out first). */
+export const VERIFIED_CACHE_MAX = 10_000
+
+// The seeded faults that change what verification accepts; with any of them on, nothing is cached.
+const VERIFY_FAULTS = ['embedded-jwk-trusted', 'jku-fetched-and-trusted', 'hs256-with-public-key', 'signature-not-checked', 'alg-none-accepted',
+  'duplicate-claims-first-wins', 'id-token-as-access-token', 'iss-aud-not-checked', 'exp-not-checked']
+
+interface CachedToken {
+  verified: VerifiedToken
+  /** The key that verified it: a cache hit counts only while the key store still has this key under this kid. */
+  kid: string
+  key: CryptoKey | Uint8Array
+  /** Seconds since the epoch: the earlier of `exp` and `iat` + the maximum token age. */
+  until: number
+}
+
 /** Maps a jose failure to our closed set of codes. Non-jose errors are bugs and are rethrown. */
 function codeFor(err: unknown): AuthErrorCode | undefined {
   if (err instanceof errors.JWTExpired) return err.claim === 'iat' ? 'token_too_old' : 'token_expired'
@@ -128,7 +144,43 @@ export function createVerifier(opts: VerifierOptions): { verify(authorization: s
     return toVerifiedToken(payload)
   }
 
+  // The signature (an ES256/RS256 verification, the costliest step of a request's authentication) is
+  // checked once per token bytes: a repeat of the same token, before it expires and while its key is
+  // still trusted, gets the claims verified then. Revocation is not cached: `isRevoked` runs every time.
+  const cache = new Map<string, CachedToken>()
+  const cacheable = () => !VERIFY_FAULTS.some((f) => faults.has(f))
+
+  function cached(authorization: string): VerifiedToken | undefined {
+    let token: string
+    try {
+      token = extractBearer(authorization)
+    } catch {
+      return undefined // the full path refuses it, with its reason
+    }
+    const hit = cache.get(token)
+    if (!hit) return undefined
+    if (Date.now() / 1000 < hit.until && keys.verificationKey(hit.kid)?.publicKey === hit.key) return hit.verified
+    cache.delete(token)
+    return undefined
+  }
+
+  function remember(token: string, verified: VerifiedToken, payload: JWTPayload): void {
+    const { kid } = decodeProtectedHeader(token)
+    const key = typeof kid === 'string' ? keys.verificationKey(kid)?.publicKey : undefined
+    if (!key || typeof kid !== 'string' || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') return
+    if (cache.size >= VERIFIED_CACHE_MAX) cache.delete(cache.keys().next().value!)
+    cache.set(token, { verified, kid, key, until: Math.min(payload.exp, payload.iat + opts.maxTokenAgeSeconds) })
+  }
+
   async function verify(authorization: string | undefined): Promise<VerifiedToken> {
+    const useCache = cacheable()
+    if (useCache && authorization !== undefined) {
+      const hit = cached(authorization)
+      if (hit) {
+        if (await opts.isRevoked(hit.jti)) throw new AuthError('token_revoked')
+        return hit
+      }
+    }
     if (faults.has('signature-not-checked') || faults.has('alg-none-accepted')) {
       const unverified = unverifiedClaims(authorization)
       if (unverified) return unverified
@@ -188,6 +240,7 @@ export function createVerifier(opts: VerifierOptions): { verify(authorization: s
     const verified = toVerifiedToken(payload)
     // A token minted for another app client is not for us (aws-jwt-verify validateCognitoJwtFields, CLM-08).
     if (opts.clientIds !== undefined && issAud && !opts.clientIds.includes(verified.clientId)) throw new AuthError('audience_invalid')
+    if (useCache) remember(token, verified, payload)
     // Last, and only for a token that is otherwise valid: the store is not queried for forged jtis.
     if (await opts.isRevoked(verified.jti)) throw new AuthError('token_revoked')
     return verified

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../app.js'
 import { buildDeps, bootstrapPrincipal } from '../server.js'
 import { createTestDatabase, type TestDatabase } from '../testing/databases.js'
+import { THROWAWAY_COST } from '../auth/passwords.js'
 
 /** Request logs say what happened (method, route, status, request id) and never carry a credential. */
 describe('request logs', () => {
@@ -17,9 +18,9 @@ describe('request logs', () => {
 
   it('carry no token, password or cookie', async () => {
     const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) })
-    const deps = await buildDeps(tdb.db, { logger: pino({ level: 'info' }, sink) }, 'http://reference.test')
+    const deps = await buildDeps(tdb.db, { logger: pino({ level: 'info' }, sink), settings: { passwordCost: THROWAWAY_COST } }, 'http://reference.test')
     const app = createApp(deps)
-    await bootstrapPrincipal(tdb.db, 'log@platform.test', 'log-password-12345')
+    await bootstrapPrincipal(tdb.db, 'log@platform.test', 'log-password-12345', THROWAWAY_COST)
     const login = await request(app).post('/auth/token').type('form').send({ grant_type: 'password', username: 'log@platform.test', password: 'log-password-12345' })
     const token = login.body.access_token as string
     await request(app).get('/portal/v1/accounts?access_token=' + token).set('Authorization', `Bearer ${token}`).set('Cookie', 'session=secret-cookie-value')

@@ -2,7 +2,7 @@ import type { Express, Request, RequestHandler, Response } from 'express'
 import type { Operation } from '../contract.js'
 import type { Handler, ServerDeps } from './types.js'
 import type { FaultSet } from '../faults/index.js'
-import { authorize } from '../tenancy/authorize.js'
+import { authorize, readCaller } from '../tenancy/authorize.js'
 import { AuthError } from '../auth/errors.js'
 import type { VerifiedToken } from '../auth/verify.js'
 import { rejectNul } from './nul.js'
@@ -66,13 +66,15 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
           ? { platformRole: caller.platformRole }
           : { accountId: caller.accountId, workspaceId: caller.workspaceId, userId: caller.sub },
         async (tx) => {
-          if (await deps.isRevoked(tx, caller)) {
+          // Revocation, the caller re-read and the path's workspace: one statement (authorize.ts readCaller).
+          const read = fromHeaders ? undefined : await readCaller(tx, caller, params, deps.revocationKeys(caller))
+          if (read ? read.revoked : await deps.isRevoked(tx, caller)) {
             // A revoked token is nobody: what it spent goes back (issue 13 defect 5).
             if (!deps.faults.has('ratelimit-revoked-token-charged')) await deps.limiter.refund(caller)
             throw new AuthError('token_revoked')
           }
           if (malformed) throw notFound()
-          const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, caller, params, deps.faults)
+          const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, caller, params, deps.faults, read)
           audit.authorized(decision)
           const reply = await handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
           await audit.beforeCommit(tx, reply)

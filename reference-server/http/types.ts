@@ -7,6 +7,7 @@ import type { TokenSettings } from '../auth/tokens.js'
 import type { Contract } from '../contract.js'
 import type { PlatformRole, WorkspaceRole } from '../tenancy/policy.js'
 import type { Limiter } from '../ratelimit/limiter.js'
+import type { ScryptCost } from '../auth/passwords.js'
 
 export interface ServerSettings {
   issuer: string
@@ -16,6 +17,11 @@ export interface ServerSettings {
   refreshTtlSeconds: number
   clockToleranceSeconds: number
   bodyLimit: string
+  /**
+   * scrypt cost of new password hashes and of the dummy hash unknown users are checked against:
+   * PRODUCTION_COST by default (`serve`); THROWAWAY_COST only for throwaway users (embedded audit, tests).
+   */
+  passwordCost: ScryptCost
   /** The audit trail; `false` only in the overhead bench (refused unless TA_BENCH_AUDIT_OFF=1). */
   audit?: boolean
   /** Flood aggregation (429s, repeated authentication failures): window and events written one by one per window. */
@@ -38,6 +44,12 @@ export interface ServerDeps {
   verify(authorization: string | undefined): Promise<import('../auth/verify.js').VerifiedToken>
   /** The token's own jti, or the grant (`sid`) it was issued under, revoked. */
   isRevoked(tx: Tx, token: { jti: string; sid: string | null }): Promise<boolean>
+  /**
+   * The revocation-list entries that revoke this token, as `isRevoked` checks them: its own jti and its
+   * grant's marker (`grant:<sid>`, its jti again without a sid or under `revoke-keeps-grant-access`);
+   * undefined under `revoked-tokens-accepted` (nothing revokes). Route.ts reads them with the caller.
+   */
+  revocationKeys(token: { jti: string; sid: string | null }): readonly [string, string] | undefined
   /** Per-account quotas and failed-login limits (reference-server/ratelimit), applied before the transaction. */
   limiter: Limiter
   /** Test-only: runs in the request's transaction after the handler and its audit event, before the commit. */

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import type { Tx } from '../store/db.js'
 import type { FaultSet } from '../faults/index.js'
-import { hashPassword } from '../auth/passwords.js'
+import { hashPassword, type ScryptCost } from '../auth/passwords.js'
 import { HttpError } from './problem.js'
 import { SQL_FIELDS, toUser } from '../store/rows.js'
 
@@ -19,8 +19,8 @@ const taken = () => new HttpError(409, 'conflict', 'A user with this email exist
  * as a clash in the account, so the password grant never has to choose between the two (issue 13
  * defects 6 and 7; the answer does tell an account admin that some principal or user holds it).
  */
-export async function insertUser(tx: Tx, accountId: string, workspaceId: string, input: z.infer<typeof createUserBody>, faults: FaultSet) {
-  const hash = await hashPassword(input.password)
+export async function insertUser(tx: Tx, accountId: string, workspaceId: string, input: z.infer<typeof createUserBody>, faults: FaultSet, cost: ScryptCost) {
+  const hash = await hashPassword(input.password, cost)
   if (faults.has('user-email-unique-across-accounts')) {
     // The bug: the address is looked up in every account (through the login's view of users), as the old
     // platform-wide UNIQUE (email) did, so a 409 says "a user of some tenant".

@@ -12,6 +12,7 @@ import { ROOT_EMAIL, ROOT_PASSWORD } from '../testing/server.js'
 import type { ServerDeps } from '../http/types.js'
 import { QUOTA_EXCEEDED_TYPE, type RateLimitSettings } from './limiter.js'
 import { redisTestUrl } from './redis-testing.js'
+import { THROWAWAY_COST } from '../auth/passwords.js'
 
 /**
  * The limiter through the HTTP API, on both database drivers and both stores (memory; Redis when
@@ -38,6 +39,7 @@ async function server(db: TestDatabase, store: Store, opts: { namespace?: string
     faults: parseFaults(opts.faults ?? []),
     redisUrl: opts.redisUrl ?? (store === 'redis' ? redisUrl : store === 'redis-down' ? DEAD_REDIS : undefined),
     rateLimits: { namespace: opts.namespace ?? `test-${randomBytes(4).toString('hex')}`, ...opts.rateLimits },
+    settings: { passwordCost: THROWAWAY_COST },
   }, 'http://reference.test')
   if (opts.trust) {
     // A second instance of one deployment: it accepts the first one's tokens.
@@ -113,7 +115,7 @@ describe.each(drivers.flatMap((d) => stores.map((s) => [d, s] as [DriverName, St
 
   beforeAll(async () => {
     db = await createTestDatabase(driver)
-    await bootstrapPrincipal(db.db, ROOT_EMAIL, ROOT_PASSWORD)
+    await bootstrapPrincipal(db.db, ROOT_EMAIL, ROOT_PASSWORD, THROWAWAY_COST)
     s = await server(db, store)
     root = (await s.login(ROOT_EMAIL, ROOT_PASSWORD)).body.access_token
   })
@@ -345,7 +347,7 @@ describe('rate-limit faults (memory store, PGlite)', () => {
   let db: TestDatabase
   beforeAll(async () => {
     db = await createTestDatabase('pglite')
-    await bootstrapPrincipal(db.db, ROOT_EMAIL, ROOT_PASSWORD)
+    await bootstrapPrincipal(db.db, ROOT_EMAIL, ROOT_PASSWORD, THROWAWAY_COST)
   })
   afterAll(async () => db?.drop())
 

@@ -36,10 +36,26 @@ async function canConnect(url: string): Promise<boolean> {
   }
 }
 
+/** Distinct statement texts named (prepared once per connection, then only bound and executed); bounded. */
+const MAX_NAMED_STATEMENTS = 512
+const statementNames = new Map<string, string>()
+
+/**
+ * The name of a parameterised statement: the same text always gets the same name, in every pool and
+ * connection. Statement texts come from the code (values are parameters, never spliced in), so the set
+ * is small; past the bound a text simply runs unnamed.
+ */
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql)
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) statementNames.set(sql, (name = `ta_${statementNames.size}`))
+  return name
+}
+
 function wrap(client: pg.PoolClient): Tx {
   return {
     async query<R>(sql: string, params: readonly unknown[] = []) {
-      const res = await client.query(sql, params as unknown[])
+      const name = params.length > 0 ? statementName(sql) : undefined
+      const res = await client.query(name ? { name, text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] })
       return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length }
     },
   }
@@ -48,16 +64,35 @@ function wrap(client: pg.PoolClient): Tx {
 async function inTransaction<T>(pool: pg.Pool, role: string, ctx: TenantContext, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const client = await pool.connect()
   let broken = false
+  // The pools pipeline (`pipeline: true`): BEGIN, the tenant context, the role switch and fn's first
+  // statements leave in one round trip, in this order. Each is its own Sync inside the open
+  // transaction block, so if any of them fails, every statement after it fails too ("current
+  // transaction is aborted"): nothing runs without its context or its role.
+  // Corked until fn has issued its first statements (synchronously, up to its first await): one write.
+  const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream
+  stream?.cork?.()
+  const setup = Promise.all([
+    client.query('BEGIN'),
+    client.query({ name: statementName(SET_CONTEXT_SQL), text: SET_CONTEXT_SQL, values: tenantSettings(ctx).map(([, v]) => v) }),
+    client.query(`SET LOCAL ROLE ${role}`),
+  ])
+  setup.catch(() => undefined) // awaited below, on both paths
   try {
-    await client.query('BEGIN')
-    await client.query(SET_CONTEXT_SQL, tenantSettings(ctx).map(([, v]) => v))
-    await client.query(`SET LOCAL ROLE ${role}`)
-    const result = await fn(wrap(client))
+    let pending: Promise<T>
+    try {
+      pending = fn(wrap(client))
+    } finally {
+      stream?.uncork?.()
+    }
+    const result = await pending
+    await setup
     await client.query('COMMIT')
     return result
   } catch (err) {
+    // The first failure is the one to report: a statement behind a failed set-up only saw the abort.
+    const first = await setup.then(() => undefined, (e: unknown) => e)
     await client.query('ROLLBACK').catch(() => (broken = true))
-    throw err
+    throw first ?? err
   } finally {
     // A connection whose rollback failed is discarded, never handed to the next request.
     client.release(broken)
@@ -70,7 +105,7 @@ export async function createPgDatabase(opts: PgOptions): Promise<Database> {
   // database): pg emits that on the pool, and an unhandled 'error' event would end the process. The
   // pool discards the broken client; the next request gets a fresh one.
   const idleError = (err: Error) => opts.warn?.(`an idle Postgres connection failed and was discarded: ${err.message}`)
-  const admin = new pg.Pool({ connectionString: opts.url, max: 2 }).on('error', idleError)
+  const admin = new pg.Pool({ connectionString: opts.url, max: 2, pipeline: true }).on('error', idleError)
   let runtimeUrl = opts.runtimeUrl
   let runtime = admin
   try {
@@ -96,7 +131,7 @@ export async function createPgDatabase(opts: PgOptions): Promise<Database> {
       if (await canConnect(candidate)) runtimeUrl = candidate
       else opts.warn?.('requests run on the administrative connection: set DATABASE_RUNTIME_URL to a login that is only a member of ta_runtime (e.g. ta_login)')
     }
-    if (runtimeUrl) runtime = new pg.Pool({ connectionString: runtimeUrl, max: opts.poolSize ?? 10 }).on('error', idleError)
+    if (runtimeUrl) runtime = new pg.Pool({ connectionString: runtimeUrl, max: opts.poolSize ?? 10, pipeline: true }).on('error', idleError)
     else admin.options.max = opts.poolSize ?? 10
   } catch (err) {
     await admin.end()

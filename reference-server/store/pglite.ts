@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite'
+import { PGlite, protocol } from '@electric-sql/pglite'
 import { readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
@@ -25,6 +25,24 @@ async function migratePglite(db: PGlite): Promise<void> {
       return new Set(res.rows.map((r) => r.version))
     },
   )
+}
+
+const { serialize } = protocol
+
+/** Parse/Bind/Execute of SET_CONTEXT_SQL (text parameters) and of SET LOCAL ROLE, then Sync. */
+function setUpBatch(ctx: TenantContext, role: string): Uint8Array {
+  const parts = [
+    serialize.parse({ text: SET_CONTEXT_SQL }), serialize.bind({ values: tenantSettings(ctx).map(([, v]) => v) }), serialize.execute({}),
+    serialize.parse({ text: `SET LOCAL ROLE ${role}` }), serialize.bind({ values: [] }), serialize.execute({}),
+    serialize.sync(),
+  ]
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
 }
 
 let template: Promise<Blob> | undefined
@@ -65,8 +83,10 @@ export async function createPgliteDatabase(opts: PgliteOptions = {}): Promise<Da
   await db.transaction(async (tx) => assertRuntimeRoleIsSafe(wrap(tx)))
   const run = <T>(role: string, ctx: TenantContext, fn: (tx: Tx) => Promise<T>) =>
     db.transaction(async (tx) => {
-      await tx.query(SET_CONTEXT_SQL, tenantSettings(ctx).map(([, v]) => v))
-      await tx.exec(`SET LOCAL ROLE ${role}`)
+      // The tenant context and the role switch in one call into PGlite (one protocol batch: parse,
+      // bind and execute each, then one Sync) instead of a query and an exec: the same two statements,
+      // in order, inside this transaction; an error in either throws and rolls the transaction back.
+      await db.execProtocol(setUpBatch(ctx, role))
       return fn(wrap(tx))
     })
   return {

@@ -6,6 +6,7 @@ import { parseFaults } from '../faults/index.js'
 import type { FaultName } from '../faults/index.js'
 import type { Database } from '../store/db.js'
 import type { ServerDeps, ServerSettings } from '../http/types.js'
+import { THROWAWAY_COST } from '../auth/passwords.js'
 
 export const ROOT_EMAIL = 'root@platform.test'
 export const ROOT_PASSWORD = 'root-password-for-tests'
@@ -21,9 +22,9 @@ export interface TestServer {
 
 /** The app under supertest (no port) over a given database, with the bootstrap principal created. */
 export async function createTestServer(db: Database, faults: readonly FaultName[] = [], settings?: Partial<ServerSettings>): Promise<TestServer> {
-  const deps = await buildDeps(db, { faults: parseFaults(faults), ...(settings ? { settings } : {}) }, 'http://reference.test')
+  const deps = await buildDeps(db, { faults: parseFaults(faults), settings: { passwordCost: THROWAWAY_COST, ...settings } }, 'http://reference.test')
   const app = createApp(deps)
-  await bootstrapPrincipal(db, ROOT_EMAIL, ROOT_PASSWORD)
+  await bootstrapPrincipal(db, ROOT_EMAIL, ROOT_PASSWORD, deps.settings.passwordCost)
   const call = (method: string, path: string, token?: string, body?: unknown) => {
     let req = request(app)[method.toLowerCase() as 'get'](path)
     if (token) req = req.set('Authorization', `Bearer ${token}`)

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../reference-server/server.js'
 import { CLI_TIMEOUT, runCli, tempOut } from '../../test/cli.js'
+import { THROWAWAY_COST } from '../../reference-server/auth/passwords.js'
 
 /**
  * A deployment where the harness cannot set quotas: the profile names no settable field but
@@ -37,7 +38,7 @@ describe('rate-limit checks with a declared (not settable) quota', { timeout: CL
 
   beforeAll(async () => {
     // 100 requests per 5 s for every account: room for provisioning, small enough to spend.
-    server = await startServer({ bootstrap: { email: EMAIL, password: PASSWORD }, rateLimits: { accountDefault: { requestsPerSecond: 20, burst: 100 } } })
+    server = await startServer({ bootstrap: { email: EMAIL, password: PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: { accountDefault: { requestsPerSecond: 20, burst: 100 } } })
   })
   afterAll(async () => server?.close())
 

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startProxy, type RunningProxy } from './proxy.js'
 import { json, startStub, type Stub } from './stub.js'
@@ -54,5 +56,66 @@ describe('the loopback test proxy', () => {
 
   it('refuses a target off loopback', async () => {
     await expect(startProxy({ target: 'http://example.com' })).rejects.toThrow(/loopback/)
+  })
+})
+
+describe('the loopback delay proxy', () => {
+  it('holds each request for delay.request and each answer for delay.response (order seen through its scheduler, no clock)', async () => {
+    stub = await startStub((req, res) => json(res, 200, { path: req.path }))
+    const waiting: { ms: number; run: () => void }[] = []
+    proxy = await startProxy({ target: stub.url, delay: { request: 7, response: 13 }, schedule: (ms, run) => void waiting.push({ ms, run }) })
+    const answer = fetch(`${proxy.url}/slow`).then(async (r) => ({ status: r.status, body: await r.json() }))
+    await expect.poll(() => waiting.length).toBe(1)
+    expect(waiting[0]!.ms).toBe(7)
+    expect(stub.seen).toEqual([]) // not forwarded yet
+    waiting.shift()!.run()
+    await expect.poll(() => waiting.length).toBe(1)
+    expect(waiting[0]!.ms).toBe(13)
+    expect(stub.seen.map((r) => r.path)).toEqual(['/slow']) // forwarded, answer held back
+    let done = false
+    void answer.then(() => (done = true))
+    await new Promise((r) => setImmediate(r))
+    expect(done).toBe(false)
+    waiting.shift()!.run()
+    expect(await answer).toEqual({ status: 200, body: { path: '/slow' } })
+  })
+
+  it('serves many concurrent requests over kept-alive upstream connections, at most maxConnections of them', async () => {
+    const sockets = new Set<unknown>()
+    const upstream = createServer((req, res) => {
+      sockets.add(req.socket)
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ n: req.url }))
+    })
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
+    try {
+      proxy = await startProxy({ target: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, maxConnections: 4, delay: { request: 1, response: 1 } })
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => fetch(`${proxy!.url}/n/${i}`).then(async (r) => (await r.json()) as { n: string })))
+      expect(answers.map((a) => a.n)).toEqual(Array.from({ length: 40 }, (_, i) => `/n/${i}`))
+      expect(proxy.stats).toMatchObject({ requests: 40, forwarded: 40 })
+      // 40 requests over at most 4 upstream connections: kept alive and reused.
+      expect(sockets.size).toBeGreaterThan(0)
+      expect(sockets.size).toBeLessThanOrEqual(4)
+    } finally {
+      upstream.closeAllConnections()
+      upstream.close()
+    }
+  })
+
+  it('reset() zeroes the counters and changes when tokens start being refused', async () => {
+    stub = await startStub((_req, res) => json(res, 200, {}))
+    proxy = await startProxy({ target: stub.url })
+    const auth = { authorization: 'Bearer t' }
+    expect((await get(proxy.url, auth)).status).toBe(200)
+    proxy.reset({ refuseTokensAfter: 1 })
+    expect(proxy.stats.requests).toBe(0)
+    expect((await get(proxy.url, auth)).status).toBe(200)
+    expect((await get(proxy.url, auth)).status).toBe(401)
+    proxy.reset({ refuseTokensAfter: undefined })
+    expect((await get(proxy.url, auth)).status).toBe(200)
+  })
+
+  it('refuses unbounded settings', async () => {
+    await expect(startProxy({ target: 'http://127.0.0.1:1', delay: { response: 60_000 } })).rejects.toThrow(/delay/)
+    await expect(startProxy({ target: 'http://127.0.0.1:1', maxConnections: 0 })).rejects.toThrow(/maxConnections/)
   })
 })

@@ -1,17 +1,31 @@
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
+import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /**
- * A loopback proxy in front of a target, for tests and benches that need a misbehaving deployment
- * without writing one: it can answer 429 on a schedule, delay every request, or start refusing
- * every token after a number of requests. Bounded (request bodies, connections, upstream timeout)
+ * A loopback proxy in front of a target, for tests and benches that need a misbehaving or distant
+ * deployment without writing one: it can add a fixed delay to every round trip (a target 20 ms
+ * away), answer 429 on a schedule, or start refusing every token after a number of requests.
+ * Keep-alive on both sides (clients' connections are kept; upstream connections are pooled and
+ * reused), many requests at once. Bounded (request bodies, connections, delays, upstream timeout)
  * and loopback only, in both directions.
  */
 export interface ProxyOptions {
   /** The upstream base URL; must be on loopback. */
   target: string
-  /** Wait this long before forwarding each request. */
+  /** Wait this long before forwarding each request (the same as `delay.request`). */
   delayMs?: number
+  /**
+   * A fixed delay per direction: `request` before a request is forwarded, `response` before the
+   * answer goes back. A round trip through the proxy takes `request + response` ms longer.
+   */
+  delay?: { request?: number; response?: number }
+  /**
+   * Upstream connections open at once (default 64, at most 1024); requests beyond them wait for one.
+   * Clients may hold up to 1024 connections.
+   */
+  maxConnections?: number
+  /** How a delay is waited for (tests pass their own to see the order without timing anything); setTimeout by default. */
+  schedule?: (ms: number, fn: () => void) => void
   /**
    * Answer every `every`-th request with 429 + `Retry-After: retryAfterSeconds` (an RFC 9457 problem
    * body) instead of forwarding it. `header: 'ratelimit'` sends no Retry-After, only a draft-11
@@ -39,11 +53,18 @@ export interface ProxyStats {
 export interface RunningProxy {
   url: string
   stats: ProxyStats
+  /**
+   * Zeroes the counters (the next request is number 1 again) and changes the per-request behaviour
+   * from then on: `refuseTokensAfter` (undefined: never) and the delays.
+   */
+  reset(change?: Pick<ProxyOptions, 'refuseTokensAfter' | 'delay' | 'delayMs'>): void
   close(): Promise<void>
 }
 
 const MAX_BODY = 1024 * 1024
-const MAX_CONNECTIONS = 64
+const DEFAULT_CONNECTIONS = 64
+const MAX_CONNECTIONS = 1024
+const MAX_DELAY_MS = 10_000
 const UPSTREAM_TIMEOUT_MS = 30_000
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1'])
 
@@ -56,13 +77,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const upstream = new URL(opts.target)
   if (!LOOPBACK.has(upstream.hostname)) throw new Error(`startProxy: the target must be on loopback, not ${upstream.hostname}`)
   if (opts.throttle && (!Number.isInteger(opts.throttle.every) || opts.throttle.every < 2)) throw new Error('startProxy: throttle.every must be an integer ≥ 2')
+  const connections = opts.maxConnections ?? DEFAULT_CONNECTIONS
+  if (!Number.isInteger(connections) || connections < 1 || connections > MAX_CONNECTIONS) throw new Error(`startProxy: maxConnections must be an integer in 1..${MAX_CONNECTIONS}`)
   const stats: ProxyStats = { requests: 0, throttled: 0, refused: 0, forwarded: 0 }
+  let refuseTokensAfter = opts.refuseTokensAfter
+  let delays = { request: 0, response: 0 }
+  const setDelays = (o: Pick<ProxyOptions, 'delay' | 'delayMs'>) => {
+    const d = { request: o.delay?.request ?? o.delayMs ?? 0, response: o.delay?.response ?? 0 }
+    for (const ms of [d.request, d.response]) if (!(ms >= 0 && ms <= MAX_DELAY_MS)) throw new Error(`startProxy: a delay must be 0..${MAX_DELAY_MS} ms`)
+    delays = d
+  }
+  setDelays(opts)
+  // Upstream connections are kept alive and reused, as a real reverse proxy's are.
+  const agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections })
+  const schedule = opts.schedule ?? ((ms: number, fn: () => void) => void setTimeout(fn, ms))
+  const later = (ms: number, fn: () => void) => (ms > 0 ? schedule(ms, fn) : fn())
 
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
     const headers = { ...req.headers, host: upstream.host }
-    const up = request({ host: upstream.hostname.replace(/^\[|\]$/g, ''), port: upstream.port, method: req.method, path: upstream.pathname.replace(/\/$/, '') + (req.url ?? '/'), headers, timeout: UPSTREAM_TIMEOUT_MS }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
+    const up = request({ agent, host: upstream.hostname.replace(/^\[|\]$/g, ''), port: upstream.port, method: req.method, path: upstream.pathname.replace(/\/$/, '') + (req.url ?? '/'), headers, timeout: UPSTREAM_TIMEOUT_MS }, (answer) => {
+      later(delays.response, () => {
+        if (res.destroyed) return answer.resume()
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      })
     })
     up.on('timeout', () => up.destroy(new Error('upstream timeout')))
     up.on('error', () => {
@@ -94,16 +132,16 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           : { 'retry-after': String(t.retryAfterSeconds) }
         return problem(res, 429, 'Too Many Requests', headers)
       }
-      if (opts.refuseTokensAfter !== undefined && n > opts.refuseTokensAfter && req.headers.authorization !== undefined) {
+      if (refuseTokensAfter !== undefined && n > refuseTokensAfter && req.headers.authorization !== undefined) {
         stats.refused++
         return problem(res, 401, 'Unauthorized', { 'www-authenticate': 'Bearer error="invalid_token"' })
       }
       const body = Buffer.concat(chunks)
-      if (opts.delayMs) setTimeout(() => forward(req, res, body), opts.delayMs)
-      else forward(req, res, body)
+      later(delays.request, () => forward(req, res, body))
     })
   })
   server.maxConnections = MAX_CONNECTIONS
+  server.keepAliveTimeout = 5_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())
@@ -112,9 +150,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     stats,
+    reset(change = {}) {
+      Object.assign(stats, { requests: 0, throttled: 0, refused: 0, forwarded: 0 })
+      if ('refuseTokensAfter' in change) refuseTokensAfter = change.refuseTokensAfter
+      if ('delay' in change || 'delayMs' in change) setDelays(change)
+    },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections()
       server.close(() => resolve())
+      agent.destroy()
     }),
   }
 }

@@ -3,7 +3,7 @@ import type { Tx } from '../../store/db.js'
 import type { ServerDeps } from '../types.js'
 import type { FaultSet } from '../../faults/index.js'
 import { issueAccessToken, issueIdToken } from '../../auth/tokens.js'
-import { verifyAgainstDummy, verifyPassword } from '../../auth/passwords.js'
+import { verifyAgainstDummy, verifyPassword, type ScryptCost } from '../../auth/passwords.js'
 import { tokenRolesFor, type PlatformRole, type WorkspaceRole } from '../../tenancy/policy.js'
 
 export const hashRefresh = (token: string) => createHash('sha256').update(token).digest('hex')
@@ -34,7 +34,7 @@ const badCredentials = () => new OAuthError('invalid_grant', 'The credentials ar
  * Password grant. The lookup runs under a context that can see exactly the rows with this email;
  * an unknown email costs one scrypt like a known one. A suspended account cannot log in.
  */
-export async function passwordGrant(tx: Tx, email: string, password: string, workspaceId: string | undefined, faults: FaultSet): Promise<Subject> {
+export async function passwordGrant(tx: Tx, email: string, password: string, workspaceId: string | undefined, faults: FaultSet, cost?: ScryptCost): Promise<Subject> {
   const users = await tx.query<{ id: string; email: string; account_id: string; workspace_id: string; role: WorkspaceRole; account_role: 'admin' | null; password_hash: string }>(
     'SELECT id, email, account_id, workspace_id, role, account_role, password_hash FROM users WHERE email = $1', [email])
   const principals = await tx.query<{ id: string; email: string; platform_role: PlatformRole; password_hash: string }>(
@@ -60,7 +60,7 @@ export async function passwordGrant(tx: Tx, email: string, password: string, wor
   if (p && !workspaceId && (await verify(p.password_hash))) {
     return { kind: 'principal', id: p.id, email: p.email, platformRole: p.platform_role }
   }
-  if (!hashed && !(faults.has('login-timing-oracle') && (users.rows.length > 0 || p))) await verifyAgainstDummy(password)
+  if (!hashed && !(faults.has('login-timing-oracle') && (users.rows.length > 0 || p))) await verifyAgainstDummy(password, cost)
   throw badCredentials()
 }
 

@@ -44,7 +44,7 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       if (input.grant_type === 'password') await deps.limiter.reserveLogin(req, res, input.username)
       let reuse: string | undefined
       const tokens = await db.withTenant(input.grant_type === 'password' ? { loginEmail: input.username } : { refreshHash: hashRefresh(input.refresh_token) }, async (tx) => {
-        if (input.grant_type === 'password') return issueTokens(tx, deps, await passwordGrant(tx, input.username, input.password, input.workspace_id, deps.faults))
+        if (input.grant_type === 'password') return issueTokens(tx, deps, await passwordGrant(tx, input.username, input.password, input.workspace_id, deps.faults, deps.settings.passwordCost))
         const r = await refreshGrant(tx, input.refresh_token, deps.faults.has('refresh-token-race'))
         if ('reuse' in r) return void (reuse = r.reuse)
         return issueTokens(tx, deps, r.subject, r.familyId)

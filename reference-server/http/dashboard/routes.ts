@@ -49,7 +49,7 @@ export function mountDashboard(app: Express, deps: ServerDeps): void {
     const input = createUserBody.parse(call.req.body)
     const accountRole = faults.has('workspace-admin-grants-account-admin') ? undefined : (input.accountRole ?? undefined)
     if (!mayGrant(call.roles, input.role, accountRole)) throw forbidden('The caller may not grant this role.')
-    return { status: 201, body: await insertUser(call.tx, accountOf(call), call.workspaceId!, input, deps.faults) }
+    return { status: 201, body: await insertUser(call.tx, accountOf(call), call.workspaceId!, input, deps.faults, call.deps.settings.passwordCost) }
   })
 
   mount(app, deps, 'getWorkspaceUser', async (call) => ({ status: 200, body: toUser(await loadUser(call)) }))

@@ -96,7 +96,7 @@ export function mountPortal(app: Express, deps: ServerDeps): void {
   mount(app, deps, 'createPortalUser', async (call) => {
     const input = createUserBody.parse(call.req.body)
     await requireWorkspace(call)
-    return { status: 201, body: await insertUser(call.tx, call.params.accountId!, call.params.workspaceId!, input, deps.faults) }
+    return { status: 201, body: await insertUser(call.tx, call.params.accountId!, call.params.workspaceId!, input, deps.faults, call.deps.settings.passwordCost) }
   })
 
   mount(app, deps, 'listPrincipals', async (call) => ({
@@ -105,7 +105,7 @@ export function mountPortal(app: Express, deps: ServerDeps): void {
 
   mount(app, deps, 'createPrincipal', async (call) => {
     const input = createPrincipal.parse(call.req.body)
-    const hash = await hashPassword(input.password)
+    const hash = await hashPassword(input.password, call.deps.settings.passwordCost)
     const { rows } = await call.tx.query(
       `INSERT INTO principals (email, password_hash, platform_role) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING ${SQL_FIELDS.principals}`,
       [input.email, hash, input.platformRole])

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { createHash, randomBytes } from 'node:crypto'
 import { bodyFromSchema } from '../provision/bodies.js'
-import type { HttpAdapter, HttpRequest, HttpResponse } from '../adapters/http.js'
+import type { HttpAdapter, HttpRequest, HttpResponse, RequestScope } from '../adapters/http.js'
 import { fillPath, type TargetContract } from '../core/contract.js'
 import type { TargetProfile } from '../core/profile.js'
 import type { Actor, Topology } from '../core/topology.js'
@@ -65,6 +65,8 @@ export class CheckContext {
   readonly controls = new ControlLedger()
   private readonly opOf: (method: string, path: string) => Op | undefined
   private readonly startCount: number
+  /** The check's own request count when it runs in a scope (concurrent checks share the adapter). */
+  private readonly scope: RequestScope | undefined
   readonly fc: { seed: number; numRuns: number; path?: string; endOnFailure: boolean }
 
   constructor(
@@ -78,6 +80,7 @@ export class CheckContext {
     this.leaks = new LeakDetector(topology, contract.annotated)
     this.opOf = operationMatcher(contract.annotated)
     this.startCount = http.sent
+    this.scope = http.currentScope?.() // optional: unit tests hand in a bare fake adapter
     // Each check draws from its own stream: adding or reordering checks does not change another's cases.
     const seed = createHash('sha256').update(`${settings.seed}:${checkId}`).digest().readInt32LE(0)
     this.fc = { seed, numRuns: settings.numRuns, path: settings.path, endOnFailure: false }
@@ -113,7 +116,7 @@ export class CheckContext {
   }
 
   get requests(): number {
-    return this.http.sent - this.startCount
+    return this.scope ? this.scope.sent : this.http.sent - this.startCount
   }
 
   /**

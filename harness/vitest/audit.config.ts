@@ -7,8 +7,13 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 /**
  * The Vitest config of an audit. `tenant-audit run` uses it through Vitest's Node API; it also
  * works directly: `TENANT_AUDIT_TARGET=staging.yaml npx vitest run --config harness/vitest/audit.config.ts --shard 1/2`.
- * One worker, files and checks in order: the same seed gives the same requests and findings.
+ * One worker, files in order. Within a file, checks run concurrently (at most the run's concurrency
+ * at once: `run --concurrency`, else the profile's `budget.concurrency`, else 8), except `exclusive`
+ * ones, which run alone in their place; each check draws from its own seed and the report is put in
+ * check order, so the same seed gives the same requests and findings whatever the interleaving.
  */
+const concurrency = Number(process.env.TENANT_AUDIT_CONCURRENCY) || 8
+
 export default defineConfig({
   root,
   test: {
@@ -19,6 +24,7 @@ export default defineConfig({
     fileParallelism: false,
     isolate: false,
     sequence: { shuffle: false, concurrent: false },
+    maxConcurrency: concurrency,
     testTimeout: 30 * 60_000,
     hookTimeout: 10 * 60_000,
     reporters: [new AuditReporter(), ...(process.env.TENANT_AUDIT_CLI === '1' ? [] : ['default' as const])],

@@ -45,10 +45,17 @@ export async function seedObjects(http: HttpAdapter, contract: TargetContract, t
       }
     }
   }
-  return mapPool(planned, http.concurrency ?? 1, async ({ op, path, creator, body, object }) => {
-    const res = await http.send({ method: op.method, path, token: creator.token, body })
-    const id = (res.json as { id?: unknown } | undefined)?.id
-    if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`seeding ${object.label} as ${creator.label}`, res)
-    return { ...object, id }
+  // Each account's objects one after another in plan order (its lists answer in the same order on
+  // every run of the seed); the accounts concurrently. Returned in plan order.
+  const accounts = [...new Set(planned.map((p) => p.object.accountId))]
+  const made = new Map<(typeof planned)[number], SeededObject>()
+  await mapPool(accounts, http.concurrency ?? 1, async (accountId) => {
+    for (const p of planned.filter((x) => x.object.accountId === accountId)) {
+      const res = await http.send({ method: p.op.method, path: p.path, token: p.creator.token, body: p.body })
+      const id = (res.json as { id?: unknown } | undefined)?.id
+      if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`seeding ${p.object.label} as ${p.creator.label}`, res)
+      made.set(p, { ...p.object, id })
+    }
   })
+  return planned.map((p) => made.get(p)!)
 }

@@ -96,9 +96,11 @@ export async function provisionThroughPortal(
   const accountChoices = roleChoices(contract, usersCreate.requestSchema, 'accountRole')
   const accountAdmin = accountChoices?.includes('admin') ? 'admin' : vocab.roleValue('account_admin', accountChoices)
 
-  // Everything is named first, in plan order (labels, canaries, passwords), then created up to the
-  // adapter's concurrency at once: an account's workspaces once it exists, a workspace's users once
-  // it exists. The topology lists them in plan order whatever order the answers came in.
+  // Everything is named first, in plan order (labels, canaries, passwords). Each collection is then
+  // filled in plan order (the accounts one after another; an account's workspaces, then its users,
+  // one after another), so the target lists them in the same order on every run of the seed; the
+  // accounts' subtrees are built concurrently, and all logins go through a pool of the adapter's
+  // concurrency. The topology lists everything in plan order whatever order the answers came in.
   const width = http.concurrency ?? 1
   const planned = plan.accounts.map((accountPlan, a) => ({
     label: `a${a}`,
@@ -116,23 +118,30 @@ export async function provisionThroughPortal(
       }
     }),
   }))
-  const built = await mapPool(planned, width, async (pa) => {
+  const accountIds: string[] = []
+  for (const pa of planned) {
     const accountId = await create(accountsCreate, {}, { label: `ta-${tag}-${pa.label}` }, `account ${pa.label}`)
     if (accountsDelete) topology.created.push({ resource: accountsCreate.resource, path: fillPath(accountsDelete.path, { [params.account]: accountId }) })
+    accountIds.push(accountId)
+  }
+  const built = await mapPool(planned, width, async (pa, a) => {
+    const accountId = accountIds[a]!
     const account: AccountNode = { label: pa.label, id: accountId, workspaces: [] }
-    const workspaces = await mapPool(pa.workspaces, width, async (pw) => {
+    const users: { actor: Actor; object: SeededObject; password: string }[] = []
+    for (const pw of pa.workspaces) {
       const workspaceId = await create(workspacesCreate, { [params.account]: accountId }, { label: `ta-${tag}-${pw.label}`, environment: pw.wsPlan.environment }, `workspace ${pw.label}`)
-      const users = await mapPool(pw.users, width, async (pu) => {
+      account.workspaces.push({ label: pw.label, id: workspaceId, accountId })
+    }
+    for (const [w, pw] of pa.workspaces.entries()) {
+      const workspaceId = account.workspaces[w]!.id
+      for (const pu of pw.users) {
         const id = await create(usersCreate, { [params.account]: accountId, [params.workspace]: workspaceId },
           { email: pu.email, password: pu.password, role: roleIn(usersCreate, 'role', pu.u.role), accountRole: pu.u.accountAdmin ? accountAdmin : undefined, label: pu.label }, `user ${pu.label}`)
         const actor: Actor = { label: pu.label, kind: 'user', actorKind: pu.kind, id, username: pu.email, accountId, workspaceId, role: pu.u.role, accountRole: pu.u.accountAdmin ? 'admin' : null }
-        const object: SeededObject = { label: pu.label, resource: usersCreate.resource, id, accountId, workspaceId, ownerLabel: pu.label, private: false, canary: pu.marker }
-        return { actor, object, password: pu.password }
-      })
-      return { node: { label: pw.label, id: workspaceId, accountId }, users }
-    })
-    account.workspaces.push(...workspaces.map((w) => w.node))
-    return { account, users: workspaces.flatMap((w) => w.users) }
+        users.push({ actor, object: { label: pu.label, resource: usersCreate.resource, id, accountId, workspaceId, ownerLabel: pu.label, private: false, canary: pu.marker }, password: pu.password })
+      }
+    }
+    return { account, users }
   })
   const pending: { actor: Actor; password: string }[] = []
   for (const b of built) {
@@ -144,16 +153,14 @@ export async function provisionThroughPortal(
     }
   }
   if (principalsCreate) {
-    const principals = plan.principals.map((role) => ({ role, email: `ta-${tag}-${role.replace('_', '-')}@tenant-audit.test`, password: secrets.add(newPassword())! }))
-    const made = await mapPool(principals, width, async ({ role, email, password }) => {
+    for (const role of plan.principals) {
+      const email = `ta-${tag}-${role.replace('_', '-')}@tenant-audit.test`
+      const password = secrets.add(newPassword())!
       const id = await create(principalsCreate, {}, { email, password, platformRole: roleIn(principalsCreate, 'platformRole', role) }, `principal ${role}`)
       if (principalsDelete) topology.created.push({ resource: principalsCreate.resource, path: fillPath(principalsDelete.path, { [principalsDelete.pathParams.at(-1)!]: id }) })
       const actor: Actor = { label: `p.${role}`, kind: 'principal', actorKind: role, id, username: email, platformRole: role }
-      return { actor, password }
-    })
-    for (const m of made) {
-      topology.actors.push(m.actor)
-      pending.push(m)
+      topology.actors.push(actor)
+      pending.push({ actor, password })
     }
   }
   // Every actor logs in once, concurrently; the adapter records each login as a session that is renewed (by refresh when it can) later.

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import { BaseSequencer, type TestSpecification } from 'vitest/node'
 import AuditReporter from './reporter.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -14,6 +15,18 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
  */
 const concurrency = Number(process.env.TENANT_AUDIT_CONCURRENCY) || 8
 
+/** Suite files always in report order (access, forgery, ratelimit, audit), never by cached durations: what runs before a check is part of its input. */
+const ORDER = ['access', 'forgery', 'ratelimit', 'audit']
+class SuiteOrder extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = ORDER.findIndex((s) => f.moduleId.replace(/\\/g, '/').includes(`/suites/${s}/`))
+      return i < 0 ? ORDER.length : i
+    }
+    return [...files].sort((a, b) => rank(a) - rank(b) || (a.moduleId < b.moduleId ? -1 : a.moduleId > b.moduleId ? 1 : 0))
+  }
+}
+
 export default defineConfig({
   root,
   test: {
@@ -23,7 +36,7 @@ export default defineConfig({
     maxWorkers: 1,
     fileParallelism: false,
     isolate: false,
-    sequence: { shuffle: false, concurrent: false },
+    sequence: { shuffle: false, concurrent: false, sequencer: SuiteOrder },
     maxConcurrency: concurrency,
     testTimeout: 30 * 60_000,
     hookTimeout: 10 * 60_000,

@@ -1,12 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Agent, request as undiciRequest } from 'undici'
-import { HarnessError } from '../core/errors.js'
+import { HarnessError, isHarnessError } from '../core/errors.js'
 import { recordEvidence } from '../core/evidence.js'
 import type { Evidence } from '../core/finding.js'
 import { PacingGate } from './pacing.js'
 import { isThrottled, throttleWaitMs } from './rate-headers.js'
 import { claimPartition, SessionStore } from './sessions.js'
 import { emptyTraffic, type TrafficStats } from './traffic.js'
+import { Semaphore } from './limit.js'
 
 /** One request as a check asks for it; `path` is relative to the target's base URL. */
 export interface HttpRequest {
@@ -29,6 +30,12 @@ export interface HttpRequest {
    * For checks about tokens (revocation, suspension, removal, demotion, replay), whose refusal is the point.
    */
   renew?: boolean
+  /**
+   * A race probe (same credential or same limit hit at once): sent outside the run's concurrency
+   * bound, so a burst the check releases together reaches the target together. The budget and the
+   * rate cap still apply. Only for bursts a check bounds itself (at most a few dozen).
+   */
+  burst?: boolean
 }
 
 export interface HttpResponse {
@@ -47,6 +54,8 @@ export interface AdapterOptions {
   requestsPerSecond?: number
   timeoutMs: number
   retries: number
+  /** Most requests in flight at once, across every caller of this adapter (profile `budget.concurrency`; default 8). */
+  concurrency?: number
   /** Bounds on waiting out a throttling target, per request (profile `throttle`). */
   throttle?: { maxRetries: number; maxWaitMs: number }
   /** How sessions are recognised and renewed (profile `auth` and `claims.accountId`). */
@@ -54,6 +63,41 @@ export interface AdapterOptions {
 }
 
 export const DEFAULT_THROTTLE = { maxRetries: 8, maxWaitMs: 120_000 }
+export const DEFAULT_CONCURRENCY = 8
+
+/**
+ * What one caller (a check) spent of the adapter's traffic: requests sent and throttling/renewal
+ * counts. Concurrent checks share the adapter, so a before/after difference of its totals would
+ * count the others' requests too; a scope travels with the caller's async context instead.
+ */
+export interface RequestScope {
+  sent: number
+  traffic: TrafficStats
+}
+
+export function newScope(): RequestScope {
+  return { sent: 0, traffic: emptyTraffic() }
+}
+
+/**
+ * Traffic counts that add every change to `root` and to the current scope's counts: the adapter
+ * and the session store write `traffic.renewals++` as before, and the check that caused it is told.
+ */
+function scopedTraffic(root: TrafficStats, scope: () => RequestScope | undefined): TrafficStats {
+  const view = {} as TrafficStats
+  for (const k of Object.keys(root) as (keyof TrafficStats)[]) {
+    Object.defineProperty(view, k, {
+      enumerable: true,
+      get: () => root[k],
+      set: (v: number) => {
+        const s = scope()
+        if (s) s.traffic[k] += v - root[k]
+        root[k] = v
+      },
+    })
+  }
+  return view
+}
 
 /** A request the run's interrupt (Ctrl-C) stopped: the run is ending, its handler owns the exit. */
 function interrupted(req: HttpRequest): HarnessError {
@@ -75,6 +119,11 @@ const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKE
  * Pacing partitions are tenants: a session's account (from the token's account claim), a principal
  * its own, unauthenticated calls one partition — what a multi-tenant deployment most likely keys its
  * quotas on. Holding a partition the target does not actually share costs a little time, never a verdict.
+ *
+ * Concurrency: at most `concurrency` requests are in flight at once, whoever sends them (checks run
+ * concurrently share this one bound); the budget, the rate cap (one slot schedule) and the pacing
+ * holds are the adapter's, so they apply across all concurrent senders. A backoff sleep does not
+ * hold a place.
  */
 export class HttpAdapter {
   readonly origin: string
@@ -83,8 +132,10 @@ export class HttpAdapter {
   private nextSlot = 0
   /** Requests sent so far (every attempt counts against the budget). */
   sent = 0
-  /** Throttling and renewal counts of this adapter (this process). */
-  readonly traffic: TrafficStats = emptyTraffic()
+  /** Throttling and renewal counts of this adapter (this process); each change also counts for the current {@link RequestScope}. */
+  readonly traffic: TrafficStats
+  private readonly scope = new AsyncLocalStorage<RequestScope>()
+  private readonly slots: Semaphore
   readonly sessions: SessionStore
   private readonly gate: PacingGate
   private readonly throttle: { maxRetries: number; maxWaitMs: number }
@@ -94,7 +145,10 @@ export class HttpAdapter {
   constructor(private readonly opts: AdapterOptions) {
     this.base = new URL(opts.baseUrl)
     this.origin = this.base.origin
-    this.agent = new Agent({ connections: 64, pipelining: 1, keepAliveTimeout: 4_000 })
+    this.slots = new Semaphore(opts.concurrency ?? DEFAULT_CONCURRENCY)
+    this.traffic = scopedTraffic(emptyTraffic(), () => this.scope.getStore())
+    // One connection per place, and enough for a race's burst: a request never waits for a socket another holds.
+    this.agent = new Agent({ connections: Math.max(64, this.slots.size), pipelining: 1, keepAliveTimeout: 4_000 })
     this.throttle = opts.throttle ?? DEFAULT_THROTTLE
     this.gate = new PacingGate(this.throttle.maxWaitMs)
     const tokenEndpoint = opts.auth?.tokenEndpoint ?? '/auth/token'
@@ -116,6 +170,21 @@ export class HttpAdapter {
   /** Runs `fn` with requests the interrupt neither refuses nor aborts: teardown's deletes (and its login). */
   uninterruptible<T>(fn: () => Promise<T>): Promise<T> {
     return this.exempt.run(true, fn)
+  }
+
+  /** Most requests in flight at once: also how wide a check may fan its independent probes out. */
+  get concurrency(): number {
+    return this.slots.size
+  }
+
+  /** Runs `fn` with every request it sends (and every renewal it causes) counted in `scope` too. */
+  inScope<T>(scope: RequestScope, fn: () => Promise<T>): Promise<T> {
+    return this.scope.run(scope, fn)
+  }
+
+  /** The scope the caller runs in, if any. */
+  currentScope(): RequestScope | undefined {
+    return this.scope.getStore()
   }
 
   /** Whose quota a request most likely spends (see the class comment). */
@@ -212,48 +281,63 @@ export class HttpAdapter {
     const abortable = method === 'GET' || method === 'HEAD' || method === 'OPTIONS'
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw interrupted(req)
-      if (this.sent >= this.opts.maxRequests) {
-        throw new HarnessError('ERR_BUDGET_EXHAUSTED', `request budget of ${this.opts.maxRequests} exhausted (raise budget.maxRequests in the profile)`)
-      }
-      await this.pace()
-      this.sent++
+      const release = req.burst ? () => undefined : await this.slots.acquire()
+      let retry = false
       try {
-        const res = await undiciRequest(url, {
-          method: req.method.toUpperCase() as 'GET',
-          headers,
-          body,
-          dispatcher: this.agent,
-          headersTimeout: this.opts.timeoutMs,
-          bodyTimeout: this.opts.timeoutMs,
-          signal: abortable ? signal : undefined,
-        })
-        const text = await res.body.text()
-        const resHeaders: Record<string, string> = {}
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) resHeaders[k] = Array.isArray(v) ? v.join(', ') : v
-        let json: unknown
-        try {
-          json = text ? JSON.parse(text) : undefined
-        } catch {
-          json = undefined
+        if (signal?.aborted) throw interrupted(req)
+        if (this.sent >= this.opts.maxRequests) {
+          throw new HarnessError('ERR_BUDGET_EXHAUSTED', `request budget of ${this.opts.maxRequests} exhausted (raise budget.maxRequests in the profile)`)
         }
-        const evidence = recordEvidence({
-          request: { method: req.method, url: url.toString(), headers, body },
-          response: { status: res.statusCode, headers: resHeaders, body: text },
-        })
-        return { status: res.statusCode, headers: resHeaders, body: text, json, evidence }
+        // Counted before the rate-cap wait: concurrent senders cannot all pass the budget check at once.
+        this.sent++
+        const scope = this.scope.getStore()
+        if (scope) scope.sent++
+        await this.pace()
+        return await this.exchange(req, url, headers, body, abortable ? signal : undefined)
       } catch (err) {
+        if (isHarnessError(err)) throw err
         if (signal?.aborted) throw interrupted(req)
         const code = (err as { code?: string }).code ?? ''
         if (RETRYABLE.has(code) && attempt < this.opts.retries) {
-          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt))
-          continue
-        }
-        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+          retry = true
+        } else if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
           throw new HarnessError('ERR_TARGET_UNREACHABLE', `${this.origin} did not answer ${req.method} ${req.path} within ${this.opts.timeoutMs} ms`, { cause: err })
+        } else {
+          throw new HarnessError('ERR_TARGET_UNREACHABLE', `cannot reach ${this.origin}: ${code || (err as Error).message}`, { cause: err })
         }
-        throw new HarnessError('ERR_TARGET_UNREACHABLE', `cannot reach ${this.origin}: ${code || (err as Error).message}`, { cause: err })
+      } finally {
+        release()
       }
+      // The backoff holds no place: other senders go on meanwhile.
+      if (retry) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt))
     }
+  }
+
+  /** The exchange itself, holding a place: sent, read whole, turned into evidence. */
+  private async exchange(req: HttpRequest, url: URL, headers: Record<string, string>, body: string | undefined, signal: AbortSignal | undefined): Promise<HttpResponse> {
+    const res = await undiciRequest(url, {
+      method: req.method.toUpperCase() as 'GET',
+      headers,
+      body,
+      dispatcher: this.agent,
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+      signal,
+    })
+    const text = await res.body.text()
+    const resHeaders: Record<string, string> = {}
+    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) resHeaders[k] = Array.isArray(v) ? v.join(', ') : v
+    let json: unknown
+    try {
+      json = text ? JSON.parse(text) : undefined
+    } catch {
+      json = undefined
+    }
+    const evidence = recordEvidence({
+      request: { method: req.method, url: url.toString(), headers, body },
+      response: { status: res.statusCode, headers: resHeaders, body: text },
+    })
+    return { status: res.statusCode, headers: resHeaders, body: text, json, evidence }
   }
 
   async close(): Promise<void> {

@@ -29,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'report folder, replaced each run (default reports/latest)')
     .option('--fail-on <severity>', 'exit 1 on findings at or above: critical|high|medium|low (default low)')
     .option('--topology <size>', 'default (2–4 accounts, 1–3 workspaces) or small (2×2)')
+    .option('--concurrency <n>', "most requests in flight at once, 1–64 (default: the profile's budget.concurrency, 8)")
     .option('--dry-run', 'print what inspect prints (one contract read), then the plan; provision nothing')
     .action(async (opts) => void (code = await run(opts)))
 

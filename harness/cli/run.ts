@@ -28,6 +28,8 @@ export interface RunOptions {
   failOn?: string
   dryRun?: boolean
   topology?: string
+  /** Most requests in flight at once; overrides the profile's `budget.concurrency`. */
+  concurrency?: string
   /** Set by `replay`: fast-check path of one counterexample. */
   replayPath?: string
 }
@@ -67,6 +69,9 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
   const loaded = opts.target ? loadProfile(opts.target) : undefined
   const seed = intOption('seed', opts.seed) ?? Date.now() % 2_147_483_647
   const runs = intOption('runs', opts.runs) ?? 100
+  const concurrency = intOption('concurrency', opts.concurrency)
+  if (concurrency !== undefined && (concurrency < 1 || concurrency > 64)) throw new HarnessError('ERR_USAGE', `--concurrency takes a whole number from 1 to 64, not ${concurrency}`)
+  const inFlight = concurrency ?? loaded?.profile.budget.concurrency ?? 8
   const suites = opts.suites?.split(',').map((s) => s.trim()).filter(Boolean)
   const selected = registry.select({ suites, checks: opts.checks })
   const out = resolve(opts.out ?? 'reports/latest')
@@ -92,7 +97,7 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
       `target:   ${loaded ? `${loaded.profile.name} (${loaded.profile.baseUrl})` : `embedded reference server${faults.names.length ? ` with faults ${faults.names.join(', ')}` : ''}`}`,
       `seed:     ${seed}   runs per property: ${runs}`,
       `tenants:  ${loaded?.profile.tenants.mode === 'fixtures' ? `from ${loaded.profile.tenants.fixtures}` : `${plan.accounts.length} accounts, ${plan.accounts.map((a) => a.workspaces.length).join('+')} workspaces, ${users} users, ${plan.principals.length} principals (created, then removed)`}`,
-      `budget:   ${loaded?.profile.budget.maxRequests ?? 50_000} requests${loaded?.profile.budget.requestsPerSecond ? `, at most ${loaded.profile.budget.requestsPerSecond}/s` : ''}`,
+      `budget:   ${loaded?.profile.budget.maxRequests ?? 50_000} requests${loaded?.profile.budget.requestsPerSecond ? `, at most ${loaded.profile.budget.requestsPerSecond}/s` : ''}, at most ${inFlight} in flight`,
       ...(inspected ? [] : [`checks:   ${selected.length}`, ...selected.map((c) => `  - ${c.id}  (${c.severity})`)]),
       `reports:  ${out}`,
       inspected ? 'dry run: only the contract was read; nothing was provisioned.' : 'dry run: nothing was sent.',
@@ -109,6 +114,7 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
     TENANT_AUDIT_OUT: out,
     TENANT_AUDIT_FAIL_ON: failOn,
     TENANT_AUDIT_TOPOLOGY: opts.topology === 'small' ? 'small' : 'default',
+    TENANT_AUDIT_CONCURRENCY: String(inFlight),
   })
   if (loaded) process.env.TENANT_AUDIT_TARGET = loaded.file
   else delete process.env.TENANT_AUDIT_TARGET

@@ -29,14 +29,14 @@ export class LeakDetector {
     this.pattern = new RegExp(`zq${topology.tag}x[0-9a-z]+q`, 'g')
   }
 
-  /** Objects whose canary appears in `text` (deduplicated). */
+  /** Objects whose canary appears in `text` (deduplicated), by label: never in the order a list happened to answer. */
   objectsIn(text: string): SeededObject[] {
     const found = new Map<string, SeededObject>()
     for (const m of text.matchAll(this.pattern)) {
       const o = this.byCanary.get(m[0])
       if (o) found.set(o.label, o)
     }
-    return [...found.values()]
+    return [...found.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0))
   }
 
   /** Foreign canaries in a response to `actor`: in the body or any header. */

@@ -85,6 +85,13 @@ export interface CheckDefinition<Ctx = unknown> {
   applies?: ((view: CheckView) => string | undefined) | undefined
   /** Free-form references: fault catalogue ids, RFC sections. */
   docs?: string | undefined
+  /**
+   * Runs alone, with nothing else in flight, in its place in the order. Set it on a check whose
+   * probes other checks could disturb, or that would disturb theirs: it suspends an account, spends
+   * or sets quotas, changes a seeded actor's role, or reads a whole trail that must not move under it.
+   * Every other check runs concurrently with its neighbours (at most `budget.concurrency` at once).
+   */
+  exclusive?: boolean | undefined
   run(ctx: Ctx): Promise<CheckOutcome>
 }
 

@@ -140,6 +140,8 @@ export const profileSchema = z
       requestsPerSecond: z.number().positive().optional().describe('Cap on the request rate; unlimited when absent.'),
       timeoutMs: z.number().int().positive().default(10_000),
       retries: z.number().int().min(0).max(5).default(2).describe('Retries on connection errors only; throttled answers are handled by `throttle`.'),
+      concurrency: z.number().int().min(1).max(64).default(8)
+        .describe('Most requests in flight at once across the whole run (provisioning, checks, teardown). The budget, requestsPerSecond and throttling apply across all of them; `run --concurrency N` overrides it. 1 sends one request at a time.'),
     }).strict().prefault({}),
     throttle: z.object({
       maxRetries: z.number().int().min(0).max(50).default(8)

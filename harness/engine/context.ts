@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { createHash, randomBytes } from 'node:crypto'
 import { bodyFromSchema } from '../provision/bodies.js'
-import type { HttpAdapter, HttpRequest, HttpResponse } from '../adapters/http.js'
+import { mapPool } from '../adapters/limit.js'
+import type { HttpAdapter, HttpRequest, HttpResponse, RequestScope } from '../adapters/http.js'
 import { fillPath, type TargetContract } from '../core/contract.js'
 import type { TargetProfile } from '../core/profile.js'
 import type { Actor, Topology } from '../core/topology.js'
@@ -67,6 +68,8 @@ export class CheckContext {
   readonly controls = new ControlLedger()
   private readonly opOf: (method: string, path: string) => Op | undefined
   private readonly startCount: number
+  /** The check's own request count when it runs in a scope (concurrent checks share the adapter). */
+  private readonly scope: RequestScope | undefined
   readonly fc: { seed: number; numRuns: number; path?: string; endOnFailure: boolean }
 
   constructor(
@@ -80,6 +83,7 @@ export class CheckContext {
     this.leaks = new LeakDetector(topology, contract.annotated)
     this.opOf = operationMatcher(contract.annotated)
     this.startCount = http.sent
+    this.scope = http.currentScope?.() // optional: unit tests hand in a bare fake adapter
     // Each check draws from its own stream: adding or reordering checks does not change another's cases.
     const seed = createHash('sha256').update(`${settings.seed}:${checkId}`).digest().readInt32LE(0)
     this.fc = { seed, numRuns: settings.numRuns, path: settings.path, endOnFailure: false }
@@ -115,7 +119,7 @@ export class CheckContext {
   }
 
   get requests(): number {
-    return this.http.sent - this.startCount
+    return this.scope ? this.scope.sent : this.http.sent - this.startCount
   }
 
   /**
@@ -127,13 +131,7 @@ export class CheckContext {
    */
   as(actor: Actor): ActorClient {
     this.http.sessions?.bind(actor) // optional: unit tests hand in a bare fake adapter
-    const send = async (req: Omit<HttpRequest, 'token'>): Promise<HttpResponse> => {
-      const res = await this.http.send({ ...req, token: actor.token })
-      const seq = this.controls.tick()
-      if (res.status >= 200 && res.status < 300) this.controls.success(actor, this.opOf(req.method, req.path)?.id, seq)
-      this.lastSeq = seq
-      return res
-    }
+    const send = async (req: Omit<HttpRequest, 'token'>): Promise<HttpResponse> => this.booked(actor, req, await this.http.send({ ...req, token: actor.token }))
     return {
       send,
       get: (path, query) => send({ method: 'GET', path, query }),
@@ -141,6 +139,14 @@ export class CheckContext {
       patch: (path, body) => send({ method: 'PATCH', path, body }),
       delete: (path) => send({ method: 'DELETE', path }),
     }
+  }
+
+  /** Numbers an answer for the positive controls, and counts a 2xx as a control for the actor on the operation it hit. */
+  private booked(actor: Actor, req: Pick<HttpRequest, 'method' | 'path'>, res: HttpResponse): HttpResponse {
+    const seq = this.controls.tick()
+    if (res.status >= 200 && res.status < 300) this.controls.success(actor, this.opOf(req.method, req.path)?.id, seq)
+    this.lastSeq = seq
+    return res
   }
 
   /** Fills an operation's path from a target: tenant params from the target, the rest from `params`. */
@@ -192,6 +198,25 @@ export class CheckContext {
     const path = p.rawPath ?? this.pathFor(p.op, p.target, p.params)
     const body = p.body ?? this.bodyFor(p.op)
     const response = await this.as(p.actor).send({ method: p.op.method, path, body, query: p.query, headers: p.headers })
+    return this.settle(p, response)
+  }
+
+  /**
+   * Probes that do not depend on one another's effects, sent concurrently (up to the adapter's
+   * concurrency), then booked in the order given — numbered for the positive controls, created
+   * objects tracked, judged, recorded in the matrix, refusals registered — exactly as `probe` one
+   * after another would book them: the results, the matrix and the controls do not depend on which
+   * answer came first. Every body is built before anything is sent.
+   */
+  async probeAll(probes: readonly Probe[]): Promise<ProbeResult[]> {
+    const reqs = probes.map((p) => ({ method: p.op.method, path: p.rawPath ?? this.pathFor(p.op, p.target, p.params), body: p.body ?? this.bodyFor(p.op), query: p.query, headers: p.headers }))
+    for (const p of probes) this.http.sessions?.bind(p.actor)
+    const answers = await mapPool(reqs, this.http.concurrency ?? 1, (req, i) => this.http.send({ ...req, token: probes[i]!.actor.token }))
+    return probes.map((p, i) => this.settle(p, this.booked(p.actor, reqs[i]!, answers[i]!)))
+  }
+
+  /** What `probe` does with an answer: track what it created, judge it, record it, register a refusal. */
+  private settle(p: Probe, response: HttpResponse): ProbeResult {
     this.trackCreated(p.op, response, p.actor, p.target)
     const judgement = judge(this.topology, this.profile, this.leaks, p.actor, p.op, p.target, response)
     this.matrix.record(this.topology, p.actor, p.op, p.target, judgement)

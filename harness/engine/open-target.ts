@@ -13,6 +13,7 @@ export function adapterFor(profile: TargetProfile, baseUrl: string, spent = 0): 
     requestsPerSecond: profile.budget.requestsPerSecond,
     timeoutMs: profile.budget.timeoutMs,
     retries: profile.budget.retries,
+    concurrency: profile.budget.concurrency,
     throttle: profile.throttle,
     auth: { tokenEndpoint: profile.auth.tokenEndpoint, workspaceParam: profile.auth.workspaceParam, accountClaim: profile.claims.accountId },
   })

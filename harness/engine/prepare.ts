@@ -65,7 +65,8 @@ export async function prepareAudit(settings: AuditSettings, control: PrepareCont
   })
   try {
     const loaded = loadProfile(settings.TENANT_AUDIT_TARGET ?? REFERENCE_PROFILE)
-    const profile = loaded.profile
+    const profile = settings.TENANT_AUDIT_CONCURRENCY === undefined ? loaded.profile
+      : { ...loaded.profile, budget: { ...loaded.profile.budget, concurrency: settings.TENANT_AUDIT_CONCURRENCY } }
     let baseUrl = settings.TENANT_AUDIT_BASE_URL ?? profile.baseUrl
     let raceless: string | undefined
     if (!settings.TENANT_AUDIT_TARGET) {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import type { HttpAdapter } from '../adapters/http.js'
+import { mapPool } from '../adapters/limit.js'
 import { HarnessError } from '../core/errors.js'
 import { fillPath, type TargetContract } from '../core/contract.js'
 import type { TargetProfile } from '../core/profile.js'
@@ -63,6 +64,7 @@ export async function provisionFromFixtures(
   const { topology, canary } = startTopology(contract, profile, seed)
   const { params } = topology
   onCreated(topology)
+  const logins: { actor: Actor; password: string }[] = []
   for (const [a, account] of tenants.accounts.entries()) {
     topology.accounts.push({ label: `a${a}`, id: account.id, workspaces: account.workspaces.map((w, i) => ({ label: `a${a}.w${i}`, id: w.id, accountId: account.id })) })
     for (const [w, ws] of account.workspaces.entries()) {
@@ -71,16 +73,20 @@ export async function provisionFromFixtures(
         const username = credential(user.usernameEnv, env)
         const password = secrets.add(credential(user.passwordEnv, env))!
         const actor: Actor = { label: `a${a}.w${w}.${kind}${u > 0 ? u + 1 : ''}`, kind: 'user', actorKind: kind, username, accountId: account.id, workspaceId: ws.id, role: user.role, accountRole: user.accountRole ?? null }
-        actor.token = await login(http, profile, secrets, username, password, ws.id)
         topology.actors.push(actor)
+        logins.push({ actor, password })
       }
     }
   }
   for (const p of tenants.principals) {
     const username = credential(p.usernameEnv, env)
     const password = secrets.add(credential(p.passwordEnv, env))!
-    topology.actors.push({ label: `p.${p.platformRole}`, kind: 'principal', actorKind: p.platformRole, username, platformRole: p.platformRole, token: await login(http, profile, secrets, username, password) })
+    const actor: Actor = { label: `p.${p.platformRole}`, kind: 'principal', actorKind: p.platformRole, username, platformRole: p.platformRole }
+    topology.actors.push(actor)
+    logins.push({ actor, password })
   }
+  // Every listed user and principal logs in once, concurrently (up to the adapter's concurrency).
+  await mapPool(logins, http.concurrency ?? 1, async ({ actor, password }) => void (actor.token = await login(http, profile, secrets, actor.username!, password, actor.kind === 'user' ? actor.workspaceId : undefined)))
   const objects = await seedObjects(http, contract, topology, canary)
   for (const o of objects) {
     const del = contract.byResource(o.resource, 'delete').find((op) => op.tenancy.scope === 'workspace')

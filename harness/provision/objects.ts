@@ -1,4 +1,5 @@
 import type { HttpAdapter } from '../adapters/http.js'
+import { mapPool } from '../adapters/limit.js'
 import { fillPath, type ContractOperation, type TargetContract, type Tenancy } from '../core/contract.js'
 import { expected } from '../core/oracle.js'
 import type { Actor, SeededObject, Topology } from '../core/topology.js'
@@ -23,7 +24,8 @@ export function objectCreateOps(contract: TargetContract): Op[] {
  * (nothing invalid is sent); the checks then find none of its objects and skip what needs them.
  */
 export async function seedObjects(http: HttpAdapter, contract: TargetContract, t: Topology, canary: () => string): Promise<SeededObject[]> {
-  const objects: SeededObject[] = []
+  // Named and built first, in order (canaries, labels, bodies), then sent up to the adapter's concurrency at once.
+  const planned: { object: Omit<SeededObject, 'id'>; path: string; creator: Actor; op: Op; body: unknown }[] = []
   seeding: for (const op of objectCreateOps(contract)) {
     for (const account of t.accounts) {
       for (const ws of account.workspaces) {
@@ -38,13 +40,22 @@ export async function seedObjects(http: HttpAdapter, contract: TargetContract, t
           const path = fillPath(op.path, { [t.params.workspace]: ws.id, [t.params.account]: account.id })
           const body = validBody(contract, op.requestSchema ?? {}, { canary: marker, label })
           if (!body.ok) continue seeding
-          const res = await http.send({ method: op.method, path, token: creator.token, body: body.body })
-          const id = (res.json as { id?: unknown } | undefined)?.id
-          if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`seeding ${label} as ${creator.label}`, res)
-          objects.push({ label, resource: op.resource, id, accountId: account.id, workspaceId: ws.id, ownerLabel: creator.label, private: ownerOnly, canary: marker })
+          planned.push({ op, path, creator, body: body.body, object: { label, resource: op.resource, accountId: account.id, workspaceId: ws.id, ownerLabel: creator.label, private: ownerOnly, canary: marker } })
         }
       }
     }
   }
-  return objects
+  // Each account's objects one after another in plan order (its lists answer in the same order on
+  // every run of the seed); the accounts concurrently. Returned in plan order.
+  const accounts = [...new Set(planned.map((p) => p.object.accountId))]
+  const made = new Map<(typeof planned)[number], SeededObject>()
+  await mapPool(accounts, http.concurrency ?? 1, async (accountId) => {
+    for (const p of planned.filter((x) => x.object.accountId === accountId)) {
+      const res = await http.send({ method: p.op.method, path: p.path, token: p.creator.token, body: p.body })
+      const id = (res.json as { id?: unknown } | undefined)?.id
+      if (res.status < 200 || res.status > 299 || typeof id !== 'string') fail(`seeding ${p.object.label} as ${p.creator.label}`, res)
+      made.set(p, { ...p.object, id })
+    }
+  })
+  return planned.map((p) => made.get(p)!)
 }

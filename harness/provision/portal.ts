@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { HttpAdapter } from '../adapters/http.js'
+import { mapPool } from '../adapters/limit.js'
 import { HarnessError } from '../core/errors.js'
 import { fillPath, type ContractOperation, type TargetContract, type Tenancy } from '../core/contract.js'
 import type { TargetProfile } from '../core/profile.js'
@@ -95,31 +96,60 @@ export async function provisionThroughPortal(
   const accountChoices = roleChoices(contract, usersCreate.requestSchema, 'accountRole')
   const accountAdmin = accountChoices?.includes('admin') ? 'admin' : vocab.roleValue('account_admin', accountChoices)
 
-  const pending: { actor: Actor; password: string }[] = []
-  for (const [a, accountPlan] of plan.accounts.entries()) {
-    const accountId = await create(accountsCreate, {}, { label: `ta-${tag}-a${a}` }, `account a${a}`)
-    if (accountsDelete) topology.created.push({ resource: accountsCreate.resource, path: fillPath(accountsDelete.path, { [params.account]: accountId }) })
-    const account: AccountNode = { label: `a${a}`, id: accountId, workspaces: [] }
-    topology.accounts.push(account)
-    for (const [w, wsPlan] of accountPlan.workspaces.entries()) {
+  // Everything is named first, in plan order (labels, canaries, passwords). Each collection is then
+  // filled in plan order (the accounts one after another; an account's workspaces, then its users,
+  // one after another), so the target lists them in the same order on every run of the seed; the
+  // accounts' subtrees are built concurrently, and all logins go through a pool of the adapter's
+  // concurrency. The topology lists everything in plan order whatever order the answers came in.
+  const width = http.concurrency ?? 1
+  const planned = plan.accounts.map((accountPlan, a) => ({
+    label: `a${a}`,
+    workspaces: accountPlan.workspaces.map((wsPlan, w) => {
       const label = `a${a}.w${w}`
-      const workspaceId = await create(workspacesCreate, { [params.account]: accountId }, { label: `ta-${tag}-${label}`, environment: wsPlan.environment }, `workspace ${label}`)
-      account.workspaces.push({ label, id: workspaceId, accountId })
       const counts: Record<string, number> = {}
-      for (const u of wsPlan.users) {
-        const kind = u.accountAdmin ? 'account_admin' : u.role
-        const k = (counts[kind] = (counts[kind] ?? 0) + 1)
-        const userLabel = `${label}.${kind}${k > 1 ? k : ''}`
-        const marker = canary()
-        const email = `${marker}@tenant-audit.test`
-        const password = secrets.add(newPassword())!
-        const id = await create(usersCreate, { [params.account]: accountId, [params.workspace]: workspaceId },
-          { email, password, role: roleIn(usersCreate, 'role', u.role), accountRole: u.accountAdmin ? accountAdmin : undefined, label: userLabel }, `user ${userLabel}`)
-        const actor: Actor = { label: userLabel, kind: 'user', actorKind: kind, id, username: email, accountId, workspaceId, role: u.role, accountRole: u.accountAdmin ? 'admin' : null }
-        topology.actors.push(actor)
-        topology.objects.push({ label: userLabel, resource: usersCreate.resource, id, accountId, workspaceId, ownerLabel: userLabel, private: false, canary: marker })
-        pending.push({ actor, password })
+      return {
+        label, wsPlan,
+        users: wsPlan.users.map((u) => {
+          const kind: Actor['actorKind'] = u.accountAdmin ? 'account_admin' : u.role
+          const k = (counts[kind] = (counts[kind] ?? 0) + 1)
+          const marker = canary()
+          return { u, kind, label: `${label}.${kind}${k > 1 ? k : ''}`, marker, email: `${marker}@tenant-audit.test`, password: secrets.add(newPassword())! }
+        }),
       }
+    }),
+  }))
+  const accountIds: string[] = []
+  for (const pa of planned) {
+    const accountId = await create(accountsCreate, {}, { label: `ta-${tag}-${pa.label}` }, `account ${pa.label}`)
+    if (accountsDelete) topology.created.push({ resource: accountsCreate.resource, path: fillPath(accountsDelete.path, { [params.account]: accountId }) })
+    accountIds.push(accountId)
+  }
+  const built = await mapPool(planned, width, async (pa, a) => {
+    const accountId = accountIds[a]!
+    const account: AccountNode = { label: pa.label, id: accountId, workspaces: [] }
+    const users: { actor: Actor; object: SeededObject; password: string }[] = []
+    for (const pw of pa.workspaces) {
+      const workspaceId = await create(workspacesCreate, { [params.account]: accountId }, { label: `ta-${tag}-${pw.label}`, environment: pw.wsPlan.environment }, `workspace ${pw.label}`)
+      account.workspaces.push({ label: pw.label, id: workspaceId, accountId })
+    }
+    for (const [w, pw] of pa.workspaces.entries()) {
+      const workspaceId = account.workspaces[w]!.id
+      for (const pu of pw.users) {
+        const id = await create(usersCreate, { [params.account]: accountId, [params.workspace]: workspaceId },
+          { email: pu.email, password: pu.password, role: roleIn(usersCreate, 'role', pu.u.role), accountRole: pu.u.accountAdmin ? accountAdmin : undefined, label: pu.label }, `user ${pu.label}`)
+        const actor: Actor = { label: pu.label, kind: 'user', actorKind: pu.kind, id, username: pu.email, accountId, workspaceId, role: pu.u.role, accountRole: pu.u.accountAdmin ? 'admin' : null }
+        users.push({ actor, object: { label: pu.label, resource: usersCreate.resource, id, accountId, workspaceId, ownerLabel: pu.label, private: false, canary: pu.marker }, password: pu.password })
+      }
+    }
+    return { account, users }
+  })
+  const pending: { actor: Actor; password: string }[] = []
+  for (const b of built) {
+    topology.accounts.push(b.account)
+    for (const { actor, object, password } of b.users) {
+      topology.actors.push(actor)
+      topology.objects.push(object)
+      pending.push({ actor, password })
     }
   }
   if (principalsCreate) {
@@ -133,7 +163,8 @@ export async function provisionThroughPortal(
       pending.push({ actor, password })
     }
   }
-  for (const { actor, password } of pending) actor.token = await login(http, profile, secrets, actor.username!, password, actor.workspaceId)
+  // Every actor logs in once, concurrently; the adapter records each login as a session that is renewed (by refresh when it can) later.
+  await mapPool(pending, width, async ({ actor, password }) => void (actor.token = await login(http, profile, secrets, actor.username!, password, actor.workspaceId)))
   topology.objects.push(...(await seedObjects(http, contract, topology, canary)))
   return { topology, secrets, rootToken }
 }

@@ -27,13 +27,35 @@ describe('teardown', () => {
       if (req.path === '/principals/2') t.created.push({ resource: 'accounts', path: '/accounts/3' })
       json(res, req.path === '/accounts/1' ? 500 : 204, {})
     })
-    http = new HttpAdapter({ baseUrl: stub.url, maxRequests: 100, timeoutMs: 5000, retries: 0 })
+    http = new HttpAdapter({ baseUrl: stub.url, maxRequests: 100, timeoutMs: 5000, retries: 0, concurrency: 1 })
     const progress: TeardownResult = { removed: 0, leftovers: [] }
     const result = await teardown(http, t, async () => 'root', progress)
     expect(stub.seen.map((r) => `${r.method} ${r.path}`)).toEqual(['DELETE /principals/2', 'DELETE /accounts/3', 'DELETE /accounts/1'])
     expect(ledger).toEqual([['/accounts/1', '/principals/2'], ['/accounts/1', '/accounts/3'], ['/accounts/1']])
     expect(result).toBe(progress)
     expect(result).toEqual({ removed: 2, leftovers: ['accounts /accounts/1 (500)'] })
+    expect(t.created).toEqual([])
+  })
+
+  it('removes in parallel up to the concurrency, logs in once for all, and empties the ledger', async () => {
+    const paths = Array.from({ length: 10 }, (_, i) => `/accounts/${i}`)
+    const t = topology(paths)
+    let inFlight = 0
+    let most = 0
+    stub = await startStub(async (_req, res) => {
+      most = Math.max(most, ++inFlight)
+      await new Promise((r) => setTimeout(r, 20))
+      inFlight--
+      json(res, 204, {})
+    })
+    http = new HttpAdapter({ baseUrl: stub.url, maxRequests: 100, timeoutMs: 5000, retries: 0, concurrency: 4 })
+    let logins = 0
+    const result = await teardown(http, t, async () => (logins++, 'root'))
+    expect(result).toEqual({ removed: 10, leftovers: [] })
+    expect(logins).toBe(1)
+    expect(stub.seen.map((r) => r.path).sort()).toEqual([...paths].sort())
+    expect(most).toBeGreaterThan(1)
+    expect(most).toBeLessThanOrEqual(4)
     expect(t.created).toEqual([])
   })
 

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import { BaseSequencer, type TestSpecification } from 'vitest/node'
 import AuditReporter from './reporter.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -7,8 +8,25 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 /**
  * The Vitest config of an audit. `tenant-audit run` uses it through Vitest's Node API; it also
  * works directly: `TENANT_AUDIT_TARGET=staging.yaml npx vitest run --config harness/vitest/audit.config.ts --shard 1/2`.
- * One worker, files and checks in order: the same seed gives the same requests and findings.
+ * One worker, files in order. Within a file, checks run concurrently (at most the run's concurrency
+ * at once: `run --concurrency`, else the profile's `budget.concurrency`, else 8), except `exclusive`
+ * ones, which run alone in their place; each check draws from its own seed and the report is put in
+ * check order, so the same seed gives the same requests and findings whatever the interleaving.
  */
+const concurrency = Number(process.env.TENANT_AUDIT_CONCURRENCY) || 8
+
+/** Suite files always in report order (access, forgery, ratelimit, audit), never by cached durations: what runs before a check is part of its input. */
+const ORDER = ['access', 'forgery', 'ratelimit', 'audit']
+class SuiteOrder extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (f: TestSpecification) => {
+      const i = ORDER.findIndex((s) => f.moduleId.replace(/\\/g, '/').includes(`/suites/${s}/`))
+      return i < 0 ? ORDER.length : i
+    }
+    return [...files].sort((a, b) => rank(a) - rank(b) || (a.moduleId < b.moduleId ? -1 : a.moduleId > b.moduleId ? 1 : 0))
+  }
+}
+
 export default defineConfig({
   root,
   test: {
@@ -18,7 +36,8 @@ export default defineConfig({
     maxWorkers: 1,
     fileParallelism: false,
     isolate: false,
-    sequence: { shuffle: false, concurrent: false },
+    sequence: { shuffle: false, concurrent: false, sequencer: SuiteOrder },
+    maxConcurrency: concurrency,
     testTimeout: 30 * 60_000,
     hookTimeout: 10 * 60_000,
     reporters: [new AuditReporter(), ...(process.env.TENANT_AUDIT_CLI === '1' ? [] : ['default' as const])],

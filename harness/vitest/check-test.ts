@@ -1,4 +1,4 @@
-import { inject, test } from 'vitest'
+import { inject, test, type TestContext } from 'vitest'
 import { parseContract, type TargetContract } from '../core/contract.js'
 import { normalizeNotes, type CheckDefinition, type CheckOutcome } from '../core/check.js'
 import { capabilities } from '../core/topology.js'
@@ -6,8 +6,7 @@ import { isHarnessError } from '../core/errors.js'
 import { isProbeSkipped } from '../core/skip.js'
 import { CheckContext } from '../engine/context.js'
 import { adapterFor } from '../engine/open-target.js'
-import type { HttpAdapter } from '../adapters/http.js'
-import { subTraffic } from '../adapters/traffic.js'
+import { newScope, type HttpAdapter } from '../adapters/http.js'
 import type { CheckMeta } from './state.js'
 import './state.js'
 
@@ -29,59 +28,69 @@ function shared() {
 }
 
 /**
- * The only bridge from a check to Vitest: one test per check. The check's outcome travels on
+ * The only bridge from a check to Vitest: one test per check, a concurrent one (Vitest runs
+ * consecutive concurrent tests together, at most `maxConcurrency` at once) unless the check is
+ * `exclusive`: a sequential test, which Vitest starts only once the concurrent ones before it have
+ * ended and finishes before any after it starts, so it runs alone. Each check runs in its own
+ * request scope, so its request count and traffic are its own whatever runs beside it. The check's outcome travels on
  * `task.meta.tenantAudit` for the reporter; the test fails when there are findings (so a plain
  * `vitest` run shows red), is skipped when a capability is missing or a probe throws `ProbeSkipped`, and a harness fault (target
  * unreachable, budget exhausted) is recorded as status `error` and rethrown.
  */
 export function checkTest(check: CheckDefinition<CheckContext>): void {
-  test(check.id, async ({ task, skip }) => {
-    const { audit, http, contract } = shared()
-    const ctx = new CheckContext(check.id, audit.topology, contract, audit.profile, http,
-      { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath, secrets: audit.secrets, raceless: audit.raceless })
-    const started = Date.now()
-    const startedAt = new Date(started).toISOString()
-    const trafficBefore = { ...http.traffic }
-    const base = { id: check.id, suite: check.suite, title: check.title, severity: check.severity, cwe: check.cwe, owasp: check.owasp }
-    const meta = (outcome: CheckOutcome, status: CheckMeta['result']['status'], reason?: string): CheckMeta => ({
-      result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason, startedAt, notes: normalizeNotes(outcome.notes) },
-      findings: outcome.findings,
-      matrix: ctx.matrix.toJSON(),
-      traffic: subTraffic(http.traffic, trafficBefore),
-    })
-    const missing = (check.requires ?? []).filter((c) => !capabilities(audit.topology).has(c))
-    if (missing.length > 0) {
-      task.meta.tenantAudit = meta({ findings: [] }, 'skipped', `the topology lacks: ${missing.join(', ')}`)
-      return skip(task.meta.tenantAudit.result.reason)
-    }
-    const inapplicable = check.applies?.({ contract, profile: audit.profile })
-    if (inapplicable) {
-      task.meta.tenantAudit = meta({ findings: [] }, 'skipped', inapplicable)
-      return skip(inapplicable)
-    }
-    let outcome: CheckOutcome
-    try {
-      // The positive controls run before cleanup: a control may need the check's throwaway objects.
-      outcome = await check.run(ctx).then((o) => ctx.controlled(o)).finally(() => ctx.cleanup())
-    } catch (err) {
-      // A request the harness cannot build (no schema-valid body) skips the check with the reason.
-      if (isProbeSkipped(err)) {
-        task.meta.tenantAudit = meta({ findings: [] }, 'skipped', err.message)
-        return skip(err.message)
-      }
-      task.meta.tenantAudit = meta({ findings: [] }, 'error', isHarnessError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err))
-      throw err
-    }
-    if (outcome.skipped) {
-      task.meta.tenantAudit = meta(outcome, 'skipped', outcome.skipped)
-      return skip(outcome.skipped)
-    }
-    // Findings that survive a failed control (leaks, 2xx to forbidden calls) still fail the check;
-    // without findings, a failed control makes it inconclusive, never passed.
-    const status = outcome.findings.length > 0 ? 'failed' : outcome.inconclusive ? 'inconclusive' : 'passed'
-    task.meta.tenantAudit = meta(outcome, status, outcome.inconclusive)
-    if (outcome.findings.length > 0) {
-      throw new Error(`${outcome.findings.length} finding(s):\n${outcome.findings.map((f) => `- ${f.message}`).join('\n')}`)
-    }
+  const declare = check.exclusive ? test : test.concurrent
+  declare(check.id, async (t) => {
+    const { http } = shared()
+    const scope = newScope()
+    return http.inScope(scope, () => runCheck(check, t, scope))
   })
+}
+
+async function runCheck(check: CheckDefinition<CheckContext>, { task, skip }: TestContext, scope: ReturnType<typeof newScope>): Promise<void> {
+  const { audit, http, contract } = shared()
+  const ctx = new CheckContext(check.id, audit.topology, contract, audit.profile, http,
+    { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath, secrets: audit.secrets, raceless: audit.raceless })
+  const started = Date.now()
+  const startedAt = new Date(started).toISOString()
+  const base = { id: check.id, suite: check.suite, title: check.title, severity: check.severity, cwe: check.cwe, owasp: check.owasp }
+  const meta = (outcome: CheckOutcome, status: CheckMeta['result']['status'], reason?: string): CheckMeta => ({
+    result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason, startedAt, notes: normalizeNotes(outcome.notes) },
+    findings: outcome.findings,
+    matrix: ctx.matrix.toJSON(),
+    traffic: { ...scope.traffic },
+  })
+  const missing = (check.requires ?? []).filter((c) => !capabilities(audit.topology).has(c))
+  if (missing.length > 0) {
+    task.meta.tenantAudit = meta({ findings: [] }, 'skipped', `the topology lacks: ${missing.join(', ')}`)
+    return skip(task.meta.tenantAudit.result.reason)
+  }
+  const inapplicable = check.applies?.({ contract, profile: audit.profile })
+  if (inapplicable) {
+    task.meta.tenantAudit = meta({ findings: [] }, 'skipped', inapplicable)
+    return skip(inapplicable)
+  }
+  let outcome: CheckOutcome
+  try {
+    // The positive controls run before cleanup: a control may need the check's throwaway objects.
+    outcome = await check.run(ctx).then((o) => ctx.controlled(o)).finally(() => ctx.cleanup())
+  } catch (err) {
+    // A request the harness cannot build (no schema-valid body) skips the check with the reason.
+    if (isProbeSkipped(err)) {
+      task.meta.tenantAudit = meta({ findings: [] }, 'skipped', err.message)
+      return skip(err.message)
+    }
+    task.meta.tenantAudit = meta({ findings: [] }, 'error', isHarnessError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err))
+    throw err
+  }
+  if (outcome.skipped) {
+    task.meta.tenantAudit = meta(outcome, 'skipped', outcome.skipped)
+    return skip(outcome.skipped)
+  }
+  // Findings that survive a failed control (leaks, 2xx to forbidden calls) still fail the check;
+  // without findings, a failed control makes it inconclusive, never passed.
+  const status = outcome.findings.length > 0 ? 'failed' : outcome.inconclusive ? 'inconclusive' : 'passed'
+  task.meta.tenantAudit = meta(outcome, status, outcome.inconclusive)
+  if (outcome.findings.length > 0) {
+    throw new Error(`${outcome.findings.length} finding(s):\n${outcome.findings.map((f) => `- ${f.message}`).join('\n')}`)
+  }
 }

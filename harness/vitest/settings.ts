@@ -18,6 +18,8 @@ export const settingsSchema = z.object({
   TENANT_AUDIT_REPLAY_PATH: z.string().optional(),
   TENANT_AUDIT_TOPOLOGY: z.enum(['default', 'small']).default('default'),
   TENANT_AUDIT_QUIET: z.enum(['0', '1']).optional(),
+  /** Overrides the profile's `budget.concurrency` (`run --concurrency N`). */
+  TENANT_AUDIT_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
 })
 
 export type AuditSettings = z.infer<typeof settingsSchema> & { TENANT_AUDIT_SEED: number }

@@ -27,6 +27,8 @@ export const loginTiming = defineCheck<CheckContext>({
   suite: 'access',
   title: 'The time a failed login takes tells whether the e-mail exists',
   severity: 'medium', cwe: 208, owasp: 'API2:2023',
+  // Alone: it spends the harness address's login windows (other checks' logins would meet its lockouts), and it times answers.
+  exclusive: true,
   docs: 'issue 13 defect 3 (known e-mail with a foreign workspace skipped the KDF); OWASP Authentication Cheat Sheet (generic, constant-time authentication responses); CWE-208; fault login-timing-oracle',
   async run(ctx) {
     const path = ctx.profile.auth.tokenEndpoint

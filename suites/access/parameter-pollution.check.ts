@@ -46,6 +46,9 @@ function findingOf(ctx: CheckContext, r: ProbeResult, style: PollutionStyle, rel
 export const parameterPollution = defineCheck<CheckContext>({
   id: 'access/parameter-pollution',
   suite: 'access',
+  // Alone: the polluted answer must name exactly the objects the plain one did, and another check's
+  // throwaway created or deleted in the same workspace between the two calls would read as a change.
+  exclusive: true,
   title: "Another tenant's ids in query, body or headers change what a call returns",
   severity: 'critical', cwe: 639, owasp: 'API1:2023',
   requires: ['two-accounts'],

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
-import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
+import type { CheckContext, Probe, ProbeResult } from '../../harness/engine/context.js'
+import type { OpTarget } from '../../harness/core/oracle.js'
+import type { Actor } from '../../harness/core/topology.js'
 import { bodyFromSchema, validBody } from '../../harness/provision/bodies.js'
 import { ProbeSkipped } from '../../harness/core/skip.js'
 import type { SeededObject } from '../../harness/core/topology.js'
@@ -9,6 +11,10 @@ import { newPassword } from '../../harness/provision/session.js'
 import { objectIn, objectParam, representatives, targetsFor } from '../../harness/engine/targets.js'
 import { throwaway } from '../../harness/engine/throwaway.js'
 import { restsOnRefusal, worst, type Op } from '../../harness/engine/judge.js'
+
+function zip<A, B>(a: readonly A[], b: readonly B[]): [A, B][] {
+  return a.map((x, i) => [x, b[i]!])
+}
 
 /** A finding for one judged probe, keyed so the same defect is one finding across runs. */
 export function findingFor(ctx: CheckContext, r: ProbeResult, relation: string): FindingInput {
@@ -57,33 +63,54 @@ export const policyMatrix = defineCheck<CheckContext>({
   docs: 'authz-tools.md §4 AuthMatrix M1, ZAP Z1–Z2, overstep O1',
   async run(ctx) {
     const t = ctx.topology
-    const findings = new Map<string, FindingInput>()
+    // The cells in walk order. A delete cell needs its own throwaway first, made and probed in order;
+    // every other cell is independent of the others and goes through a pool (ctx.probeAll books the
+    // answers in walk order). Findings are taken in walk order, so the first of a dedup key wins as before.
+    type Cell = { relation: string; probe?: Probe; spare?: { op: Op; actor: Actor; target: OpTarget } }
+    const cells: Cell[] = []
     for (const op of ctx.contract.annotated) {
       if (op.tenancy.context === 'auth' || op.tenancy.context === 'public') continue
       const objParam = objectParam(t, op)
       for (const actor of representatives(t)) {
         for (const { relation, target } of targetsFor(t, op, actor)) {
-          const probeTarget = { ...target }
           if (op.verb === 'delete') {
-            // Never delete seeded data: aim every delete at a disposable object in the same place.
-            const spare = await throwaway(ctx, op.resource, target, actor)
-            if (!spare) continue
-            if (op.role === 'account') probeTarget.accountId = spare.id
-            else if (op.role === 'workspace') probeTarget.workspaceId = spare.id
-            else probeTarget.object = spare
-          } else if (objParam) {
+            cells.push({ relation, spare: { op, actor, target } })
+            continue
+          }
+          const probeTarget = { ...target }
+          if (objParam) {
             const ws = t.accounts.flatMap((a) => a.workspaces).find((w) => w.id === target.workspaceId)
             const object = ws && objectIn(t, op, ws, actor)
             if (!object) continue
             probeTarget.object = object
           }
           const params = objParam && probeTarget.object ? { [objParam]: probeTarget.object.id } : {}
-          const r = await ctx.probe({ actor, op, target: probeTarget, params, body: bodyFor(ctx, op, probeTarget.object) })
-          if (r.judgement.problems.length === 0) continue
-          const f = findingFor(ctx, r, relation)
-          if (!findings.has(f.dedupKey)) findings.set(f.dedupKey, f)
+          cells.push({ relation, probe: { actor, op, target: probeTarget, params, body: bodyFor(ctx, op, probeTarget.object) } })
         }
       }
+    }
+    const pooled = cells.filter((c) => c.probe)
+    const answers = new Map<Cell, ProbeResult>(zip(pooled, await ctx.probeAll(pooled.map((c) => c.probe!))))
+    for (const cell of cells) {
+      if (!cell.spare) continue
+      const { op, actor, target } = cell.spare
+      // Never delete seeded data: aim every delete at a disposable object in the same place.
+      const spare = await throwaway(ctx, op.resource, target, actor)
+      if (!spare) continue
+      const probeTarget = { ...target }
+      if (op.role === 'account') probeTarget.accountId = spare.id
+      else if (op.role === 'workspace') probeTarget.workspaceId = spare.id
+      else probeTarget.object = spare
+      const objParam = objectParam(t, op)
+      const params = objParam && probeTarget.object ? { [objParam]: probeTarget.object.id } : {}
+      answers.set(cell, await ctx.probe({ actor, op, target: probeTarget, params, body: bodyFor(ctx, op, probeTarget.object) }))
+    }
+    const findings = new Map<string, FindingInput>()
+    for (const cell of cells) {
+      const r = answers.get(cell)
+      if (!r || r.judgement.problems.length === 0) continue
+      const f = findingFor(ctx, r, cell.relation)
+      if (!findings.has(f.dedupKey)) findings.set(f.dedupKey, f)
     }
     return { findings: [...findings.values()] }
   },

@@ -81,6 +81,8 @@ async function attempts(ctx: CheckContext, actor: Actor, op: Op): Promise<Findin
 export const privilegeEscalation = defineCheck<CheckContext>({
   id: 'access/privilege-escalation',
   suite: 'access',
+  // Alone: on a faulty target a seeded actor's own role is really raised until it is put back, and every other check's oracle would be wrong meanwhile.
+  exclusive: true,
   title: 'A role raised beyond what the caller may grant',
   severity: 'critical', cwe: 269, owasp: 'API5:2023',
   docs: 'authz-tools.md §4 K4 (BFLA), K7 (mass assignment of role), C2 (BFLA swap); ASVS 8.2.1; DESIGN §1 grant rules; faults editor-raises-own-role, workspace-admin-grants-account-admin, support-can-write',

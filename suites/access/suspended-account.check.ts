@@ -35,6 +35,8 @@ function readFor(ctx: CheckContext, u: Actor): Op | undefined {
 export const suspendedAccount = defineCheck<CheckContext>({
   id: 'access/suspended-account',
   suite: 'access',
+  // Alone: while an account is suspended every check's calls as its users would be refused.
+  exclusive: true,
   title: "A suspended account's tokens keep working",
   severity: 'critical', cwe: 613, owasp: 'API2:2023',
   requires: ['two-accounts', 'principals'],

@@ -15,6 +15,8 @@ import { collapse } from '../../harness/audit/scenarios.js'
 export const chainVerifies = defineCheck<CheckContext>({
   id: 'audit/chain-verifies',
   suite: 'audit',
+  // Alone: it reads whole trails page by page, which must not grow under it.
+  exclusive: true,
   title: 'Audit trail hash chain does not verify',
   severity: 'high', cwe: 353, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.3 (per-tenant hash chain, RFC 8785), §2.5.6 (integrity: prev_hash links, no gaps); OWASP Logging Cheat Sheet (tamper detection)',

@@ -31,6 +31,8 @@ function issuer(ctx: CheckContext, ops: ReturnType<typeof checkpointOps>, accoun
 export const checkpointAnchored = defineCheck<CheckContext>({
   id: 'audit/checkpoint-anchored',
   suite: 'audit',
+  // Alone: it compares signed checkpoints with the trail's head, which must not move under it.
+  exclusive: true,
   title: "Audit trail's tail is not anchored by its signed checkpoint",
   severity: 'high', cwe: 353, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.3 (tamper evidence: a chain misses tail truncation unless its head is anchored; CloudTrail signed digests), §2.5.6 (integrity: head matches the published checkpoint)',

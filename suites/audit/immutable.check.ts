@@ -27,6 +27,8 @@ const TAMPER = 'tenant-audit-tamper'
 export const immutable = defineCheck<CheckContext>({
   id: 'audit/immutable',
   suite: 'audit',
+  // Alone: on a faulty target its attempts may really delete or change events other checks look for.
+  exclusive: true,
   title: 'Audit events can be changed or deleted through the API',
   severity: 'critical', cwe: 284, owasp: 'API5:2023',
   docs: 'tenancy-audit-ratelimit.md §2.5.6 (integrity: editing or deleting a row is detected), §2.4 (ISO 27002 8.15: logs protected from modification and deletion)',

@@ -47,6 +47,8 @@ const TOKEN_KINDS: Record<string, SecretKind> = { access_token: 'access token', 
 export const noSecrets = defineCheck<CheckContext>({
   id: 'audit/no-secrets',
   suite: 'audit',
+  // Alone: it exports whole trails and searches them for every secret the run handled so far; a concurrent login would add secrets it has not been told of.
+  exclusive: true,
   title: 'Secret recorded in the audit trail',
   severity: 'high', cwe: 532, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.5.5 (negative content: no raw JWTs, passwords, Authorization headers), §2.4 (OWASP Logging Cheat Sheet)',

@@ -13,6 +13,9 @@ import { AuditTrail } from '../../harness/audit/trail.js'
 export const timeliness = defineCheck<CheckContext>({
   id: 'audit/timeliness',
   suite: 'audit',
+  // Alone: it measures how late events appear; other checks' requests queued beside its polls (and
+  // the target's load from them) would be counted as the target's lateness.
+  exclusive: true,
   title: 'Audit events appear late or never',
   severity: 'medium', cwe: 778, owasp: 'API8:2023',
   docs: 'tenancy-audit-ratelimit.md §2.5.7 (logging failure: detect a silent drop), §2.4 (OWASP Logging: detect when logging stops)',

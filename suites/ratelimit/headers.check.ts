@@ -80,6 +80,8 @@ function problemsOf429(res: HttpResponse): string[] {
 export const headers = defineCheck<CheckContext>({
   id: 'ratelimit/headers',
   suite: 'ratelimit',
+  // Alone: it spends and sets quotas, and other checks' requests would count against the windows it measures.
+  exclusive: true,
   title: 'RateLimit fields are missing, malformed or disclose the tenant',
   severity: 'low', cwe: 200, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §0 (4), §3.1 draft-11 syntax and semantics, §3.6 (1) header conformance and (2) problem type; RFC 9457; RFC 9651',

@@ -9,6 +9,8 @@ import { admissible, call, findingAt, flood, quotaTenants, restore } from './quo
 export const keyedOnTenantNotAddress = defineCheck<CheckContext>({
   id: 'ratelimit/keyed-on-tenant-not-address',
   suite: 'ratelimit',
+  // Alone: it spends and sets quotas, and other checks' requests would count against the windows it measures.
+  exclusive: true,
   title: 'The account quota is keyed on a spoofable client address',
   severity: 'high', cwe: 348, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.2 (tenant keying: from the verified claim, never a client header), §3.6 (3) spoofed headers; fault ratelimit-keyed-by-address',

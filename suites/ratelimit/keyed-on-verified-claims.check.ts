@@ -19,6 +19,8 @@ function forgeries(token: string): string[] {
 export const keyedOnVerifiedClaims = defineCheck<CheckContext>({
   id: 'ratelimit/keyed-on-verified-claims',
   suite: 'ratelimit',
+  // Alone: it spends and sets quotas, and other checks' requests would count against the windows it measures.
+  exclusive: true,
   title: "Forged tokens naming an account spend that account's quota",
   severity: 'high', cwe: 345, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.2 (key from the verified claim), §3.1 draft-11 §8.2 (refused requests counted against a quota let one client probe or drain another); fault ratelimit-unverified-claim',

@@ -17,6 +17,8 @@ const MAX_WAIT_SECONDS = 60
 export const loginBruteforce = defineCheck<CheckContext>({
   id: 'ratelimit/login-bruteforce',
   suite: 'ratelimit',
+  // Alone: it locks the harness's address out of logins until Retry-After, and counts the failed logins of one window.
+  exclusive: true,
   title: 'Password guessing at the token endpoint is not throttled',
   severity: 'high', cwe: 307, owasp: 'API2:2023',
   docs: 'DESIGN "Rate limits" (failed logins limited per client address and per username); tenancy-audit-ratelimit.md §3.4 (Cognito/API Gateway throttling); OWASP API2:2023; fault ratelimit-token-endpoint-unlimited',

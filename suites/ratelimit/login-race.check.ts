@@ -24,13 +24,15 @@ export const loginRace = defineCheck<CheckContext>({
   suite: 'ratelimit',
   title: 'Wrong passwords sent at once get past the failed-login limit',
   severity: 'high', cwe: 307, owasp: 'API2:2023',
+  // Alone: it spends the harness address's login windows (other checks' logins would meet its lockouts), and it times answers.
+  exclusive: true,
   docs: 'issue 13 defect 2 (check-then-spend login limiter); OWASP Authentication Cheat Sheet (account lockout); tenancy-audit-ratelimit.md §3.4; fault ratelimit-login-check-then-spend',
   async run(ctx) {
     const path = ctx.profile.auth.tokenEndpoint
     const max = ctx.profile.rateLimit.loginAttempts
     const username = () => `ta-${ctx.topology.tag}-race-${randomBytes(4).toString('hex')}@tenant-audit.test`
-    const guess = (user: string): Promise<HttpResponse> => ctx.as(ANONYMOUS).send({
-      method: 'POST', path, throttle: 'report', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    const guess = (user: string, burst = false): Promise<HttpResponse> => ctx.as(ANONYMOUS).send({
+      method: 'POST', path, throttle: 'report', burst, headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'password', username: user, password: randomBytes(12).toString('base64url') }).toString(),
     })
     const failure = (r: HttpResponse) => r.status === 400 || r.status === 401
@@ -50,7 +52,7 @@ export const loginRace = defineCheck<CheckContext>({
     if (width > MAX_WIDTH) return { findings: [], skipped: `the limit (${inRow} failures in a row) is too high to race with at most ${MAX_WIDTH} attempts at once` }
 
     const second = username()
-    const answers = await Promise.all(Array.from({ length: width }, () => guess(second)))
+    const answers = await Promise.all(Array.from({ length: width }, () => guess(second, true)))
     const admitted = answers.filter(failure)
     const last = [...answers].reverse().find((a) => a.status === 429)
     const wait = retryAfter(last ?? limited)

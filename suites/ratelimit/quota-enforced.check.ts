@@ -11,6 +11,8 @@ import { admissible, call, findingAt, flood, quotaTenants, restore, retryAfter, 
 export const quotaEnforced = defineCheck<CheckContext>({
   id: 'ratelimit/quota-enforced',
   suite: 'ratelimit',
+  // Alone: it spends and sets quotas, and other checks' requests would count against the windows it measures.
+  exclusive: true,
   title: "An account's rate-limit quota is not enforced",
   severity: 'high', cwe: 770, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.6 (2) throttle semantics, §3.1 (Retry-After precedence); RFC 6585 §4; DESIGN "Rate limits"',

@@ -22,6 +22,8 @@ export const refusalsCharged = defineCheck<CheckContext>({
   suite: 'ratelimit',
   title: "Refused requests escape the account's quota, or a revoked token spends it",
   severity: 'medium', cwe: 770, owasp: 'API4:2023',
+  // Alone: it spends an account's quota window and reads the time a flood took.
+  exclusive: true,
   docs: 'issue 13 defects 4 (404/405 answered before the limiter) and 5 (a revoked token drains its account quota); tenancy-audit-ratelimit.md §3.6; faults ratelimit-refusals-uncharged, ratelimit-revoked-token-charged',
   async run(ctx) {
     const setup = await quotaTenants(ctx, 1, 2)

@@ -11,6 +11,8 @@ import { call, findingAt, flood, quotaTenants, remaining, restore } from './quot
 export const tenantIsolation = defineCheck<CheckContext>({
   id: 'ratelimit/tenant-isolation',
   suite: 'ratelimit',
+  // Alone: it spends and sets quotas, and other checks' requests would count against the windows it measures.
+  exclusive: true,
   title: "One account's traffic spends another account's quota",
   severity: 'high', cwe: 770, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.6 (3) per-tenant isolation, (4) noisy neighbour; fault ratelimit-global-bucket',

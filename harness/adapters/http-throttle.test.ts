@@ -55,6 +55,16 @@ describe('the adapter waits throttling out', () => {
     expect(a.traffic.resends).toBe(1)
   })
 
+  it("a probe's exhausted window (throttle: report) holds nobody: the next ordinary request is sent at once", async () => {
+    let i = 0
+    // The first answer says its window is spent for a minute (a throwaway username's login failures).
+    stub = await startStub((_req, res) => (i++ === 0 ? json(res, 429, { title: 'locked' }, { ratelimit: '"login";r=0;t=60', 'retry-after': '60' }) : json(res, 200, { ok: true })))
+    const a = adapter(stub)
+    expect((await a.send({ method: 'POST', path: '/token', throttle: 'report' })).status).toBe(429)
+    expect((await a.send({ method: 'POST', path: '/token' })).status).toBe(200)
+    expect(a.traffic.waitedMs).toBe(0)
+  })
+
   it('past maxRetries it stops with ERR_TARGET_THROTTLED naming the route, never returning the 429', async () => {
     const a = adapter(await throttling(Infinity), { throttle: { maxRetries: 3, maxWaitMs: 120_000 } })
     const err = await a.send({ method: 'GET', path: '/records/7' }).catch((e: unknown) => e)

@@ -235,7 +235,9 @@ export class HttpAdapter {
         this.traffic.waitedMs += held
       }
       const res = await this.once(req)
-      this.gate.observe(partition, res.headers)
+      // A probe that spends a limit on purpose (report) paces nobody: what it exhausted is often a window
+      // of its own (a throwaway username's login failures), and the check waits out what it must itself.
+      if (!report) this.gate.observe(partition, res.headers)
       if (report || !isThrottled(res.status, res.headers)) return res
       this.traffic.throttled++
       const wait = throttleWaitMs(res.headers, attempt)

@@ -30,38 +30,49 @@ export class OAuthError extends Error {
 
 const badCredentials = () => new OAuthError('invalid_grant', 'The credentials are invalid.')
 
+type UserRow = { id: string; email: string; account_id: string; workspace_id: string; role: WorkspaceRole; account_role: 'admin' | null; password_hash: string }
+type PrincipalRow = { id: string; email: string; platform_role: PlatformRole; password_hash: string }
+
 /**
- * Password grant. The lookup runs under a context that can see exactly the rows with this email;
- * an unknown email costs one scrypt like a known one. A suspended account cannot log in.
+ * Password grant. The lookup runs, in a transaction of its own (`inTx`), under a context that can see
+ * exactly the rows with this email; the password KDF runs after it, holding no database connection, so
+ * a flood of logins cannot starve other tenants' requests of connections (issue 13 defect 2; with
+ * PGlite, of *the* connection). An unknown email costs one scrypt like a known one. Whether the
+ * account is active is `issueLoginTokens`' to check, in the transaction that issues the tokens.
  */
-export async function passwordGrant(tx: Tx, email: string, password: string, workspaceId: string | undefined, faults: FaultSet, cost?: ScryptCost): Promise<Subject> {
-  const users = await tx.query<{ id: string; email: string; account_id: string; workspace_id: string; role: WorkspaceRole; account_role: 'admin' | null; password_hash: string }>(
-    'SELECT id, email, account_id, workspace_id, role, account_role, password_hash FROM users WHERE email = $1', [email])
-  const principals = await tx.query<{ id: string; email: string; platform_role: PlatformRole; password_hash: string }>(
-    'SELECT id, email, platform_role, password_hash FROM principals WHERE email = $1', [email])
+export async function passwordGrant(inTx: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>, email: string, password: string, workspaceId: string | undefined, faults: FaultSet, cost?: ScryptCost): Promise<Subject> {
+  const { users, principals } = await inTx(async (tx) => ({
+    users: (await tx.query<UserRow>('SELECT id, email, account_id, workspace_id, role, account_role, password_hash FROM users WHERE email = $1', [email])).rows,
+    principals: (await tx.query<PrincipalRow>('SELECT id, email, platform_role, password_hash FROM principals WHERE email = $1', [email])).rows,
+  }))
   // At least one KDF on every path, whatever matched: the answer's timing must not tell which e-mails
   // exist (issue 13 defect 3: a known e-mail with another workspace_id used to skip it).
   let hashed = false
   const verify = (hash: string) => ((hashed = true), verifyPassword(password, hash))
   // E-mails are unique per account (issue 13 defect 6): the password, and workspace_id when given, picks the user.
-  let u: (typeof users.rows)[number] | undefined
-  for (const row of users.rows) {
+  let u: UserRow | undefined
+  for (const row of users) {
     if ((workspaceId && workspaceId !== row.workspace_id) || !(await verify(row.password_hash))) continue
     if (u) throw new OAuthError('invalid_request', 'These credentials sign in to several workspaces: give workspace_id.')
     u = row
   }
-  const p = principals.rows[0]
-  if (u) {
-    await tx.query("SELECT set_config('app.account_id', $1, true)", [u.account_id])
-    const acct = await tx.query<{ status: string }>('SELECT status FROM accounts WHERE id = $1', [u.account_id])
-    if (acct.rows[0]?.status !== 'active') throw badCredentials()
-    return { kind: 'user', id: u.id, email: u.email, accountId: u.account_id, workspaceId: u.workspace_id, role: u.role, accountRole: u.account_role }
-  }
+  if (u) return { kind: 'user', id: u.id, email: u.email, accountId: u.account_id, workspaceId: u.workspace_id, role: u.role, accountRole: u.account_role }
+  const p = principals[0]
   if (p && !workspaceId && (await verify(p.password_hash))) {
     return { kind: 'principal', id: p.id, email: p.email, platformRole: p.platform_role }
   }
-  if (!hashed && !(faults.has('login-timing-oracle') && (users.rows.length > 0 || p))) await verifyAgainstDummy(password, cost)
+  if (!hashed && !(faults.has('login-timing-oracle') && (users.length > 0 || p))) await verifyAgainstDummy(password, cost)
   throw badCredentials()
+}
+
+/** The tokens of a password login, once its subject is known: a suspended account cannot log in. */
+export async function issueLoginTokens(tx: Tx, deps: ServerDeps, s: Subject): Promise<TokenResponse> {
+  if (s.kind === 'user') {
+    await tx.query("SELECT set_config('app.account_id', $1, true)", [s.accountId])
+    const acct = await tx.query<{ status: string }>('SELECT status FROM accounts WHERE id = $1', [s.accountId])
+    if (acct.rows[0]?.status !== 'active') throw badCredentials()
+  }
+  return issueTokens(tx, deps, s)
 }
 
 /** Issues the access, ID and refresh tokens for a subject; the refresh token is stored hashed in `familyId`. */

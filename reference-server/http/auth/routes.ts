@@ -2,7 +2,7 @@ import express, { type Express, type Request, type Response } from 'express'
 import { z } from 'zod'
 import type { ServerDeps } from '../types.js'
 import { mountPublic } from '../route.js'
-import { OAuthError, issueTokens, passwordGrant, refreshGrant, revokeFamily, hashRefresh } from './grants.js'
+import { OAuthError, issueLoginTokens, issueTokens, passwordGrant, type TokenResponse, refreshGrant, revokeFamily, hashRefresh } from './grants.js'
 import { isAuthError } from '../../auth/errors.js'
 import { hasNul } from '../nul.js'
 import { recordLoginFailure } from '../../audit/recorder.js'
@@ -43,12 +43,19 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       // Brute force: one failure reserved before any SQL or scrypt (429 when a window is spent), refunded on success.
       if (input.grant_type === 'password') await deps.limiter.reserveLogin(req, res, input.username)
       let reuse: string | undefined
-      const tokens = await db.withTenant(input.grant_type === 'password' ? { loginEmail: input.username } : { refreshHash: hashRefresh(input.refresh_token) }, async (tx) => {
-        if (input.grant_type === 'password') return issueTokens(tx, deps, await passwordGrant(tx, input.username, input.password, input.workspace_id, deps.faults, deps.settings.passwordCost))
-        const r = await refreshGrant(tx, input.refresh_token, deps.faults.has('refresh-token-race'))
-        if ('reuse' in r) return void (reuse = r.reuse)
-        return issueTokens(tx, deps, r.subject, r.familyId)
-      })
+      let tokens: TokenResponse | undefined
+      if (input.grant_type === 'password') {
+        // The password is checked between two transactions, never inside one (passwordGrant).
+        const login = { loginEmail: input.username }
+        const subject = await passwordGrant((fn) => db.withTenant(login, fn), input.username, input.password, input.workspace_id, deps.faults, deps.settings.passwordCost)
+        tokens = await db.withTenant(login, (tx) => issueLoginTokens(tx, deps, subject))
+      } else {
+        tokens = await db.withTenant({ refreshHash: hashRefresh(input.refresh_token) }, async (tx) => {
+          const r = await refreshGrant(tx, input.refresh_token, deps.faults.has('refresh-token-race'))
+          if ('reuse' in r) return void (reuse = r.reuse)
+          return issueTokens(tx, deps, r.subject, r.familyId)
+        })
+      }
       if (reuse) {
         // A rotated token presented again: someone else holds a copy. Revoke the whole login.
         await db.withTenant({}, (tx) => revokeFamily(tx, reuse!, grantLifetime(deps), deps.faults.has('refresh-token-race')))

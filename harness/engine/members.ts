@@ -189,3 +189,17 @@ export async function acceptedFor(send: () => Promise<HttpResponse>, limitMs = 5
   }
   return undefined
 }
+
+/**
+ * One failed login on purpose: a random wrong password for `username` at the profile's token endpoint,
+ * the answer handed back as it is (a 429 included: `throttle: 'report'`). `workspaceId` goes in the
+ * profile's workspace parameter; `burst` releases it outside the concurrency bound (a race).
+ */
+export function wrongLogin(ctx: CheckContext, username: string, opts: { workspaceId?: string; burst?: boolean; headers?: Record<string, string> } = {}): Promise<HttpResponse> {
+  const form = new URLSearchParams({ grant_type: 'password', username, password: randomBytes(12).toString('base64url') })
+  if (opts.workspaceId && ctx.profile.auth.workspaceParam) form.set(ctx.profile.auth.workspaceParam, opts.workspaceId)
+  return ctx.as(ANONYMOUS).send({
+    method: 'POST', path: ctx.profile.auth.tokenEndpoint, throttle: 'report', burst: opts.burst,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...opts.headers }, body: form.toString(),
+  })
+}

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
-import { ANONYMOUS, users, type Actor } from '../../harness/core/topology.js'
+import { users, type Actor } from '../../harness/core/topology.js'
 import type { HttpResponse } from '../../harness/adapters/http.js'
 import type { CheckContext } from '../../harness/engine/context.js'
+import { wrongLogin } from '../../harness/engine/members.js'
 import { timingOracle, type TimingVerdict } from '../../harness/engine/timing.js'
 
 /** Pairs per variant; each known user takes at most PER_USER of them (below any sane per-username failure limit). */
@@ -31,7 +32,6 @@ export const loginTiming = defineCheck<CheckContext>({
   exclusive: true,
   docs: 'issue 13 defect 3 (known e-mail with a foreign workspace skipped the KDF); OWASP Authentication Cheat Sheet (generic, constant-time authentication responses); CWE-208; fault login-timing-oracle',
   async run(ctx) {
-    const path = ctx.profile.auth.tokenEndpoint
     const known = users(ctx.topology).filter((u): u is Actor & { username: string } => typeof u.username === 'string')
     if (known.length < 2) return { findings: [], skipped: 'the topology has fewer than two users with a known login name' }
     const foreignWs = (u: Actor) => ctx.topology.accounts.find((a) => a.id !== u.accountId)?.workspaces[0]?.id
@@ -48,11 +48,9 @@ export const loginTiming = defineCheck<CheckContext>({
       // A new unknown e-mail per pair: one unknown username must not meet the per-username limit either.
       const nobody = () => `ta-${ctx.topology.tag}-nobody-${randomBytes(4).toString('hex')}@tenant-audit.test`
       const sample = async (username: string, workspace: string | undefined): Promise<{ ms: number; res: HttpResponse } | string> => {
-        const form = new URLSearchParams({ grant_type: 'password', username, password: randomBytes(12).toString('base64url') })
-        if (workspace && wsParam) form.set(wsParam, workspace)
         for (let waited = 0; ;) {
           const t0 = performance.now()
-          const res = await ctx.as(ANONYMOUS).send({ method: 'POST', path, throttle: 'report', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() })
+          const res = await wrongLogin(ctx, username, { workspaceId: workspace })
           const ms = performance.now() - t0
           if (res.status !== 429) return res.status === 400 || res.status === 401 ? { ms, res } : `a wrong password answered ${res.status}, not a login failure`
           // Throttled: not a sample. Wait the window out (the answer's own time is not measured).

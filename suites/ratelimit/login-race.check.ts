@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { defineCheck } from '../../harness/core/check.js'
 import { ANONYMOUS } from '../../harness/core/topology.js'
+import { wrongLogin } from '../../harness/engine/members.js'
 import type { HttpResponse } from '../../harness/adapters/http.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { findingAt, retryAfter, sleep } from './quota.js'
@@ -24,17 +25,13 @@ export const loginRace = defineCheck<CheckContext>({
   suite: 'ratelimit',
   title: 'Wrong passwords sent at once get past the failed-login limit',
   severity: 'high', cwe: 307, owasp: 'API2:2023',
-  // Alone: it spends the harness address's login windows (other checks' logins would meet its lockouts), and it times answers.
+  // Alone: it spends the harness address's login windows (other checks' logins would meet its lockouts).
   exclusive: true,
   docs: 'issue 13 defect 2 (check-then-spend login limiter); OWASP Authentication Cheat Sheet (account lockout); tenancy-audit-ratelimit.md §3.4; fault ratelimit-login-check-then-spend',
   async run(ctx) {
-    const path = ctx.profile.auth.tokenEndpoint
     const max = ctx.profile.rateLimit.loginAttempts
     const username = () => `ta-${ctx.topology.tag}-race-${randomBytes(4).toString('hex')}@tenant-audit.test`
-    const guess = (user: string, burst = false): Promise<HttpResponse> => ctx.as(ANONYMOUS).send({
-      method: 'POST', path, throttle: 'report', burst, headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', username: user, password: randomBytes(12).toString('base64url') }).toString(),
-    })
+    const guess = (user: string, burst = false): Promise<HttpResponse> => wrongLogin(ctx, user, { burst })
     const failure = (r: HttpResponse) => r.status === 400 || r.status === 401
 
     const first = username()

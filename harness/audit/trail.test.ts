@@ -96,6 +96,21 @@ describe('AuditTrail', () => {
     expect(seen.events.get('never')).toEqual([])
   })
 
+  it("a throttled attempt's event (429, resent by the adapter with the same request id) is not the request's", async () => {
+    const events = [
+      { ...event(1, 'resent'), outcome: 'failure', http: { status: 429 } },
+      { ...event(2, 'resent'), http: { status: 200 } },
+      { ...event(3, 'limited'), outcome: 'failure', http: { status: 429 } },
+    ]
+    const { ctx } = fakeTarget(() => events)
+    const trail = (await AuditTrail.open(ctx)) as AuditTrail
+    const now = Date.now()
+    const sent = [['resent', 200], ['limited', 429]].map(([requestId, status]) => ({ requestId: String(requestId), userAgent: '', method: 'GET', path: '/', from: now, to: now, response: { status } as HttpResponse }))
+    const seen = await trail.await(sent)
+    expect(seen.events.get('resent')!.map((e) => e.id)).toEqual(['e2'])
+    expect(seen.events.get('limited')!.map((e) => e.id)).toEqual(['e3'])
+  })
+
   it('a refused read is returned as a failure, never thrown', async () => {
     const { ctx } = fakeTarget(() => [])
     const trail = (await AuditTrail.open(ctx)) as AuditTrail

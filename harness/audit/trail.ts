@@ -265,13 +265,18 @@ export class AuditTrail {
     const delay = new Map<string, number>()
     const pending = sent.map((s) => s.requestId)
     const answered = new Map(sent.map((s) => [s.requestId, s.to]))
+    // A throttled attempt the adapter waited out and resent carries the same request id: its event (a 429
+    // or 503 where the request's own answer was neither) is the throttling's, not the request's.
+    const final = new Map(sent.map((s) => [s.requestId, s.response.status]))
+    const own = (id: string, e: MappedEvent) => !((e.status === 429 || e.status === 503) && final.get(id) !== e.status)
     const deadline = Math.max(0, ...sent.map((s) => s.to)) + (options.patienceMs ?? this.bound)
     let failure: ExportResult['failure']
     const query = async (id: string): Promise<boolean> => {
       const r = await this.lookup(id)
       failure ??= r.failure
-      events.set(id, r.events)
-      if (r.events.length === 0) return false
+      const mine = r.events.filter((e) => own(id, e))
+      events.set(id, mine)
+      if (mine.length === 0) return false
       delay.set(id, Math.max(0, Date.now() - answered.get(id)!))
       pending.splice(pending.indexOf(id), 1)
       return true

@@ -10,7 +10,7 @@ import { mountPortal } from './http/portal/routes.js'
 import { mountAudit } from './audit/routes.js'
 import { mountCheckpoints } from './audit/checkpoint-routes.js'
 import { methodNotAllowedAudit, recordThrottled } from './audit/recorder.js'
-import { AuthError } from './auth/errors.js'
+import { callerContext, refuseRevoked } from './http/route.js'
 import type { VerifiedToken } from './auth/verify.js'
 
 /**
@@ -58,12 +58,7 @@ export function createApp(deps: ServerDeps): Express {
           audit.verified(caller)
           if (!deps.faults.has('ratelimit-refusals-uncharged')) await deps.limiter.consume(caller, req, res)
           const who = caller
-          const revoked = await deps.db.withTenant(who.kind === 'principal' ? { platformRole: who.platformRole } : { accountId: who.accountId, workspaceId: who.workspaceId, userId: who.sub },
-            (tx) => deps.isRevoked(tx, who))
-          if (revoked) {
-            if (!deps.faults.has('ratelimit-revoked-token-charged')) await deps.limiter.refund(who)
-            throw new AuthError('token_revoked')
-          }
+          if (await deps.db.withTenant(callerContext(who), (tx) => deps.isRevoked(tx, who))) await refuseRevoked(deps, who)
         } catch (err) {
           if (err instanceof HttpError && err.status === 429) await recordThrottled(deps, { req, res, op: ops[0]!, token: caller, params: {} })
           else await audit.failed(err)

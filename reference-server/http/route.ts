@@ -1,5 +1,6 @@
 import type { Express, Request, RequestHandler, Response } from 'express'
 import type { Operation } from '../contract.js'
+import type { TenantContext } from '../store/db.js'
 import type { Handler, ServerDeps } from './types.js'
 import type { FaultSet } from '../faults/index.js'
 import { authorize, readCaller } from '../tenancy/authorize.js'
@@ -28,6 +29,19 @@ function readParams(op: Operation, req: Request, faults: FaultSet): { params: Re
 function requireJsonBody(req: Request): void {
   if (req.method === 'GET' || req.method === 'DELETE' || req.method === 'HEAD') return
   if (!req.is('application/json')) throw new HttpError(415, 'unsupported-media-type', 'Send the body as application/json.')
+}
+
+/** The tenant context a verified caller's transaction runs under. */
+export function callerContext(caller: VerifiedToken): TenantContext {
+  return caller.kind === 'principal'
+    ? { platformRole: caller.platformRole }
+    : { accountId: caller.accountId, workspaceId: caller.workspaceId, userId: caller.sub }
+}
+
+/** A revoked token is nobody: what it spent goes back (issue 13 defect 5), and it is refused. */
+export async function refuseRevoked(deps: ServerDeps, caller: VerifiedToken): Promise<never> {
+  if (!deps.faults.has('ratelimit-revoked-token-charged')) await deps.limiter.refund(caller)
+  throw new AuthError('token_revoked')
 }
 
 /**
@@ -61,18 +75,11 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
       // request with a verified identity spends its quota, refused or not (issue 13 defect 4).
       await deps.limiter.consume(caller, req, res)
       await audit.beforeTransaction()
-      const reply = await deps.db.withTenant(
-        caller.kind === 'principal'
-          ? { platformRole: caller.platformRole }
-          : { accountId: caller.accountId, workspaceId: caller.workspaceId, userId: caller.sub },
+      const reply = await deps.db.withTenant(callerContext(caller),
         async (tx) => {
           // Revocation, the caller re-read and the path's workspace: one statement (authorize.ts readCaller).
           const read = fromHeaders ? undefined : await readCaller(tx, caller, params, deps.revocationKeys(caller))
-          if (read ? read.revoked : await deps.isRevoked(tx, caller)) {
-            // A revoked token is nobody: what it spent goes back (issue 13 defect 5).
-            if (!deps.faults.has('ratelimit-revoked-token-charged')) await deps.limiter.refund(caller)
-            throw new AuthError('token_revoked')
-          }
+          if (read ? read.revoked : await deps.isRevoked(tx, caller)) await refuseRevoked(deps, caller)
           if (malformed) throw notFound()
           const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, caller, params, deps.faults, read)
           audit.authorized(decision)

@@ -37,13 +37,14 @@ describe('rate-limit checks with a declared (not settable) quota', { timeout: CL
   }
 
   beforeAll(async () => {
-    // 100 requests per 5 s for every account: room for provisioning, small enough to spend.
-    server = await startServer({ bootstrap: { email: EMAIL, password: PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: { accountDefault: { requestsPerSecond: 20, burst: 100 } } })
+    // 60 requests per 12 s for every account: room for provisioning, small enough to spend, and refilled
+    // at 5/s so that a flood spends it even on a loaded machine (CI measured ~13 answers/s: a 20/s refill outran it).
+    server = await startServer({ bootstrap: { email: EMAIL, password: PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: { accountDefault: { requestsPerSecond: 5, burst: 60 } } })
   })
   afterAll(async () => server?.close())
 
   it('spends the known quota on the provisioned accounts and passes', async () => {
-    const { res, report } = await run(profile('rateLimit: { quotaField: noSuchField, knownQuota: { requests: 100, windowSeconds: 5 } }'))
+    const { res, report } = await run(profile('rateLimit: { quotaField: noSuchField, knownQuota: { requests: 60, windowSeconds: 12 } }'))
     expect(res.code, res.stderr).toBe(0)
     expect(report.findings).toEqual([])
     for (const c of report.checks) expect(c.status, `${c.id}: ${c.reason ?? ''}`).toBe('passed')

@@ -27,7 +27,11 @@ export const quotaEnforced = defineCheck<CheckContext>({
       if (f.admitted === 0 && !f.limited) return { findings: [], skipped: `the read answered ${f.other[0]?.status}, not 2xx` }
       const at = (res: typeof f.last, key: string, severity: FindingInput['severity'], message: string) => findingAt(ctx, tenant, user, res, key, severity, message)
       if (!f.limited) {
-        return { findings: [at(f.last, 'no-429', 'high', `${f.admitted} requests against a quota of ${q.requests} per ${q.windowSeconds} s were all admitted: no 429`)] }
+        // A flood slower than the refill never spends the quota: only more than a correct limiter could admit in that time is a finding.
+        if (f.admitted <= admissible(q, f.elapsedMs)) {
+          return { findings: [], skipped: `${f.admitted} requests in ${(f.elapsedMs / 1000).toFixed(1)} s never outran a quota of ${q.requests} per ${q.windowSeconds} s (the target answered too slowly to spend it)` }
+        }
+        return { findings: [at(f.last, 'no-429', 'high', `${f.admitted} requests in ${(f.elapsedMs / 1000).toFixed(1)} s against a quota of ${q.requests} per ${q.windowSeconds} s were all admitted: no 429`)] }
       }
       const findings: FindingInput[] = []
       if (f.admitted > admissible(q, f.elapsedMs)) {

@@ -5,7 +5,7 @@ import { FAULTS } from '../reference-server/faults/index.js'
 import { registry } from '../suites/index.js'
 import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
-const RACES = new Set(['forgery/refresh-race'])
+const RACES = new Set(['forgery/refresh-race', 'access/demotion-race'])
 
 describe('self-audit: the clean reference server', { timeout: CLI_TIMEOUT }, () => {
   it('`run` exits 0 with every check passed, no findings, and all five reports', async () => {

@@ -1,11 +1,12 @@
 import type { FaultSpec } from './catalog.js'
 
 /** Access faults: tenant-boundary defects in authorization, queries and the contract. */
-const access = (name: string, description: string, detectedBy: string[]): FaultSpec => ({
+const access = (name: string, description: string, detectedBy: string[], needs?: 'postgres'): FaultSpec => ({
   name,
   suite: 'access',
   description,
   detectedBy,
+  ...(needs ? { needs } : {}),
 })
 
 export const ACCESS_FAULTS = [
@@ -75,5 +76,8 @@ export const ACCESS_FAULTS = [
   access('audit-since-unbounded',
     "The audit lists' `since` filter is checked as RFC 3339 text only and passed to SQL as sent: year 0000, or an offset past ±15:59, is a Postgres error and a 500.",
     ['access/query-boundaries']),
+  access('demotion-race-unlocked',
+    "A write authorises the caller's role at the start of its transaction and nothing stops a demotion from committing before the write does: a member's update sent as it is demoted can land after the demotion was answered (issue 13 suspicion s1; real Postgres only: PGlite runs one transaction at a time).",
+    ['access/demotion-race'], 'postgres'),
 ] as const satisfies readonly FaultSpec[]
 

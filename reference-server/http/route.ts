@@ -4,6 +4,7 @@ import type { TenantContext } from '../store/db.js'
 import type { Handler, ServerDeps } from './types.js'
 import type { FaultSet } from '../faults/index.js'
 import { authorize, readCaller } from '../tenancy/authorize.js'
+import { MEMBER_CHANGES, MEMBER_WRITE_LOCK } from '../tenancy/member-lock.js'
 import { AuthError } from '../auth/errors.js'
 import type { VerifiedToken } from '../auth/verify.js'
 import { rejectNul } from './nul.js'
@@ -52,6 +53,8 @@ export async function refuseRevoked(deps: ServerDeps, caller: VerifiedToken): Pr
 export function mount(app: Express, deps: ServerDeps, operationId: string, handler: Handler): void {
   const op = deps.contract.operation(operationId)
   recorderFor(deps) // refuses a switched-off audit trail outside the overhead bench, at start-up
+  // Writes by a member, except changes to members (those take the exclusive lock: two admins demoting each other must not deadlock).
+  const writeLock = op.method !== 'get' && !MEMBER_CHANGES.has(operationId) && !deps.faults.has('demotion-race-unlocked')
   const route: RequestHandler = async (req: Request, res: Response) => {
     // The audit trail: allowed writes in the request's transaction, refusals after it (audit/recorder.ts).
     const audit = new RequestAudit(deps, op, req, res)
@@ -77,6 +80,8 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
       await audit.beforeTransaction()
       const reply = await deps.db.withTenant(callerContext(caller),
         async (tx) => {
+          // A member's write holds its role until it commits (issue 13 s1): taken before the role is read.
+          if (writeLock && caller.kind === 'user') await tx.query(MEMBER_WRITE_LOCK, [caller.sub])
           // Revocation, the caller re-read and the path's workspace: one statement (authorize.ts readCaller).
           const read = fromHeaders ? undefined : await readCaller(tx, caller, params, deps.revocationKeys(caller))
           if (read ? read.revoked : await deps.isRevoked(tx, caller)) await refuseRevoked(deps, caller)

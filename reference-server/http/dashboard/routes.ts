@@ -7,6 +7,7 @@ import { readPage, listPage } from '../pagination.js'
 import { SQL_FIELDS, toAccount, toUser, toWorkspace } from '../../store/rows.js'
 import { mayGrant, mayManage, type WorkspaceRole } from '../../tenancy/policy.js'
 import { createUserBody, insertUser, workspaceRole } from '../users.js'
+import { lockMemberForChange } from '../../tenancy/member-lock.js'
 
 const patchWorkspace = z.object({ name: z.string().min(1).max(200).optional() })
 const patchUser = z.object({ role: workspaceRole.optional(), accountRole: z.literal('admin').nullable().optional() })
@@ -56,6 +57,7 @@ export function mountDashboard(app: Express, deps: ServerDeps): void {
 
   mount(app, deps, 'updateWorkspaceUser', async (call) => {
     const input = patchUser.parse(call.req.body)
+    if (!faults.has('demotion-race-unlocked')) await lockMemberForChange(call.tx, call.params.userId!)
     const target = await loadUser(call)
     const accountRole = faults.has('workspace-admin-grants-account-admin') ? undefined : input.accountRole
     if (!mayManage(call.roles, { role: target.role, accountRole: target.account_role }) || !mayGrant(call.roles, input.role, accountRole)) {
@@ -69,6 +71,7 @@ export function mountDashboard(app: Express, deps: ServerDeps): void {
   })
 
   mount(app, deps, 'deleteWorkspaceUser', async (call) => {
+    if (!faults.has('demotion-race-unlocked')) await lockMemberForChange(call.tx, call.params.userId!)
     const target = await loadUser(call)
     if (!mayManage(call.roles, { role: target.role, accountRole: target.account_role })) throw forbidden()
     await call.tx.query('DELETE FROM users WHERE id = $1 AND workspace_id = $2 AND account_id = $3', [call.params.userId, call.workspaceId, accountOf(call)])

@@ -35,9 +35,17 @@ export const refreshFamilyLifetime = forgeryCheck({
     const ws = victimWorkspace(scene)
     const got = await throwawaySession(ctx, ws, 'viewer', `${ws.label}.throwaway-refresh-family`)
     if (!got) return noMemberReason(ctx)
-    const loggedIn = Date.now() // the login was answered before this: its family ends no later than loggedIn + lifetime
     ctx.retire(got.session.access_token)
-    if (!got.session.refresh_token) return `the token endpoint (${ctx.profile.auth.tokenEndpoint}) issued no refresh token to a password grant: no family to outlive`
+    // A login of its own, timed: the family starts between sending it and its answer, so it ends
+    // between `earliest` and `latest` (harness clock), however slow the target is to answer.
+    const sentAt = Date.now()
+    const session = await got.login()
+    const loggedIn = Date.now()
+    if (!session) return 'the throwaway member could not log in again: no fresh login to follow'
+    ctx.retire(session.access_token)
+    if (!session.refresh_token) return `the token endpoint (${ctx.profile.auth.tokenEndpoint}) issued no refresh token to a password grant: no family to outlive`
+    const earliest = sentAt + lifetime * 1000
+    const latest = loggedIn + lifetime * 1000
 
     const refresh = async (token: string): Promise<{ status: number; refresh?: string; res: HttpResponse }> => {
       const res = await ctx.as(ANONYMOUS).send({
@@ -52,23 +60,22 @@ export const refreshFamilyLifetime = forgeryCheck({
     const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())))
 
     // Rotations spread over the family's life, the last a little before its end: each one would slide a sliding end.
-    const end = loggedIn + lifetime * 1000
     const step = Math.min(10_000, Math.max(1_000, (lifetime * 1000) / 4))
-    let token = got.session.refresh_token
+    let token = session.refresh_token
     let rotations = 0
-    for (let at = loggedIn + step; at < end - 1_000; at += step) {
+    for (let at = loggedIn + step; at < earliest - 1_000; at += step) {
       await sleepUntil(at)
       const sent = Date.now()
       const r = await refresh(token)
       if (r.status !== 200) {
-        if (Date.now() >= end) break // answered after the end: the refusal may be the end itself
+        if (Date.now() >= earliest) break // answered after the end may have passed: the refusal may be the end itself
         return `a refresh ${Math.round((sent - loggedIn) / 1000)} s into a login was refused (${r.status}), before the declared family lifetime of ${lifetime} s: the profile does not match the deployment`
       }
       if (!r.refresh) return 'a refresh answered without a new refresh token: the target does not rotate them (a family with no rotation has no end to slide)'
       token = r.refresh
       rotations++
     }
-    await sleepUntil(end + MARGIN_MS)
+    await sleepUntil(latest + MARGIN_MS)
     const past = await refresh(token)
     if (past.status === 200) {
       scene.findings.push({

@@ -60,6 +60,7 @@ export async function buildDeps(db: Database, opts: StartOptions, issuer: string
     clientId: 'tenant-audit',
     accessTtlSeconds: 900,
     refreshTtlSeconds: 86_400,
+    refreshFamilyTtlSeconds: 30 * 86_400,
     clockToleranceSeconds: 5,
     bodyLimit: '64kb',
     passwordCost: PRODUCTION_COST,

@@ -14,6 +14,8 @@ export const NOT_OFFERED: Record<string, RegExp> = {
   'forgery/duplicate-members': /test-issuer key/,
   'forgery/claim-validation': /test-issuer key/,
   'audit/checkpoint-anchored': /no checkpoint operation/,
+  // Its profile declares no refresh-token family lifetime (the blind server has none to declare: each rotation lives 8 h from now).
+  'forgery/refresh-family-lifetime': /declares no refresh-token family lifetime/,
 }
 
 /** Each planted defect (fixtures/targets/blind/DEFECTS.md) and the checks that report it. */

@@ -80,6 +80,8 @@ export const profileSchema = z
       tokenEndpoint: z.string().startsWith('/').default('/auth/token')
         .describe('OAuth 2.0 token endpoint (form-encoded password grant). Every login through it is kept as a session whose access token is renewed before it expires (expires_in, else the JWT exp): with the refresh grant when the deployment returned a refresh token, else a new login.'),
       workspaceParam: z.string().min(1).optional().describe('Form field that picks the login workspace (reference: workspace_id).'),
+      refreshFamilyLifetimeSeconds: z.number().int().positive().optional()
+        .describe('Absolute lifetime of a login\'s refresh tokens (the family of rotations from one password grant), counted from the login: no refresh after it may succeed. forgery/refresh-family-lifetime waits it out when it is at most 120 s (a test deployment), and is skipped otherwise or when absent.'),
       bootstrap: z.object({
         usernameEnv: envName.default('BOOTSTRAP_PRINCIPAL_EMAIL'),
         passwordEnv: envName.default('BOOTSTRAP_PRINCIPAL_PASSWORD'),

@@ -38,7 +38,7 @@ export const ACCESS_FAULTS = [
     "A suspended account's tokens keep working.",
     ['access/suspended-account']),
   access('notes-readable-by-peers',
-    'Private notes can be read by anyone in the workspace, not only their author.',
+    'Private notes can be read by anyone in the workspace, not only their author: the reads drop the author filter and run on the maintenance role, past the RLS author wall (migration 007).',
     ['access/private-notes', 'access/list-leak']),
   access('not-found-echoes-title',
     "The 404 for a document of another workspace names that document's title.",

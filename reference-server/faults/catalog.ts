@@ -5,14 +5,19 @@
  */
 export type FaultSuite = 'access' | 'forgery' | 'ratelimit' | 'audit'
 
+export type FaultNeed = 'postgres' | 'short-refresh-family'
+
 export interface FaultSpec {
   readonly name: string
   readonly suite: FaultSuite
   readonly description: string
   /** Check ids of which at least one must report a finding when this fault is on. */
   readonly detectedBy: readonly string[]
-  /** `postgres`: the fault shows only where transactions overlap (real Postgres, not the embedded PGlite); its self-audit is test/race.test.ts. */
-  readonly needs?: 'postgres'
+  /**
+   * `postgres`: the fault shows only where transactions overlap (real Postgres, not the embedded PGlite); its self-audit is test/race.test.ts.
+   * `short-refresh-family`: only on a server whose refresh-token families live seconds (the default 30 days cannot be waited out); its self-audit is test/refresh-family.test.ts.
+   */
+  readonly needs?: FaultNeed
 }
 
 import { ACCESS_FAULTS } from './access.js'

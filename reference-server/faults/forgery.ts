@@ -1,7 +1,7 @@
-import type { FaultSpec } from './catalog.js'
+import type { FaultNeed, FaultSpec } from './catalog.js'
 
 /** Forgery faults: the verifier accepts a token it must refuse (issue 4). Catalog ids: shared/research/forgery.md. */
-const forgery = (name: string, description: string, detectedBy: string[], needs?: 'postgres'): FaultSpec => ({
+const forgery = (name: string, description: string, detectedBy: string[], needs?: FaultNeed): FaultSpec => ({
   name,
   suite: 'forgery',
   description,
@@ -46,6 +46,9 @@ export const FORGERY_FAULTS = [
   forgery('refresh-token-race',
     'Refresh-token rotation without a lock or a conditional update: the same refresh token sent twice at once is honoured twice, and a family revoked while its newest token is refreshed misses the new child (issue 13 defect 1; real Postgres only: PGlite runs one transaction at a time).',
     ['forgery/refresh-race'], 'postgres'),
+  forgery('refresh-family-endless',
+    'Every refresh-token rotation gets a fresh lifetime from now: a login rotated often enough never ends, whatever the family\'s absolute lifetime (issue 13 s2; shows only where that lifetime is short enough to wait out: test/refresh-family.test.ts).',
+    ['forgery/refresh-family-lifetime'], 'short-refresh-family'),
   forgery('tenant-from-unverified-header',
     '`X-Account-Id` / `X-Workspace-Id` request headers override the tenant of the verified token (RPL-03).',
     ['forgery/tenant-binding']),

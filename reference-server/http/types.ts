@@ -14,7 +14,13 @@ export interface ServerSettings {
   audience: string
   clientId: string
   accessTtlSeconds: number
+  /** Lifetime of one refresh token (each rotation issues a new one). */
   refreshTtlSeconds: number
+  /**
+   * Absolute lifetime of a refresh-token family (one login and all its rotations), counted from the
+   * login: no rotation extends it (issue 13 s2). Default 30 days (Auth0's default absolute lifetime).
+   */
+  refreshFamilyTtlSeconds: number
   clockToleranceSeconds: number
   bodyLimit: string
   /**

@@ -13,7 +13,7 @@ export interface TenantContext {
   accountId?: string | null
   /** Workspace the request acts in, after the application has checked the caller may act there. */
   workspaceId?: string | null
-  /** Verified user id (notes are private to their author, also under RLS). */
+  /** Verified user id (notes are private to their author, also under RLS: policy notes_author, migration 007). */
   userId?: string | null
   /** Verified platform role of a principal (Portal only). */
   platformRole?: PlatformRole | null

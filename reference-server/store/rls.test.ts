@@ -19,6 +19,9 @@ interface Tenant {
   refreshHash: string
 }
 
+/** A request of tenant `t`'s first user (the author of its notes): notes are private to their author under RLS too. */
+const asAuthor = (t: Tenant) => ({ accountId: t.account, userId: t.users[0]!.id })
+
 const idsOf = (t: Tenant, table: Table): string[] =>
   ({ accounts: [t.account], workspaces: [t.workspace], users: t.users.map((u) => u.id), documents: t.documents, notes: t.notes })[table]
 
@@ -35,7 +38,7 @@ async function seedTenant(db: Database, name: string): Promise<Tenant> {
         [u.id, t.account, t.workspace, u.email])
     }
   })
-  await db.withTenant({ accountId: t.account }, async (tx) => {
+  await db.withTenant(asAuthor(t), async (tx) => {
     for (const id of t.documents) await tx.query(...insertRow('documents', t, id))
     for (const id of t.notes) await tx.query(...insertRow('notes', t, id))
   })
@@ -78,30 +81,49 @@ describe.each(await availableDrivers())('row-level security on %s', (driver) => 
   afterAll(() => tdb?.drop())
 
   it.each(TABLES)('tenant A reads only its own %s', async (table) => {
-    const { rows } = await db.withTenant({ accountId: A.account }, (tx) => rowsOf(tx, table))
+    const { rows } = await db.withTenant(asAuthor(A), (tx) => rowsOf(tx, table))
     expect(rows.map((r) => r.tenant)).toEqual(rows.map(() => A.account))
     expect(rows.map((r) => r.id).sort()).toEqual([...idsOf(A, table)].sort())
     for (const id of idsOf(B, table)) expect(rows.map((r) => r.id)).not.toContain(id)
   })
 
   it.each(TABLES)('tenant A cannot insert a %s row for B (42501)', async (table) => {
-    await expect(db.withTenant({ accountId: A.account }, (tx) => tx.query(...insertRow(table, B)))).rejects.toMatchObject(RLS_VIOLATION)
+    await expect(db.withTenant(asAuthor(A), (tx) => tx.query(...insertRow(table, B)))).rejects.toMatchObject(RLS_VIOLATION)
   })
 
   it.each(TABLES)("tenant A updates and deletes none of B's %s rows", async (table) => {
     const col = tenantColumn(table)
-    const counts = await db.withTenant({ accountId: A.account }, async (tx) => [
+    const counts = await db.withTenant(asAuthor(A), async (tx) => [
       (await tx.query(`UPDATE ${table} SET created_at = now() WHERE ${col} = $1`, [B.account])).rowCount,
       (await tx.query(`DELETE FROM ${table} WHERE ${col} = $1`, [B.account])).rowCount,
     ])
     expect(counts).toEqual([0, 0])
-    const still = await db.withTenant({ accountId: B.account }, (tx) => rowsOf(tx, table))
+    const still = await db.withTenant(asAuthor(B), (tx) => rowsOf(tx, table))
     expect(still.rows.map((r) => r.id).sort()).toEqual([...idsOf(B, table)].sort())
+  })
+
+  it("a peer in the author's own account and workspace sees, changes and writes none of the author's notes (issue 13 s4)", async () => {
+    const peer = { accountId: A.account, workspaceId: A.workspace, userId: A.users[1]!.id }
+    // The application's author filter left out, as a query that forgot it would run.
+    const seen = await db.withTenant(peer, async (tx) => ({
+      all: (await tx.query('SELECT id FROM notes')).rows,
+      byId: (await tx.query('SELECT id FROM notes WHERE id = ANY($1::uuid[])', [A.notes])).rows,
+      updated: (await tx.query("UPDATE notes SET body = 'peer' WHERE account_id = $1", [A.account])).rowCount,
+      deleted: (await tx.query('DELETE FROM notes WHERE account_id = $1', [A.account])).rowCount,
+    }))
+    expect(seen).toEqual({ all: [], byId: [], updated: 0, deleted: 0 })
+    // Nor may a note be written in the author's name.
+    await expect(db.withTenant(peer, (tx) => tx.query(...insertRow('notes', A)))).rejects.toMatchObject(RLS_VIOLATION)
+    // The author still sees every one of them, untouched; an account context without a user sees none.
+    const own = await db.withTenant(asAuthor(A), (tx) => tx.query<{ id: string; body: string }>('SELECT id, body FROM notes'))
+    expect(own.rows.map((r) => r.id).sort()).toEqual([...A.notes].sort())
+    expect(own.rows.map((r) => r.body)).toEqual(A.notes.map(() => 'body'))
+    expect((await db.withTenant({ accountId: A.account }, (tx) => tx.query('SELECT id FROM notes'))).rows).toEqual([])
   })
 
   it.each(TABLES.filter((t) => t !== 'accounts'))('tenant A cannot move a %s row to B (42501)', async (table) => {
     const move = (tx: Tx) => tx.query(`UPDATE ${table} SET account_id = $1 WHERE id = $2`, [B.account, idsOf(A, table)[0]])
-    await expect(db.withTenant({ accountId: A.account }, move)).rejects.toMatchObject(RLS_VIOLATION)
+    await expect(db.withTenant(asAuthor(A), move)).rejects.toMatchObject(RLS_VIOLATION)
   })
 
   describe.each([
@@ -125,7 +147,7 @@ describe.each(await availableDrivers())('row-level security on %s', (driver) => 
     const property = fc.asyncProperty(fc.boolean(), fc.constantFrom(...TABLES), fc.constantFrom(...Object.keys(queries)),
       async (isA, table, query) => {
         const [self, other] = isA ? [A, B] : [B, A]
-        const { rows } = await db.withTenant({ accountId: self.account }, (tx) => tx.query<Record<string, string>>(...queries[query]!(table, other)))
+        const { rows } = await db.withTenant(asAuthor(self), (tx) => tx.query<Record<string, string>>(...queries[query]!(table, other)))
         for (const row of rows) {
           expect(row[tenantColumn(table)]).toBe(self.account)
           expect(idsOf(self, table)).toContain(row.id)
@@ -176,7 +198,7 @@ describe.each(await availableDrivers())('row-level security on %s', (driver) => 
     })
 
     it('runs as ta_runtime, which cannot bypass RLS and owns nothing', async () => {
-      const { rows } = await db.withTenant({ accountId: A.account }, (tx) => tx.query(
+      const { rows } = await db.withTenant(asAuthor(A), (tx) => tx.query(
         `SELECT current_user AS role, r.rolsuper, r.rolbypassrls,
                 (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owned
            FROM pg_roles r WHERE r.rolname = 'ta_runtime'`))

@@ -16,6 +16,7 @@ import { tenantBinding } from './tenant-binding.check.js'
 import { lifecycleReplay } from './lifecycle-replay.check.js'
 import { tokenLocation } from './token-location.check.js'
 import { refreshRace } from './refresh-race.check.js'
+import { refreshFamilyLifetime } from './refresh-family-lifetime.check.js'
 
 /** The forgery suite's checks, in run and report order (`suites/forgery/forgery.suite.ts` runs them). */
 export const FORGERY_CHECKS: CheckDefinition<CheckContext>[] = [
@@ -34,5 +35,6 @@ export const FORGERY_CHECKS: CheckDefinition<CheckContext>[] = [
   tenantBinding,
   lifecycleReplay,
   refreshRace,
+  refreshFamilyLifetime,
   tokenLocation,
 ]

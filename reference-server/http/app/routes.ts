@@ -1,6 +1,7 @@
 import type { Express } from 'express'
 import { z } from 'zod'
 import type { ServerDeps, UserActor, Call } from '../types.js'
+import type { Tx } from '../../store/db.js'
 import { mount } from '../route.js'
 import { notFound } from '../problem.js'
 import { readPage, listPage } from '../pagination.js'
@@ -101,14 +102,24 @@ export function mountApp(app: Express, deps: ServerDeps): void {
     return { status: 204 }
   })
 
-  // Notes are private to their author, admins included (x-tenancy owner: true).
+  // Notes are private to their author, admins included (x-tenancy owner: true); RLS holds the same
+  // wall (migration 007). The fault drops the author filter and reads on the maintenance role, past RLS.
   const authorFilter = () => (faults.has('notes-readable-by-peers') ? '' : ' AND author_id = $3')
+  const pastRls = async <T>(tx: Tx, read: () => Promise<T>): Promise<T> => {
+    if (!faults.has('notes-readable-by-peers')) return read()
+    await tx.query('SET LOCAL ROLE ta_maintenance')
+    try {
+      return await read()
+    } finally {
+      await tx.query('SET LOCAL ROLE ta_runtime')
+    }
+  }
 
   mount(app, deps, 'listNotes', async (call) => {
     const page = readPage(call.req)
     const params = [user(call).accountId, call.workspaceId, call.actor.id]
     const where = `account_id = $1 AND workspace_id = $2 AND ($3::uuid IS NOT NULL${authorFilter()})`
-    return { status: 200, body: await listPage(call.tx, 'notes', SQL_FIELDS.notes, where, params, page, toNote) }
+    return { status: 200, body: await pastRls(call.tx, () => listPage(call.tx, 'notes', SQL_FIELDS.notes, where, params, page, toNote)) }
   })
 
   mount(app, deps, 'createNote', async (call) => {
@@ -120,9 +131,9 @@ export function mountApp(app: Express, deps: ServerDeps): void {
   })
 
   mount(app, deps, 'getNote', async (call) => {
-    const { rows } = await call.tx.query(
+    const { rows } = await pastRls(call.tx, () => call.tx.query(
       `SELECT ${SQL_FIELDS.notes} FROM notes WHERE id = $4 AND account_id = $1 AND workspace_id = $2 AND ($3::uuid IS NOT NULL${authorFilter()})`,
-      [user(call).accountId, call.workspaceId, call.actor.id, call.params.noteId])
+      [user(call).accountId, call.workspaceId, call.actor.id, call.params.noteId]))
     if (!rows[0]) throw notFound()
     return { status: 200, body: toNote(rows[0]) }
   })

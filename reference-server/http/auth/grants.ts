@@ -87,11 +87,16 @@ export async function issueTokens(tx: Tx, deps: ServerDeps, s: Subject, familyId
     : { sub: s.id, email: s.email })
   const refresh = randomBytes(32).toString('base64url')
   await tx.query("SELECT set_config('app.refresh_family', $1, true)", [familyId])
+  // A rotated token never outlives its family: the family ends refreshFamilyTtlSeconds after its
+  // first token (the login; now() for a new family). The fault refresh-family-endless slides it.
+  const familyEnd = deps.faults.has('refresh-family-endless') ? 'now() + make_interval(secs => $7)'
+    : 'LEAST(now() + make_interval(secs => $7), COALESCE((SELECT min(created_at) FROM refresh_tokens WHERE family_id = $2), now()) + make_interval(secs => $8))'
   await tx.query(
     `INSERT INTO refresh_tokens (token_hash, family_id, user_id, principal_id, account_id, workspace_id, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+     VALUES ($1, $2, $3, $4, $5, $6, ${familyEnd})`,
     [hashRefresh(refresh), familyId, s.kind === 'user' ? s.id : null, s.kind === 'principal' ? s.id : null,
-      s.kind === 'user' ? s.accountId : null, s.kind === 'user' ? s.workspaceId : null, settings.refreshTtlSeconds])
+      s.kind === 'user' ? s.accountId : null, s.kind === 'user' ? s.workspaceId : null, settings.refreshTtlSeconds,
+      ...(deps.faults.has('refresh-family-endless') ? [] : [settings.refreshFamilyTtlSeconds])])
   return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refresh, id_token: idToken, scope }
 }
 
@@ -113,9 +118,10 @@ const REFRESH_ROW = 'SELECT id, family_id, user_id, principal_id, account_id, ex
  * a used or revoked one is treated as theft, and revokes the whole family (every token of that login).
  * Returns the subject and family, or throws `invalid_grant`. `revokeFamily` runs in its own committed
  * transaction by the caller. `unguarded` is the seeded fault `refresh-token-race` (no lock, an
- * unconditional update: the reviewed defect).
+ * unconditional update: the reviewed defect). `familyTtlSeconds`: the family's absolute lifetime from
+ * its login (issue 13 s2), undefined under the fault `refresh-family-endless`.
  */
-export async function refreshGrant(tx: Tx, token: string, unguarded = false): Promise<{ subject: Subject; familyId: string } | { reuse: string }> {
+export async function refreshGrant(tx: Tx, token: string, unguarded = false, familyTtlSeconds?: number): Promise<{ subject: Subject; familyId: string } | { reuse: string }> {
   const hash = hashRefresh(token)
   let row = (await tx.query<RefreshRow>(REFRESH_ROW, [hash])).rows[0]
   if (row && !unguarded) {
@@ -125,6 +131,11 @@ export async function refreshGrant(tx: Tx, token: string, unguarded = false): Pr
   if (!row || row.expired) throw new OAuthError('invalid_grant', 'The refresh token is invalid.')
   if (row.used_at || row.revoked_at) return { reuse: row.family_id }
   await tx.query("SELECT set_config('app.refresh_family', $1, true)", [row.family_id])
+  // Past the family's absolute end (from the login), even a token issued under a longer setting is refused.
+  if (familyTtlSeconds !== undefined) {
+    const over = await tx.query<{ over: boolean }>('SELECT min(created_at) + make_interval(secs => $2) <= now() AS over FROM refresh_tokens WHERE family_id = $1', [row.family_id, familyTtlSeconds])
+    if (over.rows[0]?.over) throw new OAuthError('invalid_grant', 'The refresh token is invalid.')
+  }
   const spent = await tx.query(unguarded ? 'UPDATE refresh_tokens SET used_at = now() WHERE id = $1'
     : 'UPDATE refresh_tokens SET used_at = now() WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL', [row.id])
   if (spent.rowCount === 0) return { reuse: row.family_id }

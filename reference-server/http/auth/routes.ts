@@ -51,7 +51,8 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
         tokens = await db.withTenant(login, (tx) => issueLoginTokens(tx, deps, subject))
       } else {
         tokens = await db.withTenant({ refreshHash: hashRefresh(input.refresh_token) }, async (tx) => {
-          const r = await refreshGrant(tx, input.refresh_token, deps.faults.has('refresh-token-race'))
+          const r = await refreshGrant(tx, input.refresh_token, deps.faults.has('refresh-token-race'),
+            deps.faults.has('refresh-family-endless') ? undefined : settings.refreshFamilyTtlSeconds)
           if ('reuse' in r) return void (reuse = r.reuse)
           return issueTokens(tx, deps, r.subject, r.familyId)
         })

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
+import { retryAfterMs } from '../../harness/adapters/rate-headers.js'
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { users, type Actor } from '../../harness/core/topology.js'
@@ -54,7 +55,7 @@ export const loginTiming = defineCheck<CheckContext>({
           const ms = performance.now() - t0
           if (res.status !== 429) return res.status === 400 || res.status === 401 ? { ms, res } : `a wrong password answered ${res.status}, not a login failure`
           // Throttled: not a sample. Wait the window out (the answer's own time is not measured).
-          const wait = Math.max(1, Number(res.headers['retry-after']) || 1)
+          const wait = Math.max(1, Math.ceil((retryAfterMs(res.headers['retry-after']) ?? 1000) / 1000))
           if ((waited += wait) > MAX_WAIT_SECONDS) return `the token endpoint stayed throttled for ${MAX_WAIT_SECONDS} s`
           await new Promise((r) => setTimeout(r, wait * 1000))
         }

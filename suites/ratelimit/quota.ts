@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { parseList, type Item } from 'structured-headers'
 import type { HttpResponse } from '../../harness/adapters/http.js'
+import { retryAfterMs } from '../../harness/adapters/rate-headers.js'
 import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
@@ -156,11 +157,8 @@ export function admissible(q: Quota, elapsedMs: number): number {
 
 /** Seconds a client must wait after a 429 (Retry-After delay-seconds or HTTP-date), or undefined. */
 export function retryAfter(res: HttpResponse): number | undefined {
-  const v = res.headers['retry-after']
-  if (v === undefined) return undefined
-  if (/^\d+$/.test(v.trim())) return Number(v.trim())
-  const at = Date.parse(v)
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000))
+  const ms = retryAfterMs(res.headers['retry-after'])
+  return ms === undefined ? undefined : Math.ceil(ms / 1000)
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -1,4 +1,4 @@
-import { PGlite, protocol } from '@electric-sql/pglite'
+import { PGlite, parse, protocol } from '@electric-sql/pglite'
 import { readFile, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
@@ -6,6 +6,7 @@ import { migrate, assertRuntimeRoleIsSafe } from './migrate.js'
 
 type PgliteTx = Pick<PGlite, 'query' | 'exec'>
 
+/** PGlite's own query path, for the owner's checks at start-up (outside the request path). */
 function wrap(tx: PgliteTx): Tx {
   return {
     async query<R>(sql: string, params: readonly unknown[] = []) {
@@ -29,13 +30,7 @@ async function migratePglite(db: PGlite): Promise<void> {
 
 const { serialize } = protocol
 
-/** Parse/Bind/Execute of SET_CONTEXT_SQL (text parameters) and of SET LOCAL ROLE, then Sync. */
-function setUpBatch(ctx: TenantContext, role: string): Uint8Array {
-  const parts = [
-    serialize.parse({ text: SET_CONTEXT_SQL }), serialize.bind({ values: tenantSettings(ctx).map(([, v]) => v) }), serialize.execute({}),
-    serialize.parse({ text: `SET LOCAL ROLE ${role}` }), serialize.bind({ values: [] }), serialize.execute({}),
-    serialize.sync(),
-  ]
+function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
   let at = 0
   for (const p of parts) {
@@ -43,6 +38,104 @@ function setUpBatch(ctx: TenantContext, role: string): Uint8Array {
     at += p.length
   }
   return out
+}
+
+/** Distinct statement texts prepared by name per database (then only bound and executed); bounded like the pg driver's. */
+const MAX_NAMED_STATEMENTS = 512
+
+/**
+ * Named statements of one PGlite instance (one session). A name is marked prepared only after a batch
+ * that parsed it succeeded; until then every batch closes the name first (closing a missing statement
+ * is no error), so a Parse that did run in a batch that failed later cannot collide with the next one.
+ */
+class Statements {
+  private readonly names = new Map<string, string>()
+  private readonly prepared = new Set<string>()
+
+  /** Parse (when not yet prepared) + Bind + Describe portal + Execute, against the statement's name when it has one. */
+  messages(sql: string, values: (string | null)[], parsed: string[]): Uint8Array[] {
+    let name = this.names.get(sql)
+    if (name === undefined && this.names.size < MAX_NAMED_STATEMENTS) this.names.set(sql, (name = `ta_${this.names.size}`))
+    const out: Uint8Array[] = []
+    if (name === undefined || !this.prepared.has(name)) {
+      if (name !== undefined) {
+        out.push(serialize.close({ type: 'S', name }))
+        parsed.push(name)
+      }
+      out.push(serialize.parse({ name, text: sql }))
+    }
+    out.push(serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}))
+    return out
+  }
+
+  done(parsed: string[]): void {
+    for (const name of parsed) this.prepared.add(name)
+  }
+}
+
+/**
+ * Parameters this path binds as text and lets the server type, exactly as PGlite's own serialisers
+ * would send them for the types they are used with (uuid, text, json given a string, integers,
+ * booleans); anything else (objects, dates, bigints, bytes) goes through PGlite's `query`.
+ */
+function textValues(params: readonly unknown[]): (string | null)[] | undefined {
+  const out: (string | null)[] = []
+  for (const v of params) {
+    if (v === null || v === undefined) out.push(null)
+    else if (typeof v === 'string') out.push(v)
+    else if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') out.push(String(v))
+    else return undefined
+  }
+  return out
+}
+
+/**
+ * A request's transaction on PGlite. Each statement is one call into PGlite (Parse once per text, then
+ * Bind, Describe, Execute and Sync in one protocol batch) instead of PGlite's six (parse, describe,
+ * bind, describe, execute, sync) with a re-parse every time. The tenant context and the role switch
+ * are not sent on their own: they lead the batch of the transaction's first statement, in order,
+ * before it; an error in either skips everything after it in the batch (the server discards the
+ * rest up to the Sync), throws, and the transaction rolls back. Calls are serialised on PGlite's
+ * query lock, so statements a handler starts together cannot interleave.
+ */
+function requestTx(db: PGlite, statements: Statements, tx: PgliteTx, setup: Uint8Array[]): Tx {
+  let pending: Uint8Array[] | undefined = setup
+  const flushSetup = async () => {
+    if (!pending) return
+    const parts = pending
+    pending = undefined
+    await db.runExclusive(() => db.execProtocol(concat([...parts, serialize.sync()]), { syncToFs: false }))
+  }
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []) {
+      const values = textValues(params)
+      if (!values) {
+        await flushSetup()
+        const res = await tx.query<R>(sql, params as unknown[])
+        return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) }
+      }
+      const parsed: string[] = []
+      const parts = pending ?? []
+      pending = undefined
+      const batch = concat([...parts, ...statements.messages(sql, values, parsed), serialize.sync()])
+      const { messages } = await db.runExclusive(() => db.execProtocol(batch, { syncToFs: false }))
+      statements.done(parsed)
+      const results = parse.parseResults(messages, db.parsers)
+      const res = results[results.length - 1]!
+      return { rows: res.rows as R[], rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) }
+    },
+  }
+}
+
+/**
+ * Parse/Bind/Execute of SET_CONTEXT_SQL (text parameters; described, so its row parses like any result)
+ * and of SET LOCAL ROLE; the Sync comes with the first statement.
+ */
+function setUpMessages(ctx: TenantContext, role: string): Uint8Array[] {
+  return [
+    serialize.parse({ text: SET_CONTEXT_SQL }), serialize.bind({ values: tenantSettings(ctx).map(([, v]) => v) }), serialize.describe({ type: 'P' }), serialize.execute({}),
+    serialize.parse({ text: `SET LOCAL ROLE ${role}` }), serialize.bind({ values: [] }), serialize.execute({}),
+  ]
 }
 
 let template: Promise<Blob> | undefined
@@ -81,14 +174,10 @@ export async function createPgliteDatabase(opts: PgliteOptions = {}): Promise<Da
     db = await PGlite.create({ loadDataDir: await pgliteTemplate() })
   }
   await db.transaction(async (tx) => assertRuntimeRoleIsSafe(wrap(tx)))
+  const statements = new Statements()
   const run = <T>(role: string, ctx: TenantContext, fn: (tx: Tx) => Promise<T>) =>
-    db.transaction(async (tx) => {
-      // The tenant context and the role switch in one call into PGlite (one protocol batch: parse,
-      // bind and execute each, then one Sync) instead of a query and an exec: the same two statements,
-      // in order, inside this transaction; an error in either throws and rolls the transaction back.
-      await db.execProtocol(setUpBatch(ctx, role))
-      return fn(wrap(tx))
-    })
+    // PGlite is one connection: its transaction() API (BEGIN and COMMIT or ROLLBACK), never BEGIN as text.
+    db.transaction(async (tx) => fn(requestTx(db, statements, tx, setUpMessages(ctx, role))))
   return {
     kind: 'pglite',
     withTenant: (ctx, fn) => run(RUNTIME_ROLE, ctx, fn),

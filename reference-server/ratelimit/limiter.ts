@@ -117,6 +117,20 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
 
   // The bug (ratelimit-raw-partition-key): the limiter key itself, tenant id and all, goes out as pk.
   const pkOf = (key: string): Buffer => faults.has('ratelimit-raw-partition-key') ? Buffer.from(key) : partitionKey(key)
+  // The partition key (a SHA-256) and the RateLimit-Policy field of a bucket change only with its
+  // window: computed once per bucket and window, not on every request (bounded; cleared when full).
+  const policies = new Map<string, { pk: Buffer; field: string }>()
+  const policyOf = (name: string, w: Window, key: string): { pk: Buffer; field: string } => {
+    const id = `${name}|${w.points}|${w.seconds}|${key}`
+    let p = policies.get(id)
+    if (!p) {
+      if (policies.size >= 10_000) policies.clear()
+      const pk = pkOf(key)
+      p = { pk, field: policyField([{ name, window: w, key, pk, remaining: 0, msBeforeNext: 0 }]) }
+      policies.set(id, p)
+    }
+    return p
+  }
 
   const quotas = new Map<string, { quota: Quota | null; until: number }>()
   const loading = new Map<string, Promise<Quota | null>>()
@@ -152,9 +166,10 @@ export async function createLimiter(opts: LimiterOptions): Promise<Limiter> {
       r = err
       limited = true
     }
-    const state: PolicyState = { name, window: w, key, pk: pkOf(key), remaining: r.remainingPoints, msBeforeNext: r.msBeforeNext }
+    const policy = policyOf(name, w, key)
+    const state: PolicyState = { name, window: w, key, pk: policy.pk, remaining: r.remainingPoints, msBeforeNext: r.msBeforeNext }
     if (res) {
-      res.setHeader('RateLimit-Policy', policyField([state]))
+      res.setHeader('RateLimit-Policy', policy.field)
       res.setHeader('RateLimit', stateField([state]))
     }
     if (limited) throw tooMany(state, res)

@@ -42,3 +42,45 @@ export function timingOracle(a: readonly number[], b: readonly number[], t = TIM
   const summary = `medians ${medianA.toFixed(1)} ms vs ${medianB.toFixed(1)} ms, pair ratio ×${ratio.toFixed(2)} (${Math.round(agreement * 100)} % of ${n} pairs agree); samples [${fmt(a)}] vs [${fmt(b)}]`
   return { oracle, medianA, medianB, ratio, agreement, summary }
 }
+
+/** The `p`-th percentile (0–100) by nearest rank. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((x, y) => x - y)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
+}
+
+/**
+ * The noisy-neighbour goal (tenancy-audit-ratelimit.md §3.6 item 4, the k6 script of §3.3): another
+ * tenant's p95 while one floods stays ≤ max(1.5 × its baseline p95, baseline p95 + 20 ms).
+ */
+export const NEIGHBOUR_GOAL = { p95Ratio: 1.5, p95SlackMs: 20 }
+
+/**
+ * What a flood costs another tenant, judged as a statistic (issue 13, "cost to others"). Samples of
+ * one read, taken while a flood runs (`loaded[i]`) and alone (`base[i]`) next to each other. A
+ * finding only when all of these hold: the noisy-neighbour goal is missed at p95, and the paired
+ * statistic of {@link timingOracle} with the loaded reads the slower — median pair ratio ≥ `ratio`,
+ * `agreement` of the pairs agreeing, medians ≥ `minDifferenceMs` apart. The goal alone is no
+ * finding: a flood sent from the same 2-core machine slows every answer a little through the CPU
+ * it takes; a shared resource held while the flood's requests do slow work (a database connection
+ * during a KDF) makes the read wait behind all of them, many times its baseline.
+ */
+export interface SlowdownVerdict extends TimingVerdict {
+  slowed: boolean
+  goalMet: boolean
+  p95Loaded: number
+  p95Base: number
+}
+
+export const SLOWDOWN_THRESHOLDS = { ratio: 3, agreement: 0.8, minDifferenceMs: 100 }
+
+export function slowdown(loaded: readonly number[], base: readonly number[], t = SLOWDOWN_THRESHOLDS): SlowdownVerdict {
+  const v = timingOracle(loaded, base, t)
+  const p95Loaded = percentile(loaded, 95)
+  const p95Base = percentile(base, 95)
+  const goalMet = !(p95Loaded > Math.max(NEIGHBOUR_GOAL.p95Ratio * p95Base, p95Base + NEIGHBOUR_GOAL.p95SlackMs))
+  const slowed = !goalMet && v.oracle && v.medianA > v.medianB
+  const summary = `p95 ${p95Loaded.toFixed(0)} ms while flooded vs ${p95Base.toFixed(0)} ms alone (goal ≤ ${Math.max(NEIGHBOUR_GOAL.p95Ratio * p95Base, p95Base + NEIGHBOUR_GOAL.p95SlackMs).toFixed(0)} ms: ${goalMet ? 'met' : 'missed'}); ${v.summary}`
+  return { ...v, slowed, goalMet, p95Loaded, p95Base, summary }
+}

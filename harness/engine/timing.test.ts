@@ -53,6 +53,27 @@ describe('slowdown (cost to others)', () => {
       }), { seed: 21, numRuns: 300 })
   })
 
+  it('finds none when the flood starves every request of CPU alike: the control sent with the read is as slow', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 200, max: 2000 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 })), { minLength: 8, maxLength: 8 }),
+      (pairs) => {
+        // What the clean embedded server showed: the read ~300 ms while flooded, the key set about as slow.
+        const base = pairs.map(([, j1]) => 10 + j1)
+        const loaded = pairs.map(([starved, , j2]) => 10 + starved + j2)
+        const control = pairs.map(([starved, j1]) => 2 + 0.8 * starved + j1)
+        const v = slowdown(loaded, base, control)
+        expect(v.goalMet).toBe(false)
+        expect(v.slowed, v.summary).toBe(false)
+      }), { seed: 23, numRuns: 300 })
+  })
+
+  it('finds a read waiting behind a held connection while the control is answered at once', () => {
+    const v = slowdown([1260, 1127, 952, 820, 1042, 1516, 1249, 1176], [10, 21, 10, 10, 28, 14, 19, 11], [8, 12, 24, 2, 55, 64, 2, 21])
+    expect(v.slowed, v.summary).toBe(true)
+    expect(v.versusControl?.ratio).toBeGreaterThan(3)
+    expect(v.summary).toMatch(/control samples \[8 12 24/)
+  })
+
   it('finds the read waiting behind ten 40 ms KDFs that hold the connection, under the same load', () => {
     fc.assert(fc.property(
       fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 })), { minLength: 8, maxLength: 8 }),

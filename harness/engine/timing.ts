@@ -91,7 +91,8 @@ export function slowdown(loaded: readonly number[], base: readonly number[], con
   const slowerThan = (x: TimingVerdict) => x.oracle && x.medianA > x.medianB
   const slowed = !goalMet && slowerThan(v) && (!c || slowerThan(c))
   const fmt = (xs: readonly number[]) => xs.map((x) => x.toFixed(0)).join(' ')
-  const summary = `p95 ${p95Loaded.toFixed(0)} ms while flooded vs ${p95Base.toFixed(0)} ms alone (goal ≤ ${goal.toFixed(0)} ms: ${goalMet ? 'met' : 'missed'}); ` +
-    `vs alone: ${v.summary}` + (c ? `; vs the control sent with it: median ${c.medianB.toFixed(1)} ms, pair ratio ×${c.ratio.toFixed(2)} (${Math.round(c.agreement * 100)} % agree), control samples [${fmt(control!)}]` : '')
+  const summary = `×${v.ratio.toFixed(1)} alone${c ? `, ×${c.ratio.toFixed(1)} the control` : ''} (medians ${v.medianA.toFixed(0)} ms flooded, ${v.medianB.toFixed(0)} ms alone${c ? `, ${c.medianB.toFixed(0)} ms control` : ''}; ` +
+    `${Math.round(v.agreement * 100)}${c ? `/${Math.round(c.agreement * 100)}` : ''} % of ${Math.min(loaded.length, base.length)} pairs agree); p95 ${p95Loaded.toFixed(0)} ms flooded vs ${p95Base.toFixed(0)} ms alone (goal ≤ ${goal.toFixed(0)} ms: ${goalMet ? 'met' : 'missed'}); ` +
+    `samples flooded [${fmt(loaded)}], alone [${fmt(base)}]${c ? `, control [${fmt(control!)}]` : ''}`
   return { ...v, slowed, goalMet, p95Loaded, p95Base, versusControl: c, summary }
 }

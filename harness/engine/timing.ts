@@ -64,7 +64,7 @@ export const NEIGHBOUR_GOAL = { p95Ratio: 1.5, p95SlackMs: 20 }
  * - the noisy-neighbour goal is missed at p95 (loaded vs alone);
  * - the loaded reads are consistently much slower than alone ({@link timingOracle} with `t`: median
  *   pair ratio ≥ 3, 80 % of the pairs agreeing, medians ≥ 100 ms apart);
- * - and as much slower than the control sent at the same moment (the same test).
+ * - and slower still than the control sent at the same moment (`CONTROL_THRESHOLDS`: ×8).
  * The control is what tells a held resource from a busy machine: a flood sent from the same 2-core
  * machine (a KDF per failed login) takes CPU from every request alike — the control waits as long as
  * the read, and the goal alone would call that a finding; a read waiting behind a database connection
@@ -80,10 +80,17 @@ export interface SlowdownVerdict extends TimingVerdict {
 }
 
 export const SLOWDOWN_THRESHOLDS = { ratio: 3, agreement: 0.8, minDifferenceMs: 100 }
+/**
+ * Against the control the bar is higher: even a read that holds nothing waits in the database's queue
+ * behind the flood's own short statements (the login lookups, the audit writes), which the control
+ * skips — the clean embedded server showed ×1.2–4.3 over five seeds on a loaded 2-core machine; a
+ * connection held during the KDFs ×70.
+ */
+export const CONTROL_THRESHOLDS = { ratio: 8, agreement: 0.8, minDifferenceMs: 100 }
 
-export function slowdown(loaded: readonly number[], base: readonly number[], control?: readonly number[], t = SLOWDOWN_THRESHOLDS): SlowdownVerdict {
+export function slowdown(loaded: readonly number[], base: readonly number[], control?: readonly number[], t = SLOWDOWN_THRESHOLDS, tc = CONTROL_THRESHOLDS): SlowdownVerdict {
   const v = timingOracle(loaded, base, t)
-  const c = control && timingOracle(loaded, control, t)
+  const c = control && timingOracle(loaded, control, tc)
   const p95Loaded = percentile(loaded, 95)
   const p95Base = percentile(base, 95)
   const goal = Math.max(NEIGHBOUR_GOAL.p95Ratio * p95Base, p95Base + NEIGHBOUR_GOAL.p95SlackMs)

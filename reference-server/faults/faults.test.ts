@@ -259,8 +259,9 @@ const faultNames = FAULTS.map((f) => f.name)
 // Scenarios here are the access and rate-limit faults'. The forgery faults are shown by
 // auth/verify.faults.test.ts and test/self-audit-forgery.test.ts; the audit faults by audit-faults.test.ts.
 // login-timing-oracle changes only how long a failure takes: no timed assertion here; its check
-// (access/login-timing, a paired statistic) shows it in test/self-audit-*.test.ts.
-const TIMING_ONLY: string[] = ['login-timing-oracle']
+// (access/login-timing, a paired statistic) shows it in test/self-audit-*.test.ts. So does
+// login-kdf-in-transaction (what a login flood costs another tenant's reads: ratelimit/cost-to-others).
+const TIMING_ONLY: string[] = ['login-timing-oracle', 'login-kdf-in-transaction']
 // Faults that show only when requests race on real Postgres: test/race.test.ts audits each with its check.
 const scenarioNames = FAULTS.filter((f) => (f.suite === 'access' || f.suite === 'ratelimit') && !TIMING_ONLY.includes(f.name) && !('needs' in f)).map((f) => f.name)
 

@@ -9,10 +9,11 @@ import { headers } from './headers.check.js'
 import { loginBruteforce } from './login-bruteforce.check.js'
 import { loginRace } from './login-race.check.js'
 import { refusalsCharged } from './refusals-charged.check.js'
+import { costToOthers } from './cost-to-others.check.js'
 
 /** The ratelimit suite's checks, in run and report order (`suites/ratelimit/ratelimit.suite.ts` runs them). */
 export const RATELIMIT_CHECKS: CheckDefinition<CheckContext>[] = [
   quotaEnforced, tenantIsolation, keyedOnTenantNotAddress, keyedOnVerifiedClaims, sharedAccountQuota, headers, refusalsCharged,
   // Last: they lock the harness's address out of logins until Retry-After (which they wait for).
-  loginBruteforce, loginRace,
+  loginBruteforce, loginRace, costToOthers,
 ]

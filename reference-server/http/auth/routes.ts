@@ -47,8 +47,14 @@ export function mountAuth(app: Express, deps: ServerDeps): void {
       if (input.grant_type === 'password') {
         // The password is checked between two transactions, never inside one (passwordGrant).
         const login = { loginEmail: input.username }
-        const subject = await passwordGrant((fn) => db.withTenant(login, fn), input.username, input.password, input.workspace_id, deps.faults, deps.settings.passwordCost)
-        tokens = await db.withTenant(login, (tx) => issueLoginTokens(tx, deps, subject))
+        if (deps.faults.has('login-kdf-in-transaction')) {
+          // The reviewed defect: lookup, KDF and issue in one transaction, the connection held while scrypt runs.
+          tokens = await db.withTenant(login, async (tx) => issueLoginTokens(tx, deps,
+            await passwordGrant((fn) => fn(tx), input.username, input.password, input.workspace_id, deps.faults, deps.settings.passwordCost)))
+        } else {
+          const subject = await passwordGrant((fn) => db.withTenant(login, fn), input.username, input.password, input.workspace_id, deps.faults, deps.settings.passwordCost)
+          tokens = await db.withTenant(login, (tx) => issueLoginTokens(tx, deps, subject))
+        }
       } else {
         tokens = await db.withTenant({ refreshHash: hashRefresh(input.refresh_token) }, async (tx) => {
           const r = await refreshGrant(tx, input.refresh_token, deps.faults.has('refresh-token-race'),

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,23 +41,24 @@ const RUN_EACH = fileURLToPath(new URL('../harness/cli/run-each.ts', import.meta
 
 export interface EachResult { name: string; code: number; stderr: string; command: string }
 
+export interface RunEach {
+  /** Queues one `run` (args as on the command line; env for that run only); settles when it ends. */
+  run(name: string, args: string[], env?: Record<string, string>): Promise<EachResult>
+  /** No more runs: the child exits once the queued ones are over (killed if it is still there after `graceMs`: a run a test gave up on). */
+  close(graceMs?: number): Promise<void>
+}
+
 /**
- * Several `run`s in one child process, one after another (harness/cli/run-each.ts): each is a whole
- * audit on its own freshly started server; only the process and module start-up are shared. Returns
- * one promise per run, settled as that run ends, so each test waits for its own; a run the child
- * never reached (it died or timed out) rejects with the child's stderr.
+ * One child process that makes `run`s one after another (harness/cli/run-each.ts): each is a whole
+ * audit (on the embedded server: its own freshly started one); only the process and module start-up
+ * are shared. A run the child never finished (it died) rejects with the child's stderr.
  */
-export function runEachCli(specs: { name: string; args: string[] }[], env: Record<string, string | undefined> = {}, timeoutMs = CLI_TIMEOUT * specs.length): Map<string, Promise<EachResult>> {
-  const settle = new Map<string, { resolve(r: EachResult): void; reject(e: Error): void }>()
-  const results = new Map(specs.map((s) => [s.name, new Promise<EachResult>((resolve, reject) => settle.set(s.name, { resolve, reject }))]))
-  for (const p of results.values()) p.catch(() => undefined)
-  const dir = mkdtempSync(join(tmpdir(), 'ta-each-'))
-  const file = join(dir, 'specs.json')
-  writeFileSync(file, JSON.stringify(specs))
-  const child = spawn(process.execPath, ['--import', 'tsx', RUN_EACH, file], {
+export function runEachCli(env: Record<string, string | undefined> = {}): RunEach {
+  const waiting = new Map<string, { resolve(r: EachResult): void; reject(e: Error): void }>()
+  const child = spawn(process.execPath, ['--import', 'tsx', RUN_EACH], {
     cwd: ROOT,
     env: { ...process.env, CI: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''
   let stderr = ''
@@ -69,18 +70,31 @@ export function runEachCli(specs: { name: string; args: string[] }[], env: Recor
       stdout = stdout.slice(nl + 1)
       if (!line.startsWith('{"runEach":')) continue
       const r = (JSON.parse(line) as { runEach: EachResult }).runEach
-      settle.get(r.name)?.resolve(r)
-      settle.delete(r.name)
+      waiting.get(r.name)?.resolve(r)
+      waiting.delete(r.name)
     }
   })
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20_000)))
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-  const end = (why: string) => {
-    clearTimeout(timer)
-    for (const [name, s] of settle) s.reject(new Error(`run-each ended (${why}) before ${name}'s run finished:\n${stderr}`))
-    settle.clear()
+  const exited = new Promise<void>((resolve) => {
+    const end = (why: string) => {
+      for (const [name, w] of waiting) w.reject(new Error(`run-each ended (${why}) before ${name}'s run finished:\n${stderr}`))
+      waiting.clear()
+      resolve()
+    }
+    child.on('error', (err) => end(err.message))
+    child.on('close', (code) => end(`exit ${code}`))
+  })
+  return {
+    run(name, args, runEnv) {
+      const result = new Promise<EachResult>((resolve, reject) => waiting.set(name, { resolve, reject }))
+      child.stdin.write(`${JSON.stringify({ name, args, env: runEnv })}\n`)
+      return result
+    },
+    async close(graceMs = CLI_TIMEOUT) {
+      child.stdin.end()
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      await exited
+      clearTimeout(timer)
+    },
   }
-  child.on('error', (err) => end(err.message))
-  child.on('close', (code) => end(`exit ${code}`))
-  return results
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { expect, it } from 'vitest'
+import { afterAll, expect, it } from 'vitest'
 import { FAULTS } from '../reference-server/faults/index.js'
 import { registry } from '../suites/index.js'
-import { runEachCli, tempOut, type EachResult } from './cli.js'
+import { runEachCli, tempOut, type RunEach } from './cli.js'
 
 /** The access faults this part of the self-audit runs (split in two files so two workers share them). */
 export function accessFaults(part: 0 | 1) {
@@ -12,27 +12,21 @@ export function accessFaults(part: 0 | 1) {
 
 /**
  * Each fault, audited with the checks that claim to catch it: exit 1 and a finding from one of them.
- * Every fault is its own whole `run` (a freshly started embedded server, migrated template cloned,
- * with only that fault on; its own provisioning, Vitest run and reports), and the runs of one file go
- * one after another through one child process (harness/cli/run-each.ts), so the process and module
+ * Every fault is its own whole `run` (a freshly started embedded server, the migrated template
+ * cloned, with only that fault on; its own provisioning, Vitest run and reports), and one file's runs
+ * go one after another through one child process (harness/cli/run-each.ts), so process and module
  * start-up is paid once per file, not once per fault. The seed is fixed, and a failure prints the
  * command line that reproduces it alone.
  */
 export function faultsAreCaught(faults: readonly { name: string; detectedBy: readonly string[] }[]): void {
-  const specs = faults.map((fault) => {
-    const checks = fault.detectedBy.filter((id) => registry.get(id))
-    return { fault, checks, out: tempOut(fault.name) }
-  })
-  let results: Map<string, Promise<EachResult>> | undefined
-  const started = () => (results ??= runEachCli(specs.filter((s) => s.checks.length).map(({ fault, checks, out }) => ({
-    name: fault.name,
-    args: ['--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--runs', '40', '--topology', 'small', '--out', out],
-  }))))
-  // Started by the first test that runs (all of the file's runs, in order: a test waits only for its own).
-  for (const { fault, checks, out } of specs) {
+  let each: RunEach | undefined
+  afterAll(() => each?.close(60_000))
+  for (const fault of faults) {
     it(`catches ${fault.name}`, async () => {
+      const checks = fault.detectedBy.filter((id) => registry.get(id))
       expect(checks, `no registered check for ${fault.name}`).not.toHaveLength(0)
-      const res = await started().get(fault.name)!
+      const out = tempOut(fault.name)
+      const res = await (each ??= runEachCli()).run(fault.name, ['--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--runs', '40', '--topology', 'small', '--out', out])
       const again = `reproduce: ${res.command}`
       expect(res.code, `${again}\n${res.stderr}`).toBe(1)
       const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { run: { faults: string[] }; findings: { checkId: string }[] }

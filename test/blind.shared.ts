@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { start } from '../fixtures/targets/blind/server.js'
-import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
-import { expect, it } from 'vitest'
+import { CLI_TIMEOUT, ROOT, runCli, runEachCli, tempOut, type RunEach } from './cli.js'
+import { afterAll, expect, it } from 'vitest'
 
 const ROOT_EMAIL = 'root@blind.test'
 const ROOT_PASSWORD = 'blind-root-password-1'
@@ -86,12 +86,30 @@ export function blindDefects(part: 0 | 1): [string, string[]][] {
   return Object.entries(CAUGHT_BY).filter((_, i) => i % 2 === part)
 }
 
-/** One planted defect switched on alone, audited with the checks that claim it: exit 1 and a finding from one of them. */
-export function blindDefectIsCaught(defect: string, checks: string[]): void {
-  it(`catches ${defect}`, async () => {
-    const { code, stderr, report } = await auditBlind([defect], ['--checks', checks.join(','), '--seed', '5', '--runs', '40'])
-    expect(code, stderr).toBe(1)
-    const by = new Set(report!.findings.map((f) => f.checkId))
-    expect(checks.some((id) => by.has(id)), `findings came from ${[...by].join(', ') || 'no check'}`).toBe(true)
-  })
+/**
+ * Each planted defect switched on alone, audited with the checks that claim it: exit 1 and a finding
+ * from one of them. Each test starts its own blind target as auditBlind does; the audits of one file
+ * go one after another through one child process (harness/cli/run-each.ts), so the CLI's process and
+ * module start-up is paid once per file. A failure prints the command line that reproduces it.
+ */
+export function blindDefectsAreCaught(defects: [string, string[]][]): void {
+  let each: RunEach | undefined
+  afterAll(() => each?.close(60_000))
+  for (const [defect, checks] of defects) {
+    it(`catches ${defect}`, async () => {
+      const server = await start({ defects: [defect], bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
+      try {
+        const out = tempOut(`blind-${defect}`)
+        const res = await (each ??= runEachCli()).run(defect, ['--target', PROFILE, '--topology', 'small', '--out', out, '--checks', checks.join(','), '--seed', '5', '--runs', '40'],
+          { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD, TENANT_AUDIT_BASE_URL: server.url })
+        const again = `reproduce (with the blind target started with only ${defect} on): ${res.command}`
+        expect(res.code, `${again}\n${res.stderr}`).toBe(1)
+        const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report
+        const by = new Set(report.findings.map((f) => f.checkId))
+        expect(checks.some((id) => by.has(id)), `findings came from ${[...by].join(', ') || 'no check'}; ${again}`).toBe(true)
+      } finally {
+        await server.close()
+      }
+    })
+  }
 }

@@ -4,11 +4,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { FAULTS } from '../reference-server/faults/index.js'
 import { startAltServer, type AltServer } from '../fixtures/targets/alt-server/server.js'
 import { AUDIT_CHECKS } from '../suites/index.js'
-import { faultIsCaught } from './self-audit.shared.js'
+import { faultsAreCaught } from './self-audit.shared.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
 
 describe('self-audit: each seeded audit fault is caught', { timeout: CLI_TIMEOUT }, () => {
-  for (const fault of FAULTS.filter((f) => f.suite === 'audit')) faultIsCaught(fault)
+  faultsAreCaught(FAULTS.filter((f) => f.suite === 'audit'))
 })
 
 describe('the audit suite on a target without an audit read API', { timeout: CLI_TIMEOUT }, () => {

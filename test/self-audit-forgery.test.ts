@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { FAULTS } from '../reference-server/faults/index.js'
-import { faultIsCaught } from './self-audit.shared.js'
+import { faultsAreCaught } from './self-audit.shared.js'
 import { CLI_TIMEOUT, ROOT } from './cli.js'
 
 describe('self-audit: each seeded forgery fault is caught', { timeout: CLI_TIMEOUT }, () => {
   // Races show only on real Postgres: test/race.test.ts audits those faults there.
-  for (const fault of FAULTS.filter((f) => f.suite === 'forgery' && !('needs' in f))) faultIsCaught(fault)
+  faultsAreCaught(FAULTS.filter((f) => f.suite === 'forgery' && !('needs' in f)))
 })
 
 describe('the forgery suite never points a target at a non-loopback address', () => {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { expect, it } from 'vitest'
+import { afterAll, expect, it } from 'vitest'
 import { FAULTS } from '../reference-server/faults/index.js'
 import { registry } from '../suites/index.js'
-import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
+import { runEachCli, tempOut, type RunEach } from './cli.js'
 
 /** The access faults this part of the self-audit runs (split in two files so two workers share them). */
 export function accessFaults(part: 0 | 1) {
@@ -11,18 +11,29 @@ export function accessFaults(part: 0 | 1) {
 }
 
 /**
- * One fault, audited with the checks that claim to catch it: exit 1 and a finding from one of them.
- * The seed is fixed so a failure here is reproducible with the same command line.
+ * Each fault, audited with the checks that claim to catch it: exit 1 and a finding from one of them.
+ * Every fault is its own whole `run` (a freshly started embedded server, the migrated template
+ * cloned, with only that fault on; its own provisioning, Vitest run and reports), and one file's runs
+ * go one after another through one child process (harness/cli/run-each.ts), so process and module
+ * start-up is paid once per file, not once per fault. The seed is fixed, and a failure prints the
+ * command line that reproduces it alone.
  */
-export function faultIsCaught(fault: { name: string; detectedBy: readonly string[] }): void {
-  it(`catches ${fault.name}`, async () => {
-    const checks = fault.detectedBy.filter((id) => registry.get(id))
-    expect(checks, `no registered check for ${fault.name}`).not.toHaveLength(0)
-    const out = tempOut(fault.name)
-    const res = await runCli(['run', '--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--runs', '40', '--topology', 'small', '--out', out])
-    expect(res.code, res.stderr).toBe(1)
-    const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { findings: { checkId: string }[] }
-    const by = new Set(report.findings.map((f) => f.checkId))
-    expect(checks.some((id) => by.has(id)), `findings came from ${[...by].join(', ') || 'no check'}`).toBe(true)
-  })
+export function faultsAreCaught(faults: readonly { name: string; detectedBy: readonly string[] }[]): void {
+  let each: RunEach | undefined
+  afterAll(() => each?.close(60_000))
+  for (const fault of faults) {
+    it(`catches ${fault.name}`, async () => {
+      const checks = fault.detectedBy.filter((id) => registry.get(id))
+      expect(checks, `no registered check for ${fault.name}`).not.toHaveLength(0)
+      const out = tempOut(fault.name)
+      const res = await (each ??= runEachCli()).run(fault.name, ['--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--runs', '40', '--topology', 'small', '--out', out])
+      const again = `reproduce: ${res.command}`
+      expect(res.code, `${again}\n${res.stderr}`).toBe(1)
+      const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { run: { faults: string[] }; findings: { checkId: string }[] }
+      // The server had exactly this fault on.
+      expect(report.run.faults, again).toEqual([fault.name])
+      const by = new Set(report.findings.map((f) => f.checkId))
+      expect(checks.some((id) => by.has(id)), `findings came from ${[...by].join(', ') || 'no check'}; ${again}`).toBe(true)
+    })
+  }
 }

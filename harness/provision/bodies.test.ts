@@ -6,6 +6,8 @@ import { isProbeSkipped } from '../core/skip.js'
 import { isHarnessError } from '../core/errors.js'
 import { bodyFromSchema, seedBodies, validBody, type BodyHints } from './bodies.js'
 import { provisioningBody } from './portal.js'
+import { prepare } from './body-fill.js'
+import { bundleSchema } from './schema-bundle.js'
 
 const schemas: Record<string, Record<string, unknown>> = {
   Code: { type: 'string', pattern: '^[a-z]{3}-[0-9]{4}$' },
@@ -57,6 +59,16 @@ describe('validBody', () => {
     }
     const body = build(schema)
     expect(['link', 'text']).toContain(body.kind)
+  })
+
+  it('puts label and canary in free text whose maxLength is huge, and the generator writes at most 1,000 characters of it', () => {
+    const schema = { type: 'object', properties: { body: { type: 'string', minLength: 2, maxLength: 100_000 } }, required: ['body'] }
+    const body = build(schema)
+    expect(body.body).toContain(CANARY)
+    const gen = prepare(bundleSchema(contract, schema), hints, { force: true, substitute: true }) as { properties: { body: { maxLength: number; minLength: number } } }
+    expect(gen.properties.body).toMatchObject({ maxLength: 1000, minLength: 2 })
+    // The schema the body is checked against is the original one.
+    expect(schema.properties.body.maxLength).toBe(100_000)
   })
 
   it('honours patterns, enum and const', () => {

@@ -39,12 +39,15 @@ function isFreeText(s: JsonSchema): boolean {
   return type.includes('string') && s.format === undefined && s.pattern === undefined && s.enum === undefined && s.const === undefined
 }
 
+/** Longest free text the generator writes where it is substituted (text() stays far below it). */
+const GENERATED_TEXT_MAX = 1000
+
 /**
  * The schema handed to the generator: a copy of the bundle in which every object schema requires,
  * beyond its own `required`, the properties a hint names (when `force`) and, up to its
  * `minProperties`, further declared ones (free text first, so the canary has somewhere to go),
- * instead of letting the generator invent property names. The body is validated against the
- * original schema, never this one.
+ * instead of letting the generator invent property names, and free text at most
+ * GENERATED_TEXT_MAX long (it is substituted). The body is validated against the original schema, never this one.
  */
 export function prepare(bundle: SchemaBundle, hints: BodyHints, fill: Fill): JsonSchema {
   const root = structuredClone(bundle.root)
@@ -53,6 +56,11 @@ export function prepare(bundle: SchemaBundle, hints: BodyHints, fill: Fill): Jso
     if (Array.isArray(node)) return node.forEach(visit)
     if (!node || typeof node !== 'object') return
     const n = node as JsonSchema
+    // Free text is replaced by label, words and canary (substitute): the generator need not first
+    // spend up to a second writing a 100,000-character string nobody sends.
+    if (isFreeText(n) && typeof n.maxLength === 'number' && n.maxLength > GENERATED_TEXT_MAX) {
+      n.maxLength = Math.max(GENERATED_TEXT_MAX, typeof n.minLength === 'number' ? n.minLength : 0)
+    }
     const props = n.properties as Record<string, unknown> | undefined
     if (props && typeof props === 'object' && !Array.isArray(props)) {
       const required = new Set(Array.isArray(n.required) ? (n.required as string[]) : [])

@@ -15,12 +15,16 @@ import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
  * so how many reads they need depends on time), with the event counts in their notes; and the first
  * list item a message quotes (the reference server orders lists by random ids). And what depends on
  * the clock by nature: the run's throttling traffic (a login met after the login checks' windows may
- * or may not find them spent) and the timings access/login-timing notes.
+ * or may not find them spent), and the notes of the checks that time answers (CLOCKED: latencies,
+ * ratios, and how many of their floods the login windows let through).
  */
+/** Checks whose notes are timings and what the clock let through (latencies, ratios, throttled and redone floods). */
+const CLOCKED = new Set(['access/login-timing', 'ratelimit/cost-to-others'])
+
 function normalised(out: string): unknown {
   const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Record<string, unknown> & { run: Record<string, unknown>; checks: Record<string, unknown>[] }
   const { id: _id, startedAt: _s, durationMs: _d, phases: _p, requests: _r, traffic: _t, ...run } = report.run
-  const checks = report.checks.map(({ durationMs: _cd, startedAt: _cs, requests: _cr, ...c }) => c)
+  const checks = report.checks.map(({ durationMs: _cd, startedAt: _cs, requests: _cr, ...c }) => (CLOCKED.has(c.id as string) ? { ...c, notes: '<timed>' } : c))
   const findings = (report.findings as Record<string, unknown>[]).map(({ evidence: _e, ...f }) => ({ ...f, repro: { ...(f.repro as object), curl: undefined } }))
   return JSON.parse(
     JSON.stringify({ ...report, run, checks, findings })

@@ -1,8 +1,11 @@
 import { PGlite, parse, protocol } from '@electric-sql/pglite'
-import { readFile, writeFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { existsSync, readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
-import { migrate, assertRuntimeRoleIsSafe } from './migrate.js'
+import { migrate, migrationFiles, assertRuntimeRoleIsSafe } from './migrate.js'
 
 type PgliteTx = Pick<PGlite, 'query' | 'exec'>
 
@@ -141,19 +144,45 @@ function setUpMessages(ctx: TenantContext, role: string): Uint8Array[] {
 let template: Promise<Blob> | undefined
 
 /**
+ * Where a migrated image is kept between runs: `node_modules/.cache/tenant-audit/`, named by a hash
+ * of PGlite's version and every migration's text, so a changed migration or an upgraded PGlite makes
+ * a new image and a stale one is never loaded. `TA_PGLITE_TEMPLATE` (the test setup's file) wins.
+ */
+function templateFile(): string {
+  if (process.env.TA_PGLITE_TEMPLATE) return process.env.TA_PGLITE_TEMPLATE
+  // PGlite does not export its package.json: the resolved entry's path names the installed copy, its text the version.
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite')
+  return fileURLToPath(new URL(`../../node_modules/.cache/tenant-audit/${templateName(entry + readFileSync(entry, 'utf8'), migrationFiles())}`, import.meta.url))
+}
+
+/** The cached image's file name: a hash of the PGlite build and of every migration's name and text. */
+export function templateName(pglite: string, migrations: { version: string; sql: string }[]): string {
+  const hash = createHash('sha256').update(pglite)
+  for (const f of migrations) hash.update(`\0${f.version}\0${f.sql}`)
+  return `pglite-${hash.digest('hex').slice(0, 16)}.tar`
+}
+
+/**
  * A migrated, empty database image. Starting and migrating PGlite costs seconds; loading this image
- * costs well under one, so every server, test and fault run clones it. `TA_PGLITE_TEMPLATE` names a
- * file the vitest global setup writes once for all workers.
+ * costs well under one, so every server, test and fault run clones it, and `tenant-audit run` after
+ * the first one starts its embedded server from the image kept on disk (templateFile).
  */
 export function pgliteTemplate(): Promise<Blob> {
   template ??= (async () => {
-    const file = process.env.TA_PGLITE_TEMPLATE
-    if (file && existsSync(file)) return new Blob([await readFile(file)])
+    const file = templateFile()
+    if (existsSync(file)) return new Blob([await readFile(file)])
     const db = await PGlite.create()
     await migratePglite(db)
     const image = await db.dumpDataDir('none')
     await db.close()
-    if (file) await writeFile(file, Buffer.from(await image.arrayBuffer()))
+    // Written whole under another name and renamed: a concurrent reader sees no image or all of it.
+    // An unwritable cache only costs the next run its migration.
+    const bytes = Buffer.from(await image.arrayBuffer())
+    const partial = `${file}.${process.pid}.partial`
+    await mkdir(fileURLToPath(new URL('.', `file://${file}`)), { recursive: true })
+      .then(() => writeFile(partial, bytes))
+      .then(() => rename(partial, file))
+      .catch(() => undefined)
     return image
   })()
   return template

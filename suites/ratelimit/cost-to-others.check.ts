@@ -118,7 +118,8 @@ export const costToOthers = defineCheck<CheckContext>({
       logins: { loaded: [], base: [], control: [], statuses: new Map(), judged: 0, throttledRounds: 0, worst: -1 },
       refusals: { loaded: [], base: [], control: [], statuses: new Map(), judged: 0, throttledRounds: 0, worst: -1 },
     }
-    let lastThrottle: HttpResponse | undefined
+    /** When the last lockout a flood met ends (ms since the epoch): what the checks after this one must not meet. */
+    let lockedUntil = 0
     let redos = 0
     // Login and refusal floods alternate, each kind judged on its own: a login flood's KDFs take CPU while a
     // refusal flood's requests queue for the database, and together they would be neither.
@@ -137,7 +138,7 @@ export const costToOthers = defineCheck<CheckContext>({
         if (!ctx.expectServed(r.res, `${victim.label}'s read ${what}`)) return { findings: [], notes: [`${victim.label}'s read ${what} answered ${r.res.status}: no latency to compare`] }
       }
       if (f.throttled) {
-        lastThrottle = f.throttled
+        lockedUntil = Math.max(lockedUntil, Date.now() + Math.min(retryAfter(f.throttled) ?? MAX_FINAL_WAIT_SECONDS, MAX_FINAL_WAIT_SECONDS) * 1000)
         const wait = retryAfter(f.throttled) ?? MAX_WINDOW_WAIT_SECONDS
         // Most of the logins were refused before the password check: not the flood this kind measures. Redo the
         // round once the window has refilled, where the window is short enough to wait for.
@@ -157,8 +158,8 @@ export const costToOthers = defineCheck<CheckContext>({
       await sleep(50)
     }
 
-    // Logins after this check must not meet its lockout (the harness address's failed-login windows).
-    if (lastThrottle) await sleep((Math.min(retryAfter(lastThrottle) ?? MAX_FINAL_WAIT_SECONDS, MAX_FINAL_WAIT_SECONDS) + 0.5) * 1000)
+    // Logins after this check must not meet its lockout (the harness address's failed-login windows): what is left of it.
+    if (lockedUntil > Date.now()) await sleep(lockedUntil - Date.now() + 500)
 
     const findings: FindingInput[] = []
     const notes: string[] = []

@@ -1,18 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FAULTS } from '../reference-server/faults/index.js'
+import { FAULTS, parseFaults } from '../reference-server/faults/index.js'
+import { startServer, type RunningServer } from '../reference-server/server.js'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
+import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../reference-server/testing/databases.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
 
 /**
  * The race checks on real Postgres, where transactions overlap (PGlite runs one at a time, and the
- * embedded audit skips them with that reason). `tenant-audit serve --database-url` on a database of
- * this run's own, audited through the reference profile: the seeded race fault is caught, the clean
- * server is clean. Under CI=true a missing Postgres fails (postgresAdminUrl), never skips.
+ * embedded audit skips them with that reason). Reference servers on a database of this run's own
+ * (in this process, with the test servers' THROWAWAY_COST and login windows, like the embedded one:
+ * the races are between requests' transactions, not in the KDF; `serve`'s production KDF made each
+ * of the race checks' throwaway logins cost ~1 s on 2 busy cores, and this file ~4 minutes), audited
+ * through the reference profile by the CLI: the seeded race faults are caught, the clean server is
+ * clean. Under CI=true a missing Postgres fails (postgresAdminUrl), never skips.
  */
 
 const pgUrl = await postgresAdminUrl()
@@ -21,43 +25,12 @@ const RACE_CHECKS = ['forgery/refresh-race', 'access/demotion-race']
 const EMAIL = 'race@platform.test'
 const PASSWORD = randomBytes(18).toString('base64url')
 const BOOTSTRAP = { BOOTSTRAP_PRINCIPAL_EMAIL: EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: PASSWORD }
+const PROFILE = join(ROOT, 'fixtures/targets/reference.yaml')
 
-/** This process's environment without a Redis URL: the in-memory limiter is enough here. */
-function env(): NodeJS.ProcessEnv {
-  const { REDIS_URL: _, ...rest } = process.env
-  return rest
-}
-
-/**
- * The reference profile with a longer answer timeout: `serve` hashes passwords at production cost
- * (scrypt N=2^17), and the race checks log in a throwaway member per try, 8 at once on 2 busy cores.
- */
-const PROFILE = join(mkdtempSync(join(tmpdir(), 'ta-race-')), 'reference.yaml')
-writeFileSync(PROFILE, readFileSync(join(ROOT, 'fixtures/targets/reference.yaml'), 'utf8').replace(/timeoutMs: \d+/, 'timeoutMs: 60000'))
-
-interface Proc { url: string; child: ChildProcess }
-
-function serve(databaseUrl: string, faults: string): Promise<Proc> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/tenant-audit.js'), 'serve', '--port', '0', '--database-url', databaseUrl, '--faults', faults], {
-      cwd: ROOT, env: { ...env(), ...BOOTSTRAP, LOG_LEVEL: 'warn', FAULTS: '' }, stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let err = ''
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`serve did not start: ${err}`))), 120_000)
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(err)
-      if (m) (clearTimeout(timer), resolve({ url: m[1]!, child }))
-    })
-    child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`serve exited ${code}: ${err}`))))
-  })
-}
-
-async function stop(p: Proc | undefined): Promise<void> {
-  if (!p || p.child.exitCode !== null) return
-  const exited = new Promise((r) => p.child.once('exit', r))
-  p.child.kill('SIGTERM')
-  await exited
+/** A reference server on `databaseUrl` (migrated by the first one), with `faults` on. */
+function serve(databaseUrl: string, faults: string): Promise<RunningServer> {
+  return startServer({ databaseUrl, faults: parseFaults(faults), bootstrap: { email: EMAIL, password: PASSWORD },
+    settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
 }
 
 async function audit(url: string, seed: number, checks: readonly string[] = RACE_CHECKS): Promise<{ code: number; stderr: string; checks: { id: string; status: string; reason?: string }[]; findings: { checkId: string; message: string }[] }> {
@@ -71,14 +44,14 @@ async function audit(url: string, seed: number, checks: readonly string[] = RACE
 
 describe.runIf(pgUrl)('race checks on real Postgres', { timeout: CLI_TIMEOUT }, () => {
   let tdb: TestDatabase
-  let clean: Proc | undefined
+  let clean: RunningServer | undefined
 
   beforeAll(async () => {
     tdb = await createTestDatabase('pg')
     clean = await serve(tdb.url!, '')
   }, 300_000)
   afterAll(async () => {
-    await stop(clean)
+    await clean?.close()
     await tdb?.drop()
   })
 
@@ -91,7 +64,7 @@ describe.runIf(pgUrl)('race checks on real Postgres', { timeout: CLI_TIMEOUT }, 
         expect(r.code, r.stderr).toBe(1)
         expect(r.findings.some((f) => fault.detectedBy.includes(f.checkId)), JSON.stringify(r.findings.map((f) => f.checkId))).toBe(true)
       } finally {
-        await stop(server)
+        await server.close()
       }
     })
   }

@@ -8,6 +8,7 @@ import { parseFaults } from '../reference-server/faults/index.js'
 import { RENAMED_ROLES, renamedContract } from '../fixtures/targets/renamed.js'
 import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
+import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 
 const root = { BOOTSTRAP_PRINCIPAL_EMAIL: 'root@renamed.test', BOOTSTRAP_PRINCIPAL_PASSWORD: 'renamed-root-password-1' }
 
@@ -41,7 +42,7 @@ describe('a renamed vocabulary', { timeout: CLI_TIMEOUT }, () => {
   const inferred = profile('renamed-inferred', { roles: RENAMED_ROLES })
 
   beforeAll(async () => {
-    server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(''), bootstrap: { email: root.BOOTSTRAP_PRINCIPAL_EMAIL, password: root.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST } })
+    server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(''), bootstrap: { email: root.BOOTSTRAP_PRINCIPAL_EMAIL, password: root.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
   })
   afterAll(async () => {
     await server?.close()

@@ -38,6 +38,18 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
   namespace: 'ta-rl',
 }
 
+/**
+ * Failed-login lockouts for throwaway servers only (the embedded audit server and test servers): as
+ * many failures as `serve`'s (20 per address, 10 per username), counted over 3 s and 10 s instead of
+ * 10 s and 60 s. The login checks prove the same with either (a limit, holding under concurrency,
+ * with a valid Retry-After) and wait each lockout out, so these make an audit wait less. Like
+ * THROWAWAY_COST, never `serve`'s.
+ */
+export const THROWAWAY_LOGIN_WINDOWS: Pick<RateLimitSettings, 'loginFailuresPerAddress' | 'loginFailuresPerUsername'> = {
+  loginFailuresPerAddress: { points: 20, seconds: 3 },
+  loginFailuresPerUsername: { points: 10, seconds: 10 },
+}
+
 export interface LimiterOptions {
   db: Database
   faults: FaultSet

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parseContract } from '../core/contract.js'
 import { isProbeSkipped } from '../core/skip.js'
 import { isHarnessError } from '../core/errors.js'
-import { bodyFromSchema, seedBodies, validBody, type BodyHints } from './bodies.js'
+import { bodyFromSchema, markedBodies, seedBodies, validBody, type BodyHints } from './bodies.js'
 import { provisioningBody } from './portal.js'
 import { prepare } from './body-fill.js'
 import { bundleSchema } from './schema-bundle.js'
@@ -217,5 +217,24 @@ describe('validBody', () => {
     try { provisioningBody(contract, { ...op, requestSchema: { type: 'string', minLength: 5, maxLength: 2 } }, hints) } catch (err) { thrown = err }
     expect(isHarnessError(thrown) && thrown.code).toBe('ERR_PROVISION_FAILED')
     expect((thrown as Error).message).toMatch(/^createTenant \(tenants\.create\) needs a body the harness cannot build from its schema: body must NOT have more than 2 characters$/)
+  })
+})
+
+describe('markedBodies: one body per marker, each in the same free-text field', () => {
+  const markers = ['ta-m0', 'ta-m1', 'ta-m2']
+
+  it('skips a field that cannot carry text (enum, pattern) and sets the first one that can, even when optional', () => {
+    const schema = { type: 'object', properties: { status: { enum: ['draft', 'final'] }, code: { $ref: '#/components/schemas/Code' }, title: { type: 'string', maxLength: 80 } }, additionalProperties: false }
+    const got = markedBodies(contract, schema, markers)
+    expect(got?.field).toBe('title')
+    expect(got!.bodies).toHaveLength(3)
+    got!.bodies.forEach((b, i) => {
+      expect(String(b.title)).toContain(markers[i])
+      expect(validates(schema, b)).toBe(true)
+    })
+  })
+
+  it('is undefined where no field takes free text', () => {
+    expect(markedBodies(contract, { type: 'object', properties: { status: { enum: ['draft', 'final'] }, id: { type: 'string', format: 'uuid' } } }, markers)).toBeUndefined()
   })
 })

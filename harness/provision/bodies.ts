@@ -86,3 +86,24 @@ function seedFor(schema: JsonSchema, hints: BodyHints, name: string, attempt: nu
   const h = createHash('sha256').update(`${runSeed}\0${JSON.stringify(schema)}\0${JSON.stringify(hints)}\0${name}\0${attempt}`)
   return h.digest().readUInt32LE(0) >>> 1
 }
+
+/**
+ * Bodies of `schema` that each carry their own marker in one free-text property: the first
+ * property that, made required, takes the label (no format, pattern or enum in the way). One body
+ * per marker, in order; undefined when no property carries every marker.
+ */
+export function markedBodies(contract: TargetContract, schema: unknown, markers: readonly string[]): { field: string; bodies: Record<string, unknown>[] } | undefined {
+  const resolved = contract.resolve(schema ?? {}) as { required?: string[]; properties?: Record<string, unknown> }
+  for (const field of Object.keys(resolved.properties ?? {})) {
+    const withField = { ...resolved, required: [...new Set([...(resolved.required ?? []), field])] }
+    const bodies: Record<string, unknown>[] = []
+    for (const marker of markers) {
+      const r = validBody(contract, withField, { label: marker, canary: marker })
+      const body = r.ok && typeof r.body === 'object' && r.body !== null ? (r.body as Record<string, unknown>) : undefined
+      if (!body || !String(body[field]).includes(marker)) break
+      bodies.push(body)
+    }
+    if (bodies.length === markers.length) return { field, bodies }
+  }
+  return undefined
+}

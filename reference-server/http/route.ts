@@ -4,7 +4,7 @@ import type { TenantContext } from '../store/db.js'
 import type { Handler, ServerDeps } from './types.js'
 import type { FaultSet } from '../faults/index.js'
 import { authorize, readCaller } from '../tenancy/authorize.js'
-import { MEMBER_CHANGES, MEMBER_WRITE_LOCK } from '../tenancy/member-lock.js'
+import { MEMBER_WRITE_LOCK, takesMemberWriteLock } from '../tenancy/member-lock.js'
 import { AuthError } from '../auth/errors.js'
 import type { VerifiedToken } from '../auth/verify.js'
 import { rejectNul } from './nul.js'
@@ -53,8 +53,7 @@ export async function refuseRevoked(deps: ServerDeps, caller: VerifiedToken): Pr
 export function mount(app: Express, deps: ServerDeps, operationId: string, handler: Handler): void {
   const op = deps.contract.operation(operationId)
   recorderFor(deps) // refuses a switched-off audit trail outside the overhead bench, at start-up
-  // Writes by a member, except changes to members (those take the exclusive lock: two admins demoting each other must not deadlock).
-  const writeLock = op.method !== 'get' && !MEMBER_CHANGES.has(operationId) && !deps.faults.has('demotion-race-unlocked')
+  const writeLock = takesMemberWriteLock(op.method, operationId, deps.faults)
   const route: RequestHandler = async (req: Request, res: Response) => {
     // The audit trail: allowed writes in the request's transaction, refusals after it (audit/recorder.ts).
     const audit = new RequestAudit(deps, op, req, res)

@@ -1,4 +1,5 @@
 import type { Tx } from '../store/db.js'
+import type { FaultSet } from '../faults/index.js'
 
 /**
  * A member's role holds for the whole of a write it authorised (issue 13 suspicion s1). Under READ
@@ -16,6 +17,16 @@ const MEMBER_CHANGE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('membe
 /** Operations that change a member: they take the exclusive lock on the member they change. */
 export const MEMBER_CHANGES = new Set(['updateWorkspaceUser', 'deleteWorkspaceUser'])
 
-export async function lockMemberForChange(tx: Tx, userId: string): Promise<void> {
-  await tx.query(MEMBER_CHANGE_LOCK, [userId])
+/** Seeded fault `demotion-race-unlocked`: no member lock at all, so a demotion may be answered before a write it should have waited for. */
+function memberLocksOff(faults: FaultSet): boolean {
+  return faults.has('demotion-race-unlocked')
+}
+
+/** Does a write to `operationId` take its caller's shared lock? Writes by members, except changes to members (two admins demoting each other must not deadlock). */
+export function takesMemberWriteLock(method: string, operationId: string, faults: FaultSet): boolean {
+  return method !== 'get' && !MEMBER_CHANGES.has(operationId) && !memberLocksOff(faults)
+}
+
+export async function lockMemberForChange(tx: Tx, userId: string, faults: FaultSet): Promise<void> {
+  if (!memberLocksOff(faults)) await tx.query(MEMBER_CHANGE_LOCK, [userId])
 }

@@ -8,22 +8,7 @@ import type { CheckContext } from '../../harness/engine/context.js'
 import { addMember, manager, roleHint, userPath } from '../../harness/engine/members.js'
 import { objectParam } from '../../harness/engine/targets.js'
 import { throwaway } from '../../harness/engine/throwaway.js'
-import { validBody } from '../../harness/provision/bodies.js'
-
-/** The update schema with `field` required (so the generated body sets it). */
-function withRequired(ctx: CheckContext, schema: unknown, field: string): unknown {
-  const resolved = ctx.contract.resolve(schema ?? {}) as { required?: string[] }
-  return { ...resolved, required: [...new Set([...(resolved.required ?? []), field])] }
-}
-
-/** The first property of the update schema that, made required, carries the label (a free-text string). */
-function textField(ctx: CheckContext, schema: unknown, marker: string): string | undefined {
-  const props = Object.keys((ctx.contract.resolve(schema ?? {}) as { properties?: Record<string, unknown> }).properties ?? {})
-  return props.find((k) => {
-    const r = validBody(ctx.contract, withRequired(ctx, schema, k), { label: marker, canary: marker })
-    return r.ok && String((r.body as Record<string, unknown> | undefined)?.[k]).includes(marker)
-  })
-}
+import { markedBodies, validBody } from '../../harness/provision/bodies.js'
 
 /** Writes released with each demotion, and demotions tried (a race that wins one time in ten shows with good odds). */
 const WIDTH = 8
@@ -56,8 +41,8 @@ export const demotionRace = defineCheck<CheckContext>({
     const ws = ctx.topology.accounts[0]?.workspaces[0]
     if (!ws) return { findings: [], skipped: 'the topology has no workspace' }
     const here = { accountId: ws.accountId, workspaceId: ws.id }
-    const editor = { label: 'editor', kind: 'user', actorKind: 'editor', accountId: ws.accountId, workspaceId: ws.id, role: 'editor', accountRole: null } as Actor
-    const viewer = { ...editor, role: 'viewer', actorKind: 'viewer' } as Actor
+    const editor: Actor = { label: 'editor', kind: 'user', actorKind: 'editor', accountId: ws.accountId, workspaceId: ws.id, role: 'editor', accountRole: null }
+    const viewer: Actor = { ...editor, role: 'viewer', actorKind: 'viewer' }
     const update = ctx.contract.annotated.find((op) => op.tenancy.scope === 'workspace' && op.verb === 'update' && ['patch', 'put'].includes(op.method) &&
       objectParam(ctx.topology, op) && expected(op, editor, here) === 'allow' && expected(op, viewer, here) !== 'allow' && !ctx.contract.ownerOnly(op.resource) &&
       ctx.contract.vocabulary.roleOfResource(op.resource) === undefined)
@@ -79,11 +64,9 @@ export const demotionRace = defineCheck<CheckContext>({
       if (!obj) return { findings: [], skipped: `the harness could not create a ${update.resource} object to update` }
       // Each update carries its own marker in a free-text field the schema lets it set.
       const markers = Array.from({ length: WIDTH }, (_, i) => `ta-${ctx.topology.tag}-race${trial}w${i}`)
-      const field = textField(ctx, update.requestSchema, markers[0]!)
-      const bodies = markers.map((m) => field && validBody(ctx.contract, withRequired(ctx, update.requestSchema, field), { label: m, canary: m }))
-      if (!field || !bodies.every((b, i) => b && b.ok && String((b.body as Record<string, unknown>)[field]).includes(markers[i]!))) {
-        return { findings: [], skipped: `the harness cannot build an update of ${update.id} that sets a free-text field` }
-      }
+      const marked = markedBodies(ctx.contract, update.requestSchema, markers)
+      if (!marked) return { findings: [], skipped: `the harness cannot build an update of ${update.id} that sets a free-text field` }
+      const { field, bodies } = marked
       const path = ctx.pathFor(update, here, { [param]: obj.id })
       const readPath = ctx.pathFor(read, here, { [readParam]: obj.id })
       const readBack = async (): Promise<HttpResponse> => ctx.as(reader).send({ method: 'get', path: readPath, burst: true })
@@ -91,7 +74,7 @@ export const demotionRace = defineCheck<CheckContext>({
       const roleBody = validBody(ctx.contract, demote.op.requestSchema ?? {}, { role: roleHint(ctx, demote.op.requestSchema, 'viewer') })
       if (!roleBody.ok) return { findings: [], skipped: `the harness cannot build a role change for ${demote.op.id}: ${roleBody.reason}` }
       // Writes and the demotion released together; the first read goes out the moment the demotion answers.
-      const writes = bodies.map((b) => ctx.as(member).send({ method: update.method, path, body: (b as { body: unknown }).body, burst: true, renew: false }))
+      const writes = bodies.map((body) => ctx.as(member).send({ method: update.method, path, body, burst: true, renew: false }))
       const demoted = ctx.as(demote.actor).send({ method: demote.op.method, path: userPath(ctx, demote.op, member), body: roleBody.body, burst: true })
         .then(async (res) => ({ res, first: res.status >= 200 && res.status < 300 ? await readBack() : undefined }))
       const [answers, { res: demotion, first }] = await Promise.all([Promise.all(writes), demoted])

@@ -7,7 +7,7 @@ import type { HttpResponse } from '../../harness/adapters/http.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { wrongLogin } from '../../harness/engine/members.js'
 import { slowdown } from '../../harness/engine/timing.js'
-import { findingAt, readFor, retryAfter, sleep, type QuotaTenant } from './quota.js'
+import { findingOn, readFor, retryAfter, sleep } from './quota.js'
 
 /** Pairs per flood kind (one read alone, one while the flood runs), alternating which comes first. */
 const PAIRS = 8
@@ -56,8 +56,7 @@ export const costToOthers = defineCheck<CheckContext>({
     const flooder = victim && all.find((u) => u.accountId !== victim.accountId)
     if (!victim || !flooder) return { findings: [], skipped: 'the topology has no user with a workspace read and a user of another account' }
     const readOp = readFor(ctx, victim)!
-    const tenant: QuotaTenant = { accountId: victim.accountId!, label: victim.label, users: [victim], read: (u) => ({ op: readOp, path: ctx.pathFor(readOp, { accountId: u.accountId, workspaceId: u.workspaceId }) }) }
-    const readPath = tenant.read(victim).path
+    const readPath = ctx.pathFor(readOp, { accountId: victim.accountId, workspaceId: victim.workspaceId })
     // The control: the key set, public on every conforming deployment, and no tenant's data. A flood that only takes
     // CPU slows it as much as the victim's read; one that holds what tenants' requests need (a database connection) does not.
     const controlOp = ctx.contract.byRole('key-set')[0]
@@ -173,7 +172,7 @@ export const costToOthers = defineCheck<CheckContext>({
       const note = `${what}; ${victim.label}'s read: ${v.summary}`
       notes.push(note)
       if (v.slowed) {
-        findings.push(findingAt(ctx, tenant, victim, sr.evidence, `cost-to-others|${kind}`, 'medium',
+        findings.push(findingOn(ctx, readOp, victim, sr.evidence, `cost-to-others|${kind}`, 'medium',
           `While anonymous callers flooded the target with ${kind === 'logins' ? 'failed logins' : 'refused requests'}, ${victim.label}'s allowed read of its own account was consistently many times slower than alone and than a key-set read sent with it, missing the noisy-neighbour goal: ${note}. The refused traffic holds something tenants' requests need${kind === 'logins' ? ' (a database connection during the password KDF?)' : ''}`))
       }
     }

@@ -204,7 +204,12 @@ export const forgedSignature = (): string => randomBytes(64).toString('base64url
 /** A finding about one call of the tenant's read (or any response), with its evidence and curl. */
 export function findingAt(ctx: CheckContext, tenant: QuotaTenant | undefined, user: Actor | undefined, res: HttpResponse | undefined,
   dedupKey: string, severity: FindingInput['severity'], message: string, victim?: string): FindingInput {
-  const op = tenant && user ? tenant.read(user).op : undefined
+  return findingOn(ctx, tenant && user ? tenant.read(user).op : undefined, user, res, dedupKey, severity, message, victim)
+}
+
+/** {@link findingAt} on an operation of the check's choosing. */
+export function findingOn(ctx: CheckContext, op: Op | undefined, user: Actor | undefined, res: HttpResponse | undefined,
+  dedupKey: string, severity: FindingInput['severity'], message: string, victim?: string): FindingInput {
   return {
     dedupKey, severity, message, actor: user?.label, victim,
     operation: op && { method: op.method.toUpperCase(), pathTemplate: op.path, operationId: op.id },

@@ -57,7 +57,7 @@ export function mountDashboard(app: Express, deps: ServerDeps): void {
 
   mount(app, deps, 'updateWorkspaceUser', async (call) => {
     const input = patchUser.parse(call.req.body)
-    if (!faults.has('demotion-race-unlocked')) await lockMemberForChange(call.tx, call.params.userId!)
+    await lockMemberForChange(call.tx, call.params.userId!, faults)
     const target = await loadUser(call)
     const accountRole = faults.has('workspace-admin-grants-account-admin') ? undefined : input.accountRole
     if (!mayManage(call.roles, { role: target.role, accountRole: target.account_role }) || !mayGrant(call.roles, input.role, accountRole)) {
@@ -71,7 +71,7 @@ export function mountDashboard(app: Express, deps: ServerDeps): void {
   })
 
   mount(app, deps, 'deleteWorkspaceUser', async (call) => {
-    if (!faults.has('demotion-race-unlocked')) await lockMemberForChange(call.tx, call.params.userId!)
+    await lockMemberForChange(call.tx, call.params.userId!, faults)
     const target = await loadUser(call)
     if (!mayManage(call.roles, { role: target.role, accountRole: target.account_role })) throw forbidden()
     await call.tx.query('DELETE FROM users WHERE id = $1 AND workspace_id = $2 AND account_id = $3', [call.params.userId, call.workspaceId, accountOf(call)])

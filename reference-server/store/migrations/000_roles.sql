@@ -4,8 +4,9 @@
 --   ta_runtime      what every request runs as (SET LOCAL ROLE); not superuser, not BYPASSRLS, owns nothing
 --   ta_login        a LOGIN role that is a member of ta_runtime only: for deployments (and the privilege
 --                   tests) that connect without administrative rights
---   ta_maintenance  BYPASSRLS; exists only so the seeded fault `document-read-skips-all-checks` can be
---                   the realistic bug "a query ran on the maintenance role". Nothing else uses it.
+--   ta_maintenance  BYPASSRLS; exists only so seeded faults can be the realistic bug "a query ran on
+--                   the maintenance role" (`document-read-bypasses-rls`, `notes-readable-by-peers`).
+--                   Nothing else uses it.
 DO $$ BEGIN CREATE ROLE ta_owner NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 DO $$ BEGIN CREATE ROLE ta_runtime NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 DO $$ BEGIN CREATE ROLE ta_login LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { registry } from '../suites/index.js'
-import { CLI_TIMEOUT, ROOT } from './cli.js'
-import { CAUGHT_BY, GENUINE, NOT_CAUGHT, NOT_OFFERED, auditBlind } from './blind.shared.js'
+import { ROOT } from './cli.js'
+import { BLIND_AUDIT_TIMEOUT, CAUGHT_BY, GENUINE, NOT_CAUGHT, NOT_OFFERED, auditBlind } from './blind.shared.js'
 
 /**
  * A deployment nobody here wrote (issue 10): written from DESIGN §2 and the issue alone, other names,
@@ -11,7 +11,7 @@ import { CAUGHT_BY, GENUINE, NOT_CAUGHT, NOT_OFFERED, auditBlind } from './blind
  * per tenant. Clean, it is audited with no finding but its genuine, unplanted defects (GENUINE), and
  * nothing skipped but what it does not offer.
  */
-describe('the blind target, clean', { timeout: CLI_TIMEOUT }, () => {
+describe('the blind target, clean', { timeout: BLIND_AUDIT_TIMEOUT }, () => {
   it('every check runs and passes, except what the target does not offer; no finding but the genuine ones', async () => {
     const { code, stderr, report } = await auditBlind([], ['--seed', '5', '--runs', '30'])
     const listed = `${stderr}\n${report?.findings.map((f) => `${f.checkId}: ${f.message}`).join('\n')}`

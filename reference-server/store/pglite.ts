@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { existsSync, readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
 import { migrate, migrationFiles, assertRuntimeRoleIsSafe } from './migrate.js'
@@ -179,7 +180,7 @@ export function pgliteTemplate(): Promise<Blob> {
     // An unwritable cache only costs the next run its migration.
     const bytes = Buffer.from(await image.arrayBuffer())
     const partial = `${file}.${process.pid}.partial`
-    await mkdir(fileURLToPath(new URL('.', `file://${file}`)), { recursive: true })
+    await mkdir(dirname(file), { recursive: true })
       .then(() => writeFile(partial, bytes))
       .then(() => rename(partial, file))
       .catch(() => undefined)

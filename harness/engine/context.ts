@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash, randomBytes } from 'node:crypto'
 import { bodyFromSchema } from '../provision/bodies.js'
 import { mapPool } from '../adapters/limit.js'
@@ -94,7 +95,82 @@ export class CheckContext {
 
   /** Deletes something this check created outside the provisioned accounts, when the check ends. */
   defer(path: string, token?: string): void {
-    this.deferred.push({ path, token })
+    this.inOrder(() => this.deferred.push({ path, token }))
+  }
+
+  /** The bookkeeping of the case `concurrently` is running here, kept aside until every case is in. */
+  private readonly lane = new AsyncLocalStorage<(() => void)[]>()
+
+  /**
+   * Applies a piece of bookkeeping now, or, inside `concurrently`, when its case's turn comes: for a
+   * check's own order-dependent state (a FindingCollector keeps the first evidence per defect).
+   */
+  inOrder(apply: () => void): void {
+    const log = this.lane.getStore()
+    if (log) log.push(apply)
+    else apply()
+  }
+
+  /**
+   * Runs `fn` on every item, up to the adapter's concurrency at once: for the cases of a walk that
+   * do not depend on one another's effects. Each case's bookkeeping (positive-control numbers,
+   * refusals, served controls, the matrix, deferred deletes) is kept aside and applied in item order
+   * once every case has ended, so the controls, the matrix and the clean-up are exactly what one
+   * case after another would give, whichever answer came first. Every case runs to its end; the
+   * error of the first case (in item order) that threw is then rethrown.
+   */
+  async concurrently<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+    const logs = items.map((): (() => void)[] => [])
+    const settled = await mapPool(items, this.http.concurrency ?? 1, (item, i) =>
+      this.lane.run(logs[i]!, () => fn(item, i).then((value) => ({ ok: true as const, value }), (err: unknown) => ({ ok: false as const, err }))))
+    for (const log of logs) for (const apply of log) this.inOrder(apply)
+    const failed = settled.find((s) => !s.ok)
+    if (failed && !failed.ok) throw failed.err
+    return settled.map((s) => (s as { value: R }).value)
+  }
+
+  /**
+   * `fc.check` of "`passes(await work(value))`" over `arb`, with the runs' work done ahead and
+   * concurrently: `fc.sample` with the check's seed yields exactly the values `fc.check` runs (after
+   * the examples, in order), so those are worked through {@link concurrently} first and the property
+   * then reads their results in order; only shrinking works new values, one at a time. Same seed →
+   * same requests, same results, same shrunk counterexample as one run after another (the runs after
+   * a first failure are worked too, and booked). Each value read is checked against the one worked
+   * for it (by its labels); should they ever differ, the rest is worked as it comes. A replay
+   * (`path`) works only what it replays.
+   */
+  async property<T, R>(arb: fc.Arbitrary<T>, work: (value: T) => Promise<R>, passes: (result: R) => boolean,
+    options: { numRuns?: number; examples?: T[] } = {}): Promise<fc.RunDetails<[T]>> {
+    const numRuns = options.numRuns ?? this.fc.numRuns
+    const examples = options.examples ?? []
+    let ahead: { key: string; result: Promise<R> }[] = []
+    if (!this.fc.path && (this.http.concurrency ?? 1) > 1) {
+      const generated = numRuns > examples.length ? fc.sample(arb, { seed: this.fc.seed, numRuns: numRuns - examples.length }) : []
+      const values = [...examples, ...generated].slice(0, numRuns)
+      const results = await this.concurrently(values, (v) => work(v).then((r) => ({ r }), (err: unknown) => ({ err })))
+      ahead = values.map((v, i) => {
+        const done = results[i]!
+        return { key: keyOf(v), result: 'err' in done ? Promise.reject(done.err) : Promise.resolve(done.r) }
+      })
+      for (const a of ahead) a.result.catch(() => undefined) // read (and rethrown) only when fast-check gets there
+    }
+    let next = 0
+    let failed = false
+    const property = fc.asyncProperty(arb, async (value) => {
+      const worked = failed ? undefined : ahead[next++]
+      if (worked && worked.key !== keyOf(value)) ahead = []
+      let result: R
+      try {
+        result = await (worked && ahead.length > 0 ? worked.result : work(value))
+      } catch (err) {
+        failed = true
+        throw err
+      }
+      const ok = passes(result)
+      if (!ok) failed = true
+      return ok
+    })
+    return fc.check(property, { ...this.fc, numRuns, examples: examples.map((e) => [e] as [T]) })
   }
 
   /** Runs the deferred deletes (newest first) as the platform admin principal; never throws. */
@@ -143,9 +219,12 @@ export class CheckContext {
 
   /** Numbers an answer for the positive controls, and counts a 2xx as a control for the actor on the operation it hit. */
   private booked(actor: Actor, req: Pick<HttpRequest, 'method' | 'path'>, res: HttpResponse): HttpResponse {
-    const seq = this.controls.tick()
-    if (res.status >= 200 && res.status < 300) this.controls.success(actor, this.opOf(req.method, req.path)?.id, seq)
-    this.lastSeq = seq
+    const op = res.status >= 200 && res.status < 300 ? this.opOf(req.method, req.path) : undefined
+    this.inOrder(() => {
+      const seq = this.controls.tick()
+      if (res.status >= 200 && res.status < 300) this.controls.success(actor, op?.id, seq)
+      this.lastSeq = seq
+    })
     return res
   }
 
@@ -219,7 +298,7 @@ export class CheckContext {
   private settle(p: Probe, response: HttpResponse): ProbeResult {
     this.trackCreated(p.op, response, p.actor, p.target)
     const judgement = judge(this.topology, this.profile, this.leaks, p.actor, p.op, p.target, response)
-    this.matrix.record(this.topology, p.actor, p.op, p.target, judgement)
+    this.inOrder(() => this.matrix.record(this.topology, p.actor, p.op, p.target, judgement))
     const result = { response, judgement, probe: p }
     this.noteRefusal(result)
     return result
@@ -235,7 +314,7 @@ export class CheckContext {
   noteRefusal(r: ProbeResult): void {
     if (!isRefusal(r.response.status)) return
     const control = controlFor(this.topology, this.contract, r.probe.actor, r.probe.op, r.probe.target)
-    if (control) this.controls.refusal(control, `${r.probe.actor.label} ${r.probe.op.method.toUpperCase()} ${r.probe.op.path}`, this.lastSeq)
+    if (control) this.inOrder(() => this.controls.refusal(control, `${r.probe.actor.label} ${r.probe.op.method.toUpperCase()} ${r.probe.op.path}`, this.lastSeq))
   }
 
   /**
@@ -244,7 +323,7 @@ export class CheckContext {
    */
   noteRefused(actor: Actor, op: Op, target: OpTarget): void {
     const control = controlFor(this.topology, this.contract, actor, op, target)
-    if (control) this.controls.refusal(control, `${actor.label} ${op.method.toUpperCase()} ${op.path}`, this.lastSeq)
+    if (control) this.inOrder(() => this.controls.refusal(control, `${actor.label} ${op.method.toUpperCase()} ${op.path}`, this.lastSeq))
   }
 
   /**
@@ -252,7 +331,7 @@ export class CheckContext {
    * the refused actor is expected to have lost its access): `control` must be served after it.
    */
   requireControl(control: ControlCall, because: string): void {
-    this.controls.refusal(control, because, this.lastSeq)
+    this.inOrder(() => this.controls.refusal(control, because, this.lastSeq))
   }
 
   /**
@@ -262,7 +341,7 @@ export class CheckContext {
    */
   expectServed(res: Pick<HttpResponse, 'status'>, what: string): boolean {
     if (res.status >= 200 && res.status < 300) return true
-    this.controls.fail(`${what} answered ${res.status}`)
+    this.inOrder(() => this.controls.fail(`${what} answered ${res.status}`))
     return false
   }
 
@@ -326,6 +405,11 @@ export class CheckContext {
     for (const o of this.topology.objects) names.set(o.id, o.label)
     return [{ ...finding, repro: { seed: result.seed, path: result.counterexamplePath ?? undefined, counterexample: labelsOf(example, names), curl } }]
   }
+}
+
+/** What identifies a property's value across `fc.sample` and `fc.check`: its labels, no token. */
+function keyOf(value: unknown): string {
+  return JSON.stringify(labelsOf(value)) ?? ''
 }
 
 /** Body hints for a control create: throwaway names, no real address. */

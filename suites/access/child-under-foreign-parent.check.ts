@@ -56,8 +56,10 @@ export const childUnderForeignParent = defineCheck<CheckContext>({
       return r
     }
     const judged = (r: ProbeResult, relation: string) => {
-      if (r.judgement.problems.length) found.add({ ...findingFor(ctx, r, relation), dedupKey: `${r.probe.op.id}|${relation}|${r.judgement.problems.join('+')}` })
+      if (r.judgement.problems.length) ctx.inOrder(() => found.add({ ...findingFor(ctx, r, relation), dedupKey: `${r.probe.op.id}|${relation}|${r.judgement.problems.join('+')}` }))
     }
+    // Every case names its own throwaways (or only reads): they run concurrently, judged in this order.
+    const cases: (() => Promise<void>)[] = []
     for (const op of ctx.contract.annotated.filter((o) => o.tenancy.scope === 'workspace')) {
       for (const actor of actors.filter((a) => a.kind === 'user')) {
         const around = workspacesAround(t, actor)
@@ -65,15 +67,20 @@ export const childUnderForeignParent = defineCheck<CheckContext>({
         const other = around.find((w) => w.relation === 'other-account')?.ws
         if (!own) continue
         if (!objectParam(t, op)) {
-          const ws = other && (await workspaceFor(ctx, op, other.accountId, other))
-          if (ws) judged(await probe(actor, op, ws, undefined), 'workspace of another account')
+          cases.push(async () => {
+            const ws = other && (await workspaceFor(ctx, op, other.accountId, other))
+            if (ws) judged(await probe(actor, op, ws, undefined), 'workspace of another account')
+          })
           continue
         }
         for (const { relation, ws } of around.filter((w) => w.relation !== 'own')) {
-          const theirs = await victimIn(ctx, op, ws)
-          if (theirs) judged(await probe(actor, op, own, theirs), `parent mine, child of ${relation}`)
-          const mine = await victimIn(ctx, op, own, actor)
-          if (mine) judged(await probe(actor, op, ws, mine), `parent ${relation}, child mine`)
+          cases.push(async () => {
+            const theirs = await victimIn(ctx, op, ws)
+            if (theirs) judged(await probe(actor, op, own, theirs), `parent mine, child of ${relation}`)
+          }, async () => {
+            const mine = await victimIn(ctx, op, own, actor)
+            if (mine) judged(await probe(actor, op, ws, mine), `parent ${relation}, child mine`)
+          })
         }
       }
     }
@@ -84,13 +91,17 @@ export const childUnderForeignParent = defineCheck<CheckContext>({
         const away = t.accounts.find((a) => a !== home)
         if (!home || !away) continue
         for (const [named, owner] of [[away, home], [home, away]] as const) {
-          const ws = await workspaceFor(ctx, op, owner.id, owner.workspaces[0])
-          const child = ws && objectParam(t, op) ? await victimIn(ctx, op, ws) : undefined
-          if (!ws || (objectParam(t, op) && !child)) continue
-          found.add(mismatchFinding(ctx, await probe(actor, op, ws, child, named.id), named.label, ws))
+          cases.push(async () => {
+            const ws = await workspaceFor(ctx, op, owner.id, owner.workspaces[0])
+            const child = ws && objectParam(t, op) ? await victimIn(ctx, op, ws) : undefined
+            if (!ws || (objectParam(t, op) && !child)) return
+            const f = mismatchFinding(ctx, await probe(actor, op, ws, child, named.id), named.label, ws)
+            ctx.inOrder(() => found.add(f))
+          })
         }
       }
     }
+    await ctx.concurrently(cases, (run) => run())
     return { findings: found.list() }
   },
 })

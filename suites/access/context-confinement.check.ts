@@ -36,26 +36,30 @@ export const contextConfinement = defineCheck<CheckContext>({
   async run(ctx) {
     const findings = new Map<string, { finding: FindingInput; ops: string[] }>()
     const actors = representatives(ctx.topology).filter((a) => a.kind !== 'anonymous')
-    for (const context of CONTEXTS) {
+    // One walk per (context, caller), concurrently; within one, operation after operation (a call that wrongly
+    // went through may have changed the caller's own record the next one names).
+    const walks = CONTEXTS.flatMap((context) => {
       const ops = ctx.contract.annotated.filter((op) => op.tenancy.context === context)
-      for (const actor of actors) {
-        const deniedEverywhere = ops.every((op) => expected(op, actor, { ...home(ctx, actor), object: undefined }) !== 'allow')
-        if (ops.length === 0 || !deniedEverywhere) continue
-        for (const op of ops) {
-          const target = await targetFor(ctx, op, actor)
-          if (!target) continue
-          const r = await ctx.probe({ actor, op, target, params: objectParams(ctx, op, target), body: bodyFor(ctx, op) })
-          deferCreated(ctx, op, r.response)
-          if (r.judgement.problems.length === 0) continue
-          // One finding per breach (context × actor kind × what went wrong), listing every operation.
-          const key = `${context}|${actor.actorKind}|${r.judgement.problems.join('+')}`
+      return actors.filter((actor) => ops.length > 0 && ops.every((op) => expected(op, actor, { ...home(ctx, actor), object: undefined }) !== 'allow'))
+        .map((actor) => ({ context, actor, ops }))
+    })
+    await ctx.concurrently(walks, async ({ context, actor, ops }) => {
+      for (const op of ops) {
+        const target = await targetFor(ctx, op, actor)
+        if (!target) continue
+        const r = await ctx.probe({ actor, op, target, params: objectParams(ctx, op, target), body: bodyFor(ctx, op) })
+        deferCreated(ctx, op, r.response)
+        if (r.judgement.problems.length === 0) continue
+        // One finding per breach (context × actor kind × what went wrong), listing every operation.
+        const key = `${context}|${actor.actorKind}|${r.judgement.problems.join('+')}`
+        const own = target.object?.ownerLabel === actor.label ? ' (its own record)' : ''
+        ctx.inOrder(() => {
           const entry = findings.get(key) ?? { finding: findingFor(ctx, r, `${context} context, own tenant`), ops: [] }
-          const own = target.object?.ownerLabel === actor.label ? ' (its own record)' : ''
           entry.ops.push(`${op.method.toUpperCase()} ${op.path}${own} → ${r.judgement.status}`)
           findings.set(key, entry)
-        }
+        })
       }
-    }
+    })
     return {
       findings: [...findings.entries()].map(([key, { finding, ops }]) => ({
         ...finding,

@@ -1,4 +1,3 @@
-import fc from 'fast-check'
 import { defineCheck } from '../../harness/core/check.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { foreignReads } from '../../fixtures/arbitraries/foreign.js'
@@ -18,12 +17,9 @@ export const crossTenantRead = defineCheck<CheckContext>({
   requires: ['two-accounts'],
   docs: 'authz-tools.md §4 R1, K1, C1; tenancy-audit-ratelimit.md §1.5 (7)',
   async run(ctx) {
-    const property = fc.asyncProperty(foreignReads(ctx), async (probe) => {
-      const r = await ctx.probe(probe)
-      return r.judgement.problems.length === 0
-    })
+    const result = await ctx.property(foreignReads(ctx), (probe) => ctx.probe(probe), (r) => r.judgement.problems.length === 0)
     return {
-      findings: await ctx.findingsFrom(await fc.check(property, ctx.fc), async (probe) => {
+      findings: await ctx.findingsFrom(result, async (probe) => {
         const r = await ctx.probe(probe)
         return r.judgement.problems.length ? findingFor(ctx, r, 'foreign object') : undefined
       }),

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import fc from 'fast-check'
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
@@ -77,9 +76,9 @@ export const crossTenantWrite = defineCheck<CheckContext>({
   async run(ctx) {
     const ops = objectWrites(ctx)
     if (ops.length === 0 || !ctx.topology.actors.some((a) => a.kind === 'user')) return { findings: [], skipped: 'the contract has no write operation on one object' }
-    const property = fc.asyncProperty(foreignWrites(ctx, ops), async (w) => ((await attempt(ctx, w))?.problems.length ?? 0) === 0)
+    const result = await ctx.property(foreignWrites(ctx, ops), (w) => attempt(ctx, w), (a) => (a?.problems.length ?? 0) === 0)
     return {
-      findings: await ctx.findingsFrom(await fc.check(property, ctx.fc), async (w) => {
+      findings: await ctx.findingsFrom(result, async (w) => {
         const a = await attempt(ctx, w)
         return a?.problems.length ? describe(ctx, w, a) : undefined
       }),

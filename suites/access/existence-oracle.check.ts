@@ -30,12 +30,12 @@ export const existenceOracle = defineCheck<CheckContext>({
     const t = ctx.topology
     const [unknownId = '', unknownTenant = ''] = fc.sample(fc.uuid({ version: 4 }), { seed: ctx.fc.seed, numRuns: 2 })
     const findings = new Map<string, FindingInput>()
-    const spares = new Map<string, SeededObject | undefined>()
+    const spares = new Map<string, Promise<SeededObject | undefined>>()
     const existing = async (op: Op, target: OpTarget, actor: Actor) => {
       const ws = t.accounts.flatMap((a) => a.workspaces).find((w) => w.id === target.workspaceId)
       if (op.verb !== 'delete') return ws && objectIn(t, op, ws, actor)
       const key = `${op.resource}|${target.workspaceId}`
-      if (!spares.has(key)) spares.set(key, await throwaway(ctx, op.resource, target))
+      if (!spares.has(key)) spares.set(key, throwaway(ctx, op.resource, target))
       return spares.get(key)
     }
     const compare = async (actor: Actor, op: Op, variant: string, found: OpTarget, params: Record<string, string>, missing: OpTarget, missingParams: Record<string, string>) => {
@@ -48,10 +48,9 @@ export const existenceOracle = defineCheck<CheckContext>({
       const ids = [found.accountId, found.workspaceId, found.object?.id, missing.accountId, missing.workspaceId, ...Object.values(params), ...Object.values(missingParams)].filter((x): x is string => !!x)
       if (a.response.status === b.status && normalise(a.response.body, ids) === normalise(b.body, ids)) return
       const key = `${op.id}|${variant}`
-      if (findings.has(key)) return
       const also = a.judgement.problems.length ? ` (${a.judgement.problems.join(', ')}${a.judgement.leaks.length ? `: ${a.judgement.leaks.map((l) => l.object.label).join(', ')}` : ''})` : ''
       const [shownA, shownB] = difference(normalise(a.response.body, ids), normalise(b.body, ids))
-      findings.set(key, {
+      const finding: FindingInput = {
         message: `${actor.label} ${op.method.toUpperCase()} ${op.path} [${variant}]: the existing ${found.object?.label ?? 'tenant'} answered ${a.response.status} {${shownA}}${also}, ` +
           `an unknown id answered ${b.status} {${shownB}}: the difference tells the caller that the foreign object exists`,
         dedupKey: key,
@@ -59,27 +58,36 @@ export const existenceOracle = defineCheck<CheckContext>({
         // Two refusals told apart mean something only while the target serves genuine calls.
         restsOnRefusal: !a.judgement.problems.some((p) => p === 'leak' || p === 'wrongly-allowed'),
         ...ctx.evidenceOf(a),
-      })
+      }
+      ctx.inOrder(() => { if (!findings.has(key)) findings.set(key, finding) })
     }
     const ops = ctx.contract.annotated.filter((op) => op.tenancy.context !== 'portal' && (op.tenancy.scope === 'workspace' || op.tenancy.scope === 'account'))
+    // One case per (operation, caller, place), concurrently; a delete's cases share its throwaways (a delete that
+    // wrongly went through changes what the next one meets), so they stay one after another.
+    const cases: (() => Promise<void>)[] = []
     for (const op of ops) {
       const param = objectParam(t, op)
       if (!param && op.verb === 'delete') continue // it would delete a tenant
+      const mine: (() => Promise<void>)[] = []
       for (const actor of representatives(t).filter((a) => a.kind === 'user')) {
         for (const { relation, target } of targetsFor(t, op, actor).filter((x) => x.relation !== 'own')) {
-          if (!param) {
-            const missing = op.tenancy.scope === 'workspace' ? { ...target, workspaceId: unknownTenant } : { accountId: unknownTenant }
-            await compare(actor, op, `${relation} ${op.tenancy.scope}`, target, {}, missing, {})
-            continue
-          }
-          const object = await existing(op, target, actor)
-          if (!object) continue
-          const own = { accountId: actor.accountId, workspaceId: actor.workspaceId }
-          await compare(actor, op, `${relation} object, through its workspace`, { ...target, object }, { [param]: object.id }, target, { [param]: unknownId })
-          await compare(actor, op, `${relation} object, through the caller's workspace`, { ...own, object }, { [param]: object.id }, own, { [param]: unknownId })
+          mine.push(async () => {
+            if (!param) {
+              const missing = op.tenancy.scope === 'workspace' ? { ...target, workspaceId: unknownTenant } : { accountId: unknownTenant }
+              return compare(actor, op, `${relation} ${op.tenancy.scope}`, target, {}, missing, {})
+            }
+            const object = await existing(op, target, actor)
+            if (!object) return
+            const own = { accountId: actor.accountId, workspaceId: actor.workspaceId }
+            await compare(actor, op, `${relation} object, through its workspace`, { ...target, object }, { [param]: object.id }, target, { [param]: unknownId })
+            await compare(actor, op, `${relation} object, through the caller's workspace`, { ...own, object }, { [param]: object.id }, own, { [param]: unknownId })
+          })
         }
       }
+      if (op.verb === 'delete') cases.push(async () => { for (const run of mine) await run() })
+      else cases.push(...mine)
     }
+    await ctx.concurrently(cases, (run) => run())
     return { findings: [...findings.values()] }
   },
 })

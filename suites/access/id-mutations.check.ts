@@ -40,37 +40,41 @@ export const idMutations = defineCheck<CheckContext>({
     const t = ctx.topology
     const found = new FindingCollector()
     const unknownId = fc.sample(fc.uuid(), { seed: ctx.fc.seed, numRuns: 1 })[0]!
-    for (const op of ctx.contract.annotated) {
+    // Every (operation, whose id) walk runs concurrently with the others; within one, the forms go in
+    // order, since a form that wrongly went through may have changed the victim the next one names.
+    const walks = ctx.contract.annotated.flatMap((op) => {
       const param = objectParam(t, op)
       const actor = param ? callerOf(ctx, op) : undefined
-      if (!param || !actor) continue
+      if (!param || !actor) return []
       const around = op.tenancy.scope === 'platform' ? [{ relation: 'own', ws: t.accounts[0]!.workspaces[0]! }] : workspacesAround(t, actor)
       const own = around.find((w) => w.relation === 'own')!.ws
-      const seen = new Map<string, ProbeResult>()
-      for (const base of BASES) {
-        const home = base === 'own' || base === 'unknown' ? own : around.find((w) => w.relation === base)?.ws
-        let victim: SeededObject | undefined
-        for (const m of home ? ID_MUTATIONS.filter((x) => !x.idFree || base === 'unknown') : []) {
-          // A delete of its own id may well succeed: a fresh throwaway for every form.
-          if (base !== 'unknown' && (!victim || (base === 'own' && op.verb === 'delete'))) victim = await victimIn(ctx, op, home!, base === 'own' ? actor : undefined)
-          if (base !== 'unknown' && !victim) break
-          const id = victim?.id ?? unknownId
-          const target = { accountId: own.accountId, workspaceId: own.id, object: victim }
-          const rawPath = ctx.pathFor(op, target, { [param]: PLACEHOLDER }).replace(PLACEHOLDER, m.of(id))
-          const r = await probeUnrecorded(ctx, { actor, op, target, params: { [param]: id }, rawPath, body: writeBody(ctx, op, marker(ctx)) })
-          seen.set(`${base}|${m.name}`, r)
-          const strict = base !== 'own' || !m.same
-          const ok = r.response.status >= 200 && r.response.status < 300
-          const problems = r.judgement.problems.filter((p) => p !== 'wrongly-denied' && (strict || p !== 'wrongly-allowed'))
-          if (strict && ok && !problems.includes('wrongly-allowed')) problems.push('wrongly-allowed')
-          if (problems.length) found.add(findingOf(ctx, r, base, m, problems, strict), `${WHOSE[base]} id as \`${shapeOf(m)}\``)
-        }
+      return BASES.map((base) => ({ op, param, actor, own, base, home: base === 'own' || base === 'unknown' ? own : around.find((w) => w.relation === base)?.ws }))
+    })
+    const seen = new Map<string, ProbeResult>()
+    await ctx.concurrently(walks, async ({ op, param, actor, own, base, home }) => {
+      let victim: SeededObject | undefined
+      for (const m of home ? ID_MUTATIONS.filter((x) => !x.idFree || base === 'unknown') : []) {
+        // A delete of its own id may well succeed: a fresh throwaway for every form.
+        if (base !== 'unknown' && (!victim || (base === 'own' && op.verb === 'delete'))) victim = await victimIn(ctx, op, home!, base === 'own' ? actor : undefined)
+        if (base !== 'unknown' && !victim) break
+        const id = victim?.id ?? unknownId
+        const target = { accountId: own.accountId, workspaceId: own.id, object: victim }
+        const rawPath = ctx.pathFor(op, target, { [param]: PLACEHOLDER }).replace(PLACEHOLDER, m.of(id))
+        const r = await probeUnrecorded(ctx, { actor, op, target, params: { [param]: id }, rawPath, body: writeBody(ctx, op, marker(ctx)) })
+        seen.set(`${op.id}|${base}|${m.name}`, r)
+        const strict = base !== 'own' || !m.same
+        const ok = r.response.status >= 200 && r.response.status < 300
+        const problems = r.judgement.problems.filter((p) => p !== 'wrongly-denied' && (strict || p !== 'wrongly-allowed'))
+        if (strict && ok && !problems.includes('wrongly-allowed')) problems.push('wrongly-allowed')
+        if (problems.length) ctx.inOrder(() => found.add(findingOf(ctx, r, base, m, problems, strict), `${WHOSE[base]} id as \`${shapeOf(m)}\``))
       }
-      // E1: a foreign id must answer exactly like one that exists nowhere, or existence leaks.
+    })
+    // E1: a foreign id must answer exactly like one that exists nowhere, or existence leaks.
+    for (const { op, actor } of walks.filter((w) => w.base === 'unknown')) {
       for (const m of ID_MUTATIONS.filter((x) => !x.idFree)) {
-        const missing = seen.get(`unknown|${m.name}`)
+        const missing = seen.get(`${op.id}|unknown|${m.name}`)
         for (const base of ['sibling', 'other-account'] as const) {
-          const r = seen.get(`${base}|${m.name}`)
+          const r = seen.get(`${op.id}|${base}|${m.name}`)
           if (!r || !missing || r.response.status === missing.response.status || r.response.status < 400 || missing.response.status < 400) continue
           found.add({ ...findingOf(ctx, r, base, m, [], true), severity: 'low', dedupKey: `${op.id}|existence`, restsOnRefusal: true,
             message: `${actor.label} ${op.method.toUpperCase()} ${op.path}: ${WHOSE[base]} id as \`${shapeOf(m)}\` answered ${r.response.status}, an id that exists nowhere ${missing.response.status}: existing objects can be told from missing ones` }, `${base} \`${shapeOf(m)}\``)

@@ -1,4 +1,3 @@
-import fc from 'fast-check'
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
@@ -65,10 +64,9 @@ export const listLeak = defineCheck<CheckContext>({
   docs: 'authz-tools.md §3.4, §4 R1 (namespace rule without the `[]` false-alarm filter), X1, O2; faults search-spans-workspaces, notes-readable-by-peers, workspace-admin-lists-foreign-users',
   async run(ctx) {
     const known = knownIds(ctx)
-    const property = fc.asyncProperty(searchCalls(ctx), async (c) => (await judgeList(ctx, known, c)).problems.length === 0)
     // Every plain list is an explicit example (the space is small); the generated runs search.
-    const examples = plainListCalls(ctx).map((c) => [c] as [ListCall])
-    const result = await fc.check(property, { ...ctx.fc, examples, numRuns: examples.length + ctx.fc.numRuns })
+    const examples = plainListCalls(ctx)
+    const result = await ctx.property(searchCalls(ctx), (c) => judgeList(ctx, known, c), (j) => j.problems.length === 0, { examples, numRuns: examples.length + ctx.fc.numRuns })
     return {
       findings: await ctx.findingsFrom(result, async (c): Promise<FindingInput | undefined> => {
         const { r, leaks, foreign, problems, param } = await judgeList(ctx, known, c)

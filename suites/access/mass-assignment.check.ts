@@ -66,48 +66,52 @@ export const massAssignment = defineCheck<CheckContext>({
     const found = new FindingCollector()
     const cases: [ExtraSet, 'sibling' | 'other-account'][] = [['tenancy', 'sibling'], ['tenancy', 'other-account'], ['privilege', 'sibling']]
     const narrowed = new Set<string>()
-    for (const op of ctx.contract.annotated.filter((o) => (o.verb === 'create' || o.verb === 'update') && o.method !== 'get' && o.method !== 'delete')) {
+    // One walk per (operation, set of extras, relation), concurrently: each writes its own throwaways; within
+    // one, the callers go in turn (the first strict refusal narrows the set to one field at a time).
+    const walks = ctx.contract.annotated.filter((o) => (o.verb === 'create' || o.verb === 'update') && o.method !== 'get' && o.method !== 'delete')
+      .flatMap((op) => cases.map(([set, relation]) => ({ op, set, relation })))
+    await ctx.concurrently(walks, async ({ op, set, relation }) => {
       const callers = op.tenancy.scope === 'platform' ? t.actors.filter((a) => a.kind === 'principal') : representatives(t).filter((a) => a.kind === 'user')
-      for (const actor of callers) {
+      // A principal may grant every role: only tenancy applies to it.
+      for (const actor of callers.filter((a) => set === 'tenancy' || a.kind === 'user')) {
         const around = workspacesAround(t, actor)
         const home = around.find((w) => w.relation === 'own')?.ws
         const where = op.verb === 'update' && op.role === 'workspace' ? 'a-new-workspace' : home?.id
         if (!home || expected(op, actor, { accountId: home.accountId, workspaceId: where }) !== 'allow') continue
-        // A principal may grant every role: only tenancy applies to it.
-        for (const [set, relation] of cases.filter(([s]) => s === 'tenancy' || actor.kind === 'user')) {
-          const foreign = around.find((w) => w.relation === relation)?.ws
-          if (!foreign) continue
-          let extras = extraFields(t, set, foreign, t.actors.find((a) => a.workspaceId === foreign.id)?.id ?? foreign.id)
-          let a = await attempt(ctx, op, actor, home, extras)
-          // A strict schema refuses the whole set for its unknown fields; a bug honours one field. Offer
-          // each alone (once per operation and relation: one representative caller is enough).
-          const strict = a && !a.found.length && (a.r.response.status === 400 || a.r.response.status === 422)
-          if (set === 'tenancy' && strict && !narrowed.has(`${op.id}|${relation}`)) {
-            narrowed.add(`${op.id}|${relation}`)
-            for (const [k, v] of Object.entries(extras)) {
-              const one = await attempt(ctx, op, actor, home, { [k]: v })
-              if (one?.found.length) {
-                a = one
-                extras = { [k]: v }
-                break
-              }
+        const foreign = around.find((w) => w.relation === relation)?.ws
+        if (!foreign) continue
+        let extras = extraFields(t, set, foreign, t.actors.find((a) => a.workspaceId === foreign.id)?.id ?? foreign.id)
+        let a = await attempt(ctx, op, actor, home, extras)
+        // A strict schema refuses the whole set for its unknown fields; a bug honours one field. Offer
+        // each alone (once per operation and relation: one representative caller is enough).
+        const strict = a && !a.found.length && (a.r.response.status === 400 || a.r.response.status === 422)
+        if (set === 'tenancy' && strict && !narrowed.has(`${op.id}|${relation}`)) {
+          narrowed.add(`${op.id}|${relation}`)
+          for (const [k, v] of Object.entries(extras)) {
+            const one = await attempt(ctx, op, actor, home, { [k]: v })
+            if (one?.found.length) {
+              a = one
+              extras = { [k]: v }
+              break
             }
           }
-          if (!a?.found.length) continue
-          const kinds = [...new Set(a.found.map((v) => v.kind))].sort()
-          found.add({
-            message: `${actor.label} ${op.method.toUpperCase()} ${op.path} with ${set === 'privilege' ? 'higher roles' : `the ids of ${relation === 'sibling' ? 'a sibling workspace' : 'another account'}`} ` +
-              `in the body (${Object.entries(extras).map(([k, v]) => `${k}=${labelOf(t, v)}`).join(', ')}): target answered ${a.r.response.status}; ${[...new Set(a.found.map((v) => v.text))].join('; ')}`,
-            dedupKey: `${op.id}|${kinds.join('+')}`,
-            // "Gone" is a 404 to the re-reader: it means something only while the target serves genuine calls.
-            restsOnRefusal: kinds.every((k) => k === 'gone'),
-            severity: kinds.some((k) => k === 'tenant' || k === 'role' || k === 'gone') ? 'critical' : kinds.length === 1 && kinds[0] === 'server-error' ? 'medium' : 'high',
-            ...ctx.evidenceOf(a.r),
-            repro: { seed: ctx.settings.seed, curl: '' },
-          }, `${actor.label} (${set}, ${relation})`)
         }
+        if (!a?.found.length) continue
+        const kinds = [...new Set(a.found.map((v) => v.kind))].sort()
+        const shown = a
+        const fields = extras
+        ctx.inOrder(() => found.add({
+          message: `${actor.label} ${op.method.toUpperCase()} ${op.path} with ${set === 'privilege' ? 'higher roles' : `the ids of ${relation === 'sibling' ? 'a sibling workspace' : 'another account'}`} ` +
+            `in the body (${Object.entries(fields).map(([k, v]) => `${k}=${labelOf(t, v)}`).join(', ')}): target answered ${shown.r.response.status}; ${[...new Set(shown.found.map((v) => v.text))].join('; ')}`,
+          dedupKey: `${op.id}|${kinds.join('+')}`,
+          // "Gone" is a 404 to the re-reader: it means something only while the target serves genuine calls.
+          restsOnRefusal: kinds.every((k) => k === 'gone'),
+          severity: kinds.some((k) => k === 'tenant' || k === 'role' || k === 'gone') ? 'critical' : kinds.length === 1 && kinds[0] === 'server-error' ? 'medium' : 'high',
+          ...ctx.evidenceOf(shown.r),
+          repro: { seed: ctx.settings.seed, curl: '' },
+        }, `${actor.label} (${set}, ${relation})`))
       }
-    }
+    })
     return { findings: found.list() }
   },
 })

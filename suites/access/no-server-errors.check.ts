@@ -82,9 +82,9 @@ export const noServerErrors = defineCheck<CheckContext>({
       const documented = new Set(ctx.contract.operations.filter((o) => o.path === op.path).map((o) => o.method))
       const methods = ['get', 'post', 'put', 'patch', 'delete'].filter((m) => !documented.has(m as never))
       const arb = fc.record({ actor: fc.constantFrom(...actors), mutation: mutationsFor(ctx.contract, op, methods) })
-      const property = fc.asyncProperty(arb, async ({ actor, mutation }) => (await attempt(ctx, await bases(op, actor), op, actor, mutation)).problems.length === 0)
       // A replay path belongs to one operation's property; on the others it may point nowhere.
-      const result = await fc.check(property, { ...ctx.fc, numRuns }).catch((err: unknown) => { if (ctx.fc.path) return undefined; throw err })
+      const result = await ctx.property(arb, async ({ actor, mutation }) => attempt(ctx, await bases(op, actor), op, actor, mutation), (a) => a.problems.length === 0, { numRuns })
+        .catch((err: unknown) => { if (ctx.fc.path) return undefined; throw err })
       if (!result) continue
       findings.push(...await ctx.findingsFrom(result, async ({ actor, mutation }) => {
         const { res, problems, method } = await attempt(ctx, await bases(op, actor), op, actor, mutation)

@@ -57,39 +57,37 @@ export const parameterPollution = defineCheck<CheckContext>({
     const t = ctx.topology
     const found = new FindingCollector()
     const ops = ctx.contract.annotated.filter((op) => (op.tenancy.scope === 'workspace' || op.tenancy.scope === 'account') && isRead(op))
-    for (const op of ops) {
-      for (const actor of representatives(t).filter((a) => a.kind === 'user')) {
-        const around = workspacesAround(t, actor)
-        const own = around.find((w) => w.relation === 'own')?.ws
-        const param = objectParam(t, op)
-        const object = own && param ? objectIn(t, op, own, actor) : undefined
-        if (!own || (param && !object)) continue
-        const target = { accountId: own.accountId, workspaceId: own.id, object }
-        const params = param && object ? { [param]: object.id } : {}
-        const plain = await ctx.probe({ actor, op, target, params })
-        const plainOk = plain.response.status >= 200 && plain.response.status < 300
-        const plainIds = idsIn(plain.response.json)
-        for (const { relation, ws } of around.filter((w) => w.relation !== 'own')) {
-          for (const style of POLLUTION_STYLES) {
-            const p = pollute(t, style, own, ws)
-            const r = await probeUnrecorded(ctx, { actor, op, target, params, query: p.query, body: p.body, headers: p.headers })
-            const ok = r.response.status >= 200 && r.response.status < 300
-            const ids = idsIn(r.response.json)
-            const gained = [...ids].filter((id) => !plainIds.has(id)).map((id) => labelOf(t, id))
-            const lost = [...plainIds].filter((id) => !ids.has(id)).map((id) => labelOf(t, id))
-            const problems = [
-              ...(r.judgement.leaks.length ? ['leak'] : []),
-              ...(ok && !plainOk ? ['wrongly-allowed'] : []),
-              ...(ok && plainOk && (gained.length || lost.length) ? ['answer-changed'] : []),
-              ...(r.response.status >= 500 ? ['server-error'] : []),
-            ]
-            const changes = (gained.length ? `; it gained ${gained.join(', ')}` : '') + (lost.length && ok ? `; it lost ${lost.join(', ')}` : '') +
-              (ok && !plainOk ? ` where the plain call answered ${plain.response.status}` : '')
-            if (problems.length) found.add(findingOf(ctx, r, style, relation, problems, changes), `${actor.label} (${relation})`)
-          }
-        }
-      }
-    }
+    // Reads only: every (operation, caller) concurrently, and each one's polluted calls after its plain one, concurrently too.
+    const cases = ops.flatMap((op) => representatives(t).filter((a) => a.kind === 'user').map((actor) => ({ op, actor })))
+    await ctx.concurrently(cases, async ({ op, actor }) => {
+      const around = workspacesAround(t, actor)
+      const own = around.find((w) => w.relation === 'own')?.ws
+      const param = objectParam(t, op)
+      const object = own && param ? objectIn(t, op, own, actor) : undefined
+      if (!own || (param && !object)) return
+      const target = { accountId: own.accountId, workspaceId: own.id, object }
+      const params = param && object ? { [param]: object.id } : {}
+      const plain = await ctx.probe({ actor, op, target, params })
+      const plainOk = plain.response.status >= 200 && plain.response.status < 300
+      const plainIds = idsIn(plain.response.json)
+      const tries = around.filter((w) => w.relation !== 'own').flatMap(({ relation, ws }) => POLLUTION_STYLES.map((style) => ({ relation, style, p: pollute(t, style, own, ws) })))
+      await ctx.concurrently(tries, async ({ relation, style, p }) => {
+        const r = await probeUnrecorded(ctx, { actor, op, target, params, query: p.query, body: p.body, headers: p.headers })
+        const ok = r.response.status >= 200 && r.response.status < 300
+        const ids = idsIn(r.response.json)
+        const gained = [...ids].filter((id) => !plainIds.has(id)).map((id) => labelOf(t, id))
+        const lost = [...plainIds].filter((id) => !ids.has(id)).map((id) => labelOf(t, id))
+        const problems = [
+          ...(r.judgement.leaks.length ? ['leak'] : []),
+          ...(ok && !plainOk ? ['wrongly-allowed'] : []),
+          ...(ok && plainOk && (gained.length || lost.length) ? ['answer-changed'] : []),
+          ...(r.response.status >= 500 ? ['server-error'] : []),
+        ]
+        const changes = (gained.length ? `; it gained ${gained.join(', ')}` : '') + (lost.length && ok ? `; it lost ${lost.join(', ')}` : '') +
+          (ok && !plainOk ? ` where the plain call answered ${plain.response.status}` : '')
+        if (problems.length) ctx.inOrder(() => found.add(findingOf(ctx, r, style, relation, problems, changes), `${actor.label} (${relation})`))
+      })
+    })
     return { findings: found.list() }
   },
 })

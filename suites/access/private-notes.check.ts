@@ -2,7 +2,7 @@ import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { relation } from '../../harness/core/oracle.js'
 import { actorByLabel, type Actor, type SeededObject, type Topology } from '../../harness/core/topology.js'
-import type { CheckContext, ProbeResult } from '../../harness/engine/context.js'
+import type { CheckContext, Probe, ProbeResult } from '../../harness/engine/context.js'
 import { objectParams } from '../../harness/engine/spares.js'
 import { workspacesAround } from '../../harness/engine/targets.js'
 import { throwaway } from '../../harness/engine/throwaway.js'
@@ -49,24 +49,30 @@ export const privateNotes = defineCheck<CheckContext>({
       const f = findingFor(ctx, r, label)
       note({ ...f, dedupKey: `${r.probe.op.id}|${label}|${r.judgement.problems.join('+')}` }, actor.label)
     }
-    for (const o of t.objects.filter((x) => x.private)) {
+    const privates = t.objects.filter((x) => x.private).flatMap((o) => {
       const owner = actorByLabel(t, o.ownerLabel)
       const ops = ctx.contract.annotated.filter((op) => op.tenancy.owner && op.resource === o.resource && op.tenancy.scope === 'workspace' && op.verb !== 'create')
-      if (!owner) continue
-      const place = { accountId: o.accountId, workspaceId: o.workspaceId }
-      const intruders = intrudersOf(t, o, owner)
+      return owner ? [{ o, owner, ops, place: { accountId: o.accountId, workspaceId: o.workspaceId }, intruders: intrudersOf(t, o, owner) }] : []
+    })
+    // The reads change nothing: all of them at once, judged in this order.
+    const reads: { probe: Probe; o: SeededObject }[] = []
+    for (const { o, owner, ops, place, intruders } of privates) {
       for (const op of ops.filter((x) => x.verb === 'read' || x.verb === 'list')) {
         for (const actor of [owner, ...intruders]) {
           // A list shows the whole workspace: once per caller and workspace is enough.
           if (op.verb === 'list' && listed.has(`${op.id}|${actor.label}|${o.workspaceId}`)) continue
           listed.add(`${op.id}|${actor.label}|${o.workspaceId}`)
           const target = { ...place, object: op.verb === 'read' ? o : undefined }
-          judged(await ctx.probe({ actor, op, target, params: objectParams(ctx, op, target) }), actor, o)
+          reads.push({ probe: { actor, op, target, params: objectParams(ctx, op, target) }, o })
         }
       }
+    }
+    for (const [i, r] of (await ctx.probeAll(reads.map((x) => x.probe))).entries()) judged(r, r.probe.actor, reads[i]!.o)
+    // The writes: one walk per private object, concurrently; within one, intruder after intruder on the owner's throwaway.
+    await ctx.concurrently(privates, async ({ o, owner, ops, place, intruders }) => {
       const read = ops.find((x) => x.verb === 'read')
       const writes = ops.filter((x) => x.verb !== 'read' && x.verb !== 'list').sort((a, b) => Number(a.verb === 'delete') - Number(b.verb === 'delete'))
-      if (!read || writes.length === 0) continue
+      if (!read || writes.length === 0) return
       const marker = `intruder-${t.tag}-${o.label}`
       // An update carrying every field a create needs, so one that goes through is visible on re-read.
       const body = bodyFromSchema(ctx.contract, ctx.contract.byResource(o.resource, 'create')[0]?.requestSchema ?? {}, { label: marker, canary: marker })
@@ -74,7 +80,10 @@ export const privateNotes = defineCheck<CheckContext>({
       for (const actor of [...intruders, owner]) {
         if (!spare) break
         const target = { ...place, object: spare }
-        for (const op of writes) judged(await ctx.probe({ actor, op, target, params: objectParams(ctx, op, target), body: op.method === 'delete' ? undefined : body }), actor, o)
+        for (const op of writes) {
+          const r = await ctx.probe({ actor, op, target, params: objectParams(ctx, op, target), body: op.method === 'delete' ? undefined : body })
+          ctx.inOrder(() => judged(r, actor, o))
+        }
         if (actor === owner) break
         const again = await ctx.as(owner).get(ctx.pathFor(read, target, objectParams(ctx, read, target)))
         // The owner's re-read proves "nothing changed" only when served; a 404 (deleted) counts only while
@@ -83,15 +92,15 @@ export const privateNotes = defineCheck<CheckContext>({
         else if (!ctx.expectServed(again, `the owner's re-read of ${spare.label} after ${actor.label}'s writes`)) continue
         const damage = again.status === 404 ? 'deleted' : again.body.includes(marker) ? 'changed' : undefined
         if (!damage) continue
-        note({
+        ctx.inOrder(() => note({
           message: `after ${actor.label}'s ${writes.map((w) => w.method.toUpperCase()).join('/')} on ${owner.label}'s ${o.resource} (${relation(actor, t, o.workspaceId)}), the owner's re-read shows it ${damage}`,
           dedupKey: `damage|${o.resource}|${relation(actor, t, o.workspaceId)}|${damage}`,
           evidence: again.evidence, actor: actor.label, victim: owner.label, restsOnRefusal: damage === 'deleted',
           operation: { method: 'GET', pathTemplate: read.path, operationId: read.id },
-        }, actor.label)
+        }, actor.label))
         spare = await throwaway(ctx, o.resource, place, owner) // a fresh one for the next intruder
       }
-    }
+    })
     return {
       findings: [...findings.values()].map(({ finding, actors }) =>
         actors.length < 2 ? finding : { ...finding, message: `${finding.message}; also shown to ${actors.slice(1).join(', ')}` }),

@@ -65,12 +65,12 @@ export const queryBoundaries = defineCheck<CheckContext>({
   async run(ctx) {
     const actors = representatives(ctx.topology)
     const bases = safeCalls(ctx)
-    const findings: FindingInput[] = []
-    let probed = 0
-    for (const op of ctx.contract.annotated) {
-      if (op.queryParams.length === 0 || ['auth', 'public'].includes(op.tenancy.context)) continue
-      const actor = callerOf(op, actors)
-      if (!actor) continue
+    const ops = ctx.contract.annotated.flatMap((op) => {
+      const actor = op.queryParams.length === 0 || ['auth', 'public'].includes(op.tenancy.context) ? undefined : callerOf(op, actors)
+      return actor ? [{ op, actor }] : []
+    })
+    // Operations concurrently, and each one's values too: a query value changes nothing another one meets.
+    const perOp = await ctx.concurrently(ops, async ({ op, actor }): Promise<FindingInput[] | undefined> => {
       const base = await bases(op, actor)
       const path = fillPath(op.path, base.params)
       const send = async (query: Record<string, string>) => {
@@ -80,27 +80,22 @@ export const queryBoundaries = defineCheck<CheckContext>({
       }
       // Not reachable as planned (refused, or the throwaway is gone): nothing the parameter can be blamed for.
       const plain = await send({})
-      if (plain.status < 200 || plain.status > 299) continue
-      probed++
-      for (const name of op.queryParams) {
-        const failed: { value: string; status: number }[] = []
-        let evidence
-        for (const value of boundaryValues(op.querySchemas?.[name] ?? {})) {
-          const res = await send({ [name]: value })
-          if (res.status >= 500) {
-            failed.push({ value, status: res.status })
-            evidence ??= res.evidence
-          }
-        }
-        if (!failed.length) continue
-        findings.push({
+      if (plain.status < 200 || plain.status > 299) return undefined
+      const tries = op.queryParams.flatMap((name) => boundaryValues(op.querySchemas?.[name] ?? {}).map((value) => ({ name, value })))
+      const answers = await ctx.concurrently(tries, ({ name, value }) => send({ [name]: value }))
+      return op.queryParams.flatMap((name): FindingInput[] => {
+        const failed = tries.flatMap((x, i) => (x.name === name && answers[i]!.status >= 500 ? [{ value: x.value, status: answers[i]!.status, evidence: answers[i]!.evidence }] : []))
+        if (!failed.length) return []
+        return [{
           message: `${actor.label} ${op.method.toUpperCase()} ${op.path} with ${name} = ${failed.slice(0, 5).map((f) => `${shown(f.value)} → ${f.status}`).join(', ')}${failed.length > 5 ? ` (and ${failed.length - 5} more)` : ''}: a server error; a value outside what the parameter accepts must be refused with a 4xx`,
           dedupKey: `${op.id}|${name}`,
-          actor: actor.label, evidence,
+          actor: actor.label, evidence: failed[0]!.evidence,
           operation: { method: op.method.toUpperCase(), pathTemplate: op.path, operationId: op.id },
-        })
-      }
-    }
+        }]
+      })
+    })
+    const findings = perOp.flatMap((f) => f ?? [])
+    const probed = perOp.filter((f) => f !== undefined).length
     if (probed === 0) return { findings, skipped: 'no operation with documented query parameters could be called as planned' }
     return { findings }
   },

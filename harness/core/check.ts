@@ -9,6 +9,7 @@ import type { Finding, FindingInput } from './finding.js'
 import type { Severity } from './severity.js'
 import type { TargetContract } from './contract.js'
 import type { TargetProfile } from './profile.js'
+import type { Topology } from './topology.js'
 
 /** What a check may look at before any request: the contract (vocabulary applied) and the profile. */
 export interface CheckView {
@@ -88,10 +89,13 @@ export interface CheckDefinition<Ctx = unknown> {
   /**
    * Runs alone, with nothing else in flight, in its place in the order. Set it on a check whose
    * probes other checks could disturb, or that would disturb theirs: it suspends an account, spends
-   * or sets quotas, changes a seeded actor's role, or reads a whole trail that must not move under it.
-   * Every other check runs concurrently with its neighbours (at most `budget.concurrency` at once).
+   * a quota other checks' accounts live under, changes a seeded actor's role, or reads a whole trail
+   * that must not move under it. A function decides per target, before anything runs (a check that
+   * spends only accounts of its own where the target lets it make some, and provisioned ones
+   * otherwise). Every other check runs concurrently with its neighbours (at most `budget.concurrency`
+   * at once).
    */
-  exclusive?: boolean | undefined
+  exclusive?: boolean | ((view: CheckView & { topology: Topology }) => boolean) | undefined
   run(ctx: Ctx): Promise<CheckOutcome>
 }
 

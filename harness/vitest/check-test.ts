@@ -38,7 +38,9 @@ function shared() {
  * unreachable, budget exhausted) is recorded as status `error` and rethrown.
  */
 export function checkTest(check: CheckDefinition<CheckContext>): void {
-  const declare = check.exclusive ? test : test.concurrent
+  const { audit, contract } = shared()
+  const alone = typeof check.exclusive === 'function' ? check.exclusive({ contract, profile: audit.profile, topology: audit.topology }) : check.exclusive
+  const declare = alone ? test : test.concurrent
   declare(check.id, async (t) => {
     const { http } = shared()
     const scope = newScope()

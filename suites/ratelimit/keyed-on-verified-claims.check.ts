@@ -1,7 +1,7 @@
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { call, findingAt, forgedSignature, quotaTenants, remaining, restore } from './quota.js'
+import { call, findingAt, forgedSignature, quotaTenants, remaining, restore, spendsProvisionedQuota } from './quota.js'
 
 /** Forged copies of a token: its own header and claims with a random signature, and `alg: none`. */
 function forgeries(token: string): string[] {
@@ -19,8 +19,8 @@ function forgeries(token: string): string[] {
 export const keyedOnVerifiedClaims = defineCheck<CheckContext>({
   id: 'ratelimit/keyed-on-verified-claims',
   suite: 'ratelimit',
-  // Alone: it spends and sets quotas, and other checks' requests would count against the windows it measures.
-  exclusive: true,
+  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  exclusive: spendsProvisionedQuota,
   title: "Forged tokens naming an account spend that account's quota",
   severity: 'high', cwe: 345, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.2 (key from the verified claim), §3.1 draft-11 §8.2 (refused requests counted against a quota let one client probe or drain another); fault ratelimit-unverified-claim',

@@ -5,7 +5,8 @@ import { retryAfterMs } from '../../harness/adapters/rate-headers.js'
 import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
-import type { Actor, WorkspaceNode } from '../../harness/core/topology.js'
+import type { Actor, Topology, WorkspaceNode } from '../../harness/core/topology.js'
+import type { CheckView } from '../../harness/core/check.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import type { Op } from '../../harness/engine/judge.js'
 import { addMember } from '../../harness/engine/members.js'
@@ -55,16 +56,27 @@ export function readFor(ctx: CheckContext, u: Actor): Op | undefined {
  * `{[quotaField]: {<rate>: 1, <burst>: BURST}}` (BURST requests, refilled at one a second), or, where
  * the quota is a rate alone, `{[quotaField]: {<rate>: BURST}}` (BURST requests a second).
  */
-function quotaBody(ctx: CheckContext, op: Op): { body: Record<string, unknown>; quota: Quota } | undefined {
-  const field = ctx.profile.rateLimit.quotaField
-  const props = (ctx.contract.resolve(op.requestSchema ?? {}).properties ?? {}) as Record<string, unknown>
+function quotaBody(view: CheckView, op: Op): { body: Record<string, unknown>; quota: Quota } | undefined {
+  const field = view.profile.rateLimit.quotaField
+  const props = (view.contract.resolve(op.requestSchema ?? {}).properties ?? {}) as Record<string, unknown>
   if (!props[field]) return undefined
-  const inner = (ctx.contract.resolve(props[field]).properties ?? {}) as Record<string, unknown>
+  const inner = (view.contract.resolve(props[field]).properties ?? {}) as Record<string, unknown>
   const rate = Object.keys(inner).find((k) => /second|rate/i.test(k))
   const burst = Object.keys(inner).find((k) => /burst|capacity|limit/i.test(k) && k !== rate)
   if (!rate) return undefined
   if (!burst) return { body: { [field]: { [rate]: BURST } }, quota: { requests: BURST, windowSeconds: 1, own: true } }
   return { body: { [field]: { [rate]: 1, [burst]: BURST } }, quota: { requests: BURST, windowSeconds: BURST, own: true } }
+}
+
+/**
+ * Whether `quotaTenants` will spend provisioned accounts' quota (the profile's known quota) rather
+ * than accounts of the check's own: then the check runs alone (`exclusive`), since every other
+ * check's requests in those accounts would count against the windows it measures. With accounts of
+ * its own, the quota checks run beside one another; only the login and timing checks stay alone.
+ */
+export function spendsProvisionedQuota(view: CheckView & { topology: Topology }): boolean {
+  const update = view.contract.byRole('account', 'update', 'portal')[0]
+  return !(update && quotaBody(view, update) && platformAdmin(view.topology))
 }
 
 /**

@@ -5,7 +5,7 @@ import { ANONYMOUS, type Actor } from '../../harness/core/topology.js'
 import type { HttpResponse } from '../../harness/adapters/http.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { objectParam } from '../../harness/engine/targets.js'
-import { admissible, call, findingAt, quotaTenants, retryAfter, sleep, type QuotaTenant } from './quota.js'
+import { admissible, call, findingAt, quotaTenants, retryAfter, sleep, type QuotaTenant, spendsProvisionedQuota } from './quota.js'
 
 /**
  * What refused requests cost (issue 13 defects 4 and 5; the "cost to others" family):
@@ -22,8 +22,8 @@ export const refusalsCharged = defineCheck<CheckContext>({
   suite: 'ratelimit',
   title: "Refused requests escape the account's quota, or a revoked token spends it",
   severity: 'medium', cwe: 770, owasp: 'API4:2023',
-  // Alone: it spends an account's quota window and reads the time a flood took.
-  exclusive: true,
+  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  exclusive: spendsProvisionedQuota,
   docs: 'issue 13 defects 4 (404/405 answered before the limiter) and 5 (a revoked token drains its account quota); tenancy-audit-ratelimit.md §3.6; faults ratelimit-refusals-uncharged, ratelimit-revoked-token-charged',
   async run(ctx) {
     const setup = await quotaTenants(ctx, 1, 2)

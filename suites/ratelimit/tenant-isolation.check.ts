@@ -1,7 +1,7 @@
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { call, findingAt, flood, quotaTenants, remaining, restore } from './quota.js'
+import { call, findingAt, flood, quotaTenants, remaining, restore, spendsProvisionedQuota } from './quota.js'
 
 /**
  * Exhausting one account's quota leaves another's alone: with the same small quota on A and B, B
@@ -11,8 +11,8 @@ import { call, findingAt, flood, quotaTenants, remaining, restore } from './quot
 export const tenantIsolation = defineCheck<CheckContext>({
   id: 'ratelimit/tenant-isolation',
   suite: 'ratelimit',
-  // Alone: it spends and sets quotas, and other checks' requests would count against the windows it measures.
-  exclusive: true,
+  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  exclusive: spendsProvisionedQuota,
   title: "One account's traffic spends another account's quota",
   severity: 'high', cwe: 770, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.6 (3) per-tenant isolation, (4) noisy neighbour; fault ratelimit-global-bucket',

@@ -87,7 +87,8 @@ export interface CheckDefinition<Ctx = unknown> {
   /** Free-form references: fault catalogue ids, RFC sections. */
   docs?: string | undefined
   /**
-   * Runs alone, with nothing else in flight, in its place in the order. Set it on a check whose
+   * Runs alone, with nothing else in flight, after its suite's other checks (which run side by side
+   * as one group), in registry order with the suite's other lone checks. Set it on a check whose
    * probes other checks could disturb, or that would disturb theirs: it suspends an account, spends
    * a quota other checks' accounts live under, changes a seeded actor's role, or reads a whole trail
    * that must not move under it. A function decides per target, before anything runs (a check that

@@ -27,6 +27,22 @@ function shared() {
   return { audit, ...worker }
 }
 
+/** Whether `check` must run with nothing else in flight, on this target. */
+function alone(check: CheckDefinition<CheckContext>): boolean {
+  const { audit, contract } = shared()
+  return typeof check.exclusive === 'function' ? check.exclusive({ contract, profile: audit.profile, topology: audit.topology }) : check.exclusive === true
+}
+
+/**
+ * Declares a suite's checks: those that run side by side first, as one group (so the server is
+ * never left waiting on the slowest of a small group between two checks that must run alone), then
+ * each check that must run alone; each part in the registry's order (the report lists them so).
+ */
+export function checkTests(checks: readonly CheckDefinition<CheckContext>[]): void {
+  for (const check of checks.filter((c) => !alone(c))) checkTest(check)
+  for (const check of checks.filter((c) => alone(c))) checkTest(check)
+}
+
 /**
  * The only bridge from a check to Vitest: one test per check, a concurrent one (Vitest runs
  * consecutive concurrent tests together, at most `maxConcurrency` at once) unless the check is
@@ -37,10 +53,8 @@ function shared() {
  * `vitest` run shows red), is skipped when a capability is missing or a probe throws `ProbeSkipped`, and a harness fault (target
  * unreachable, budget exhausted) is recorded as status `error` and rethrown.
  */
-export function checkTest(check: CheckDefinition<CheckContext>): void {
-  const { audit, contract } = shared()
-  const alone = typeof check.exclusive === 'function' ? check.exclusive({ contract, profile: audit.profile, topology: audit.topology }) : check.exclusive
-  const declare = alone ? test : test.concurrent
+function checkTest(check: CheckDefinition<CheckContext>): void {
+  const declare = alone(check) ? test : test.concurrent
   declare(check.id, async (t) => {
     const { http } = shared()
     const scope = newScope()

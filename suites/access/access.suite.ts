@@ -1,4 +1,4 @@
-import { checkTest } from '../../harness/vitest/check-test.js'
+import { checkTests } from '../../harness/vitest/check-test.js'
 import { ACCESS_CHECKS } from '../index.js'
 
-for (const check of ACCESS_CHECKS) checkTest(check)
+checkTests(ACCESS_CHECKS)

@@ -1,4 +1,4 @@
-import { checkTest } from '../../harness/vitest/check-test.js'
+import { checkTests } from '../../harness/vitest/check-test.js'
 import { FORGERY_CHECKS } from '../index.js'
 
-for (const check of FORGERY_CHECKS) checkTest(check)
+checkTests(FORGERY_CHECKS)

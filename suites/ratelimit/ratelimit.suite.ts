@@ -1,4 +1,4 @@
-import { checkTest } from '../../harness/vitest/check-test.js'
+import { checkTests } from '../../harness/vitest/check-test.js'
 import { RATELIMIT_CHECKS } from '../index.js'
 
-for (const check of RATELIMIT_CHECKS) checkTest(check)
+checkTests(RATELIMIT_CHECKS)

@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
 import type { HttpResponse } from '../../harness/adapters/http.js'
-import { admissible, rateField, remaining, retryAfter } from './quota.js'
+import { parseContract } from '../../harness/core/contract.js'
+import { parseProfile } from '../../harness/core/profile.js'
+import type { Actor, Topology } from '../../harness/core/topology.js'
+import { admissible, rateField, remaining, retryAfter, spendsProvisionedQuota } from './quota.js'
 
 const res = (headers: Record<string, string>): HttpResponse => ({ status: 200, headers, body: '', json: undefined, evidence: undefined as never })
 
@@ -27,5 +32,21 @@ describe('rate-limit check helpers', () => {
     expect(remaining(ok)).toBe(4)
     expect(rateField(res({ ratelimit: 'limit=5, remaining=4' }), 'ratelimit')).toBeInstanceOf(Error)
     expect(rateField(res({}), 'ratelimit')).toBeUndefined()
+  })
+})
+
+describe('spendsProvisionedQuota: whether the quota checks must run alone', () => {
+  const contract = parseContract(parseYaml(readFileSync(new URL('../../reference-server/openapi.yaml', import.meta.url), 'utf8')))
+  const admin: Actor = { label: 'root', kind: 'principal', actorKind: 'platform_admin', platformRole: 'platform_admin', token: 't' }
+  const topology = (actors: Actor[]): Topology => ({ seed: 1, tag: 'abc123', accounts: [], created: [], params: { account: 'accountId', workspace: 'workspaceId' }, actors, objects: [] })
+  const profile = (rateLimit: Record<string, unknown> = {}) => parseProfile({ name: 't', baseUrl: 'http://127.0.0.1:1', rateLimit })
+
+  it('no: the Portal takes a quota and a platform admin can set it on accounts of the checks\' own', () => {
+    expect(spendsProvisionedQuota({ contract, profile: profile(), topology: topology([admin]) })).toBe(false)
+  })
+
+  it('yes: no platform admin to create accounts with, or the Portal takes no quota under the profile\'s field name', () => {
+    expect(spendsProvisionedQuota({ contract, profile: profile(), topology: topology([]) })).toBe(true)
+    expect(spendsProvisionedQuota({ contract, profile: profile({ quotaField: 'throttle' }), topology: topology([admin]) })).toBe(true)
   })
 })

@@ -92,8 +92,20 @@ describe('AuditTrail', () => {
     const seen = await trail.await(sent)
     expect(seen.events.get('late')).toHaveLength(1)
     expect(seen.delay.get('late')).toBeGreaterThan(0)
+    // A lookup missed it first: the event was not there yet at that lookup's start.
+    expect(seen.missed.get('late')).toBeGreaterThanOrEqual(0)
+    expect(seen.missed.get('late')!).toBeLessThanOrEqual(seen.delay.get('late')!)
     expect(seen.missing).toEqual(['never'])
     expect(seen.events.get('never')).toEqual([])
+  })
+
+  it('an event already there when polling begins late is not late: only a lookup that missed it shows lateness', async () => {
+    const { ctx } = fakeTarget(() => [event(1, 'early')])
+    const trail = (await AuditTrail.open(ctx)) as AuditTrail
+    const longAgo = Date.now() - 10_000 // the check sent other requests for 10 s before it polled
+    const seen = await trail.await([{ requestId: 'early', userAgent: '', method: 'GET', path: '/', from: longAgo, to: longAgo, response: {} as HttpResponse }])
+    expect(seen.delay.get('early')).toBeGreaterThanOrEqual(10_000)
+    expect(seen.missed.has('early')).toBe(false)
   })
 
   it("a throttled attempt's event (429, resent by the adapter with the same request id) is not the request's", async () => {

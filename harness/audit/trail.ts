@@ -68,8 +68,15 @@ export interface ExportResult {
 export interface Awaited {
   /** Events per request id (an empty list when none appeared within the bound). */
   events: Map<string, MappedEvent[]>
-  /** How long after the answer each request's first event was seen (ms). */
+  /** How long after the answer each request's first event was seen (ms): an upper bound of its lateness. */
   delay: Map<string, number>
+  /**
+   * How long after the answer a lookup that did NOT find the request's event began (ms; the latest
+   * such lookup): proof the event was not there yet, so a lower bound of its lateness. Absent when
+   * the first lookup found it. A check that spent time before it began to poll (other requests, a
+   * slow target) makes `delay` large; only this says the target was late.
+   */
+  missed: Map<string, number>
   /** Request ids with no event within the profile's bound. */
   missing: string[]
   failure?: ExportResult['failure']
@@ -263,6 +270,7 @@ export class AuditTrail {
   async await(sent: readonly Sent[], options: { patienceMs?: number } = {}): Promise<Awaited> {
     const events = new Map<string, MappedEvent[]>()
     const delay = new Map<string, number>()
+    const missed = new Map<string, number>()
     const pending = sent.map((s) => s.requestId)
     const answered = new Map(sent.map((s) => [s.requestId, s.to]))
     // A throttled attempt the adapter waited out and resent carries the same request id: its event (a 429
@@ -272,11 +280,15 @@ export class AuditTrail {
     const deadline = Math.max(0, ...sent.map((s) => s.to)) + (options.patienceMs ?? this.bound)
     let failure: ExportResult['failure']
     const query = async (id: string): Promise<boolean> => {
+      const began = Date.now()
       const r = await this.lookup(id)
       failure ??= r.failure
       const mine = r.events.filter((e) => own(id, e))
       events.set(id, mine)
-      if (mine.length === 0) return false
+      if (mine.length === 0) {
+        missed.set(id, Math.max(0, began - answered.get(id)!))
+        return false
+      }
       delay.set(id, Math.max(0, Date.now() - answered.get(id)!))
       pending.splice(pending.indexOf(id), 1)
       return true
@@ -291,7 +303,7 @@ export class AuditTrail {
       if (await query(pending[i++ % pending.length]!)) await all()
     }
     if (pending.length > 0 && !failure) await all()
-    return { events, delay, missing: [...pending], failure }
+    return { events, delay, missed, missing: [...pending], failure }
   }
 
   /** A finding for a read API that refused the harness's reader or broke. */

@@ -120,10 +120,18 @@ export const costToOthers = defineCheck<CheckContext>({
     /** When the last lockout a flood met ends (ms since the epoch): what the checks after this one must not meet. */
     let lockedUntil = 0
     let redos = 0
+    /** When a login round refused for the login limiter's window may be redone (ms since the epoch). */
+    let loginsResumeAt = 0
     // Login and refusal floods alternate, each kind judged on its own: a login flood's KDFs take CPU while a
-    // refusal flood's requests queue for the database, and together they would be neither.
+    // refusal flood's requests queue for the database, and together they would be neither. While the login
+    // window refills, the refusal rounds go on (they send no login); only with none left is the window waited for.
     for (let i = 0; series.logins.loaded.length < PAIRS || series.refusals.loaded.length < PAIRS; i++) {
-      const kind: Kind = series.logins.loaded.length <= series.refusals.loaded.length && series.logins.loaded.length < PAIRS ? 'logins' : 'refusals'
+      const refusalsDue = series.refusals.loaded.length < PAIRS
+      let kind: Kind = series.logins.loaded.length < PAIRS && (series.logins.loaded.length <= series.refusals.loaded.length || !refusalsDue) ? 'logins' : 'refusals'
+      if (kind === 'logins' && Date.now() < loginsResumeAt) {
+        if (refusalsDue) kind = 'refusals'
+        else await sleep(loginsResumeAt - Date.now())
+      }
       const sr = series[kind]
       const floodFirst = sr.loaded.length % 2 === 1
       let alone: Awaited<ReturnType<typeof read>> | undefined
@@ -143,7 +151,7 @@ export const costToOthers = defineCheck<CheckContext>({
         // round once the window has refilled, where the window is short enough to wait for.
         if (f.judged < LOGINS / 2 && wait <= MAX_WINDOW_WAIT_SECONDS && redos < MAX_REDOS) {
           redos++
-          await sleep((wait + 0.25) * 1000)
+          loginsResumeAt = Date.now() + (wait + 0.25) * 1000
           continue
         }
         sr.throttledRounds++

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { start } from '../fixtures/targets/blind/server.js'
-import { ROOT, runCli, runEachCli, tempOut, type RunEach } from './cli.js'
+import { CLI_TIMEOUT, ROOT, runCli, runEachCli, tempOut, type RunEach } from './cli.js'
 import { afterAll, expect, it } from 'vitest'
 
 const ROOT_EMAIL = 'root@blind.test'
@@ -88,26 +88,23 @@ export async function auditBlind(defects: string[], args: string[]): Promise<{ c
 }
 
 
-/** The blind target's planted defects, split in two so two workers share them. */
-export function blindDefects(part: 0 | 1): [string, string[]][] {
-  return Object.entries(CAUGHT_BY).filter((_, i) => i % 2 === part)
-}
-
 /**
  * Each planted defect switched on alone, audited with the checks that claim it: exit 1 and a finding
- * from one of them. Each test starts its own blind target as auditBlind does; the audits of one file
- * go one after another through one child process (harness/cli/run-each.ts), so the CLI's process and
- * module start-up is paid once per file. A failure prints the command line that reproduces it.
+ * from one of them. Each test starts its own blind target as auditBlind does; the audits go through
+ * `chains` child processes (harness/cli/run-each.ts), defect i through chain i mod `chains`, one after
+ * another in each, so the CLI's process and module start-up is paid once per chain. Declare them
+ * inside a `describe.concurrent` beside the clean audit: the audits are nearly all waiting on the
+ * target's own limits, so they share a worker. A failure prints the command line that reproduces it.
  */
-export function blindDefectsAreCaught(defects: [string, string[]][]): void {
-  let each: RunEach | undefined
-  afterAll(() => each?.close(60_000))
-  for (const [defect, checks] of defects) {
-    it(`catches ${defect}`, async () => {
+export function blindDefectsAreCaught(defects: [string, string[]][], chains = 2): void {
+  const each: (RunEach | undefined)[] = Array.from({ length: chains }, () => undefined)
+  afterAll(() => Promise.all(each.map((e) => e?.close(60_000))))
+  for (const [i, [defect, checks]] of defects.entries()) {
+    it(`catches ${defect}`, { timeout: CLI_TIMEOUT }, async () => {
       const server = await start({ defects: [defect], bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
       try {
         const out = tempOut(`blind-${defect}`)
-        const res = await (each ??= runEachCli()).run(defect, ['--target', PROFILE, '--topology', 'small', '--out', out, '--checks', checks.join(','), '--seed', '5', '--runs', '40'],
+        const res = await (each[i % chains] ??= runEachCli()).run(defect, ['--target', PROFILE, '--topology', 'small', '--out', out, '--checks', checks.join(','), '--seed', '5', '--runs', '40'],
           { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD, TENANT_AUDIT_BASE_URL: server.url })
         const again = `reproduce (with the blind target started with only ${defect} on): ${res.command}`
         expect(res.code, `${again}\n${res.stderr}`).toBe(1)

@@ -8,7 +8,6 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node'
 const LONGEST = [
   'test/blind-target.test.ts',
   'test/determinism-concurrent.test.ts',
-  'test/blind-defects-a.test.ts',
   'test/self-audit-audit.test.ts',
   'test/self-audit-a.test.ts',
   'test/self-audit-b.test.ts',
@@ -19,7 +18,6 @@ const LONGEST = [
   'test/self-audit-forgery.test.ts',
   'test/race.test.ts',
   'test/throttling.test.ts',
-  'test/blind-defects-b.test.ts',
   'test/self-audit-clean.test.ts',
   'harness/cli/load.test.ts',
   'test/determinism-replay.test.ts',

@@ -10,8 +10,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
  * works directly: `TENANT_AUDIT_TARGET=staging.yaml npx vitest run --config harness/vitest/audit.config.ts --shard 1/2`.
  * One worker, files in order. Within a file, checks run concurrently (at most the run's concurrency
  * at once: `run --concurrency`, else the profile's `budget.concurrency`, else 8), except `exclusive`
- * ones, which run alone in their place; each check draws from its own seed and the report is put in
- * check order, so the same seed gives the same requests and findings whatever the interleaving.
+ * ones, which run alone after them (check-test.ts `checkTests`); each check draws from its own seed
+ * and books its probes in walk order, so the same seed gives the same requests and findings whatever
+ * the interleaving.
  */
 const concurrency = Number(process.env.TENANT_AUDIT_CONCURRENCY) || 8
 

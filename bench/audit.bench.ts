@@ -19,9 +19,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { exportJWK, generateKeyPair } from 'jose'
-import { startServer } from '../reference-server/server.js'
+import { startServer, startThrowawayServer } from '../reference-server/server.js'
 import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 import { startProxy } from '../test/support/proxy.js'
 import type { AuditReport, RunPhases } from '../harness/core/run-result.js'
 import { closedLoop } from './lib/closed-loop.js'
@@ -97,7 +96,7 @@ let delay: Audit | undefined
 if (DELAY_MS > 0) {
   const kid = 'bench-test-issuer'
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
-  const target = await startServer({ bootstrap, settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS, trustedKeys: [{ kid, alg: 'ES256', jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256' } }] })
+  const target = await startThrowawayServer({ bootstrap, trustedKeys: [{ kid, alg: 'ES256', jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256' } }] })
   const proxy = await startProxy({ target: target.url, delay: { request: DELAY_MS / 2, response: DELAY_MS / 2 }, maxConnections: Math.max(8, concurrency * 2) })
   try {
     delay = await audit('delay', ['--target', join(ROOT, 'fixtures/targets/reference.yaml')], {

@@ -10,11 +10,11 @@ import { createVerifier } from './auth/verify.js'
 import { importJWK, type CryptoKey, type JWK } from 'jose'
 import { refreshTokenAsAccess } from './http/forgery-faults.js'
 import { grantRevocationKey } from './http/auth/grants.js'
-import { PRODUCTION_COST, generatePassword, hashPassword, type ScryptCost } from './auth/passwords.js'
+import { PRODUCTION_COST, THROWAWAY_COST, generatePassword, hashPassword, type ScryptCost } from './auth/passwords.js'
 import { loadContract } from './contract.js'
 import { NO_FAULTS, type FaultSet } from './faults/index.js'
 import type { ServerDeps, ServerSettings } from './http/types.js'
-import { createLimiter, type RateLimitSettings } from './ratelimit/limiter.js'
+import { THROWAWAY_LOGIN_WINDOWS, createLimiter, type RateLimitSettings } from './ratelimit/limiter.js'
 import { recorderFor } from './audit/recorder.js'
 
 export interface StartOptions {
@@ -108,6 +108,15 @@ export async function bootstrapPrincipal(db: Database, email: string, password: 
   await db.withTenant({ platformRole: 'platform_admin' }, (tx) =>
     tx.query(`INSERT INTO principals (email, password_hash, platform_role) VALUES ($1, $2, 'platform_admin') ON CONFLICT (email) DO NOTHING`,
       [email.toLowerCase(), hash]))
+}
+
+/**
+ * A server for throwaway users only (the embedded audit server, test and bench servers): `startServer`
+ * with the cheaper `THROWAWAY_COST` KDF and the short `THROWAWAY_LOGIN_WINDOWS` lockouts, under any
+ * settings or limits `opts` adds. Never `serve`'s: its users are real.
+ */
+export function startThrowawayServer(opts: StartOptions = {}): Promise<RunningServer> {
+  return startServer({ ...opts, settings: { passwordCost: THROWAWAY_COST, ...opts.settings }, rateLimits: { ...THROWAWAY_LOGIN_WINDOWS, ...opts.rateLimits } })
 }
 
 /** Opens the database, listens, and serves. The issuer is the listening URL unless one is given. */

@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, stringify } from 'yaml'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../reference-server/server.js'
+import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
 import { AUDIT_CHECKS } from '../suites/index.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
-import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 
 const bootstrap = { BOOTSTRAP_PRINCIPAL_EMAIL: 'root@audit-mapping.test', BOOTSTRAP_PRINCIPAL_PASSWORD: 'audit-mapping-password-1' }
 
@@ -38,7 +36,7 @@ describe('the audit suite with an event mapping that does not fit', { timeout: C
   })
 
   it('skips every audit check with the reason, no findings, exit 0', async () => {
-    server = await startServer({ bootstrap: { email: bootstrap.BOOTSTRAP_PRINCIPAL_EMAIL, password: bootstrap.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+    server = await startThrowawayServer({ bootstrap: { email: bootstrap.BOOTSTRAP_PRINCIPAL_EMAIL, password: bootstrap.BOOTSTRAP_PRINCIPAL_PASSWORD } })
     const out = tempOut('misfit')
     const res = await runCli(['run', '--target', misfitProfile(), '--suites', 'audit', '--topology', 'small', '--runs', '10', '--seed', '5', '--out', out],
       { ...bootstrap, TENANT_AUDIT_BASE_URL: server.url })

@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../reference-server/server.js'
+import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
 import { startProxy, type RunningProxy } from './support/proxy.js'
-import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 
 const env = { BOOTSTRAP_PRINCIPAL_EMAIL: 'root@control.test', BOOTSTRAP_PRINCIPAL_PASSWORD: 'control-root-password-1' }
 const profile = join(ROOT, 'fixtures/targets/reference.yaml')
@@ -43,7 +41,7 @@ describe('positive controls: a target that starts refusing every token halfway',
   const args = (out: string, suites = 'access,forgery') => ['run', '--target', profile, '--suites', suites, '--topology', 'small', '--runs', '10', '--seed', '7', '--concurrency', '1', '--out', out]
 
   beforeAll(async () => {
-    server = await startServer({ bootstrap: { email: env.BOOTSTRAP_PRINCIPAL_EMAIL, password: env.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+    server = await startThrowawayServer({ bootstrap: { email: env.BOOTSTRAP_PRINCIPAL_EMAIL, password: env.BOOTSTRAP_PRINCIPAL_PASSWORD } })
     proxy = await startProxy({ target: server.url })
     url = proxy.url
   })

@@ -3,9 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FAULTS, parseFaults } from '../reference-server/faults/index.js'
-import { startServer, type RunningServer } from '../reference-server/server.js'
-import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
+import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../reference-server/testing/databases.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
 
@@ -29,8 +27,7 @@ const PROFILE = join(ROOT, 'fixtures/targets/reference.yaml')
 
 /** A reference server on `databaseUrl` (migrated by the first one), with `faults` on. */
 function serve(databaseUrl: string, faults: string): Promise<RunningServer> {
-  return startServer({ databaseUrl, faults: parseFaults(faults), bootstrap: { email: EMAIL, password: PASSWORD },
-    settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+  return startThrowawayServer({ databaseUrl, faults: parseFaults(faults), bootstrap: { email: EMAIL, password: PASSWORD } })
 }
 
 async function audit(url: string, seed: number, checks: readonly string[] = RACE_CHECKS): Promise<{ code: number; stderr: string; checks: { id: string; status: string; reason?: string }[]; findings: { checkId: string; message: string }[] }> {

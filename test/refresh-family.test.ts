@@ -1,10 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../reference-server/server.js'
+import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
 import { parseFaults } from '../reference-server/faults/index.js'
-import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
 
 const ROOT_EMAIL = 'root@refresh-family.test'
@@ -48,8 +46,8 @@ describe('refresh-token families with a short absolute lifetime', { timeout: CLI
     await Promise.all(servers.map((s) => s.close()))
   })
   const start = async (faults: string[]) => {
-    const s = await startServer({ bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD }, faults: parseFaults(faults),
-      settings: { refreshFamilyTtlSeconds: FAMILY_SECONDS, passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+    const s = await startThrowawayServer({ bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD }, faults: parseFaults(faults),
+      settings: { refreshFamilyTtlSeconds: FAMILY_SECONDS } })
     servers.push(s)
     return s
   }

@@ -3,12 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { startServer, type RunningServer } from '../reference-server/server.js'
+import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
 import { parseFaults } from '../reference-server/faults/index.js'
 import { RENAMED_ROLES, renamedContract } from '../fixtures/targets/renamed.js'
 import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
-import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 
 const root = { BOOTSTRAP_PRINCIPAL_EMAIL: 'root@renamed.test', BOOTSTRAP_PRINCIPAL_PASSWORD: 'renamed-root-password-1' }
 
@@ -42,7 +40,7 @@ describe('a renamed vocabulary', { timeout: CLI_TIMEOUT }, () => {
   const inferred = profile('renamed-inferred', { roles: RENAMED_ROLES })
 
   beforeAll(async () => {
-    server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(''), bootstrap: { email: root.BOOTSTRAP_PRINCIPAL_EMAIL, password: root.BOOTSTRAP_PRINCIPAL_PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+    server = await startThrowawayServer({ host: '127.0.0.1', port: 0, faults: parseFaults(''), bootstrap: { email: root.BOOTSTRAP_PRINCIPAL_EMAIL, password: root.BOOTSTRAP_PRINCIPAL_PASSWORD } })
   })
   afterAll(async () => {
     await server?.close()

@@ -2,11 +2,9 @@ import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../reference-server/server.js'
+import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
 import { parseFaults } from '../reference-server/faults/index.js'
 import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
-import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 
 const ROOT_EMAIL = 'root@byo.test'
 const ROOT_PASSWORD = 'PLANTED-root-secret-4711'
@@ -31,7 +29,7 @@ describe('fixtures mode and secrets', { timeout: CLI_TIMEOUT }, () => {
   }
 
   beforeAll(async () => {
-    server = await startServer({ faults: parseFaults('document-read-ignores-workspace'), bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+    server = await startThrowawayServer({ faults: parseFaults('document-read-ignores-workspace'), bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
     const root = (await call('POST', '/auth/token', undefined, { grant_type: 'password', username: ROOT_EMAIL, password: ROOT_PASSWORD })).access_token
     planted.push(root!)
     let n = 0

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../reference-server/server.js'
+import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
-import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 
 const ROOT_EMAIL = 'root@short-tokens.test'
 const ROOT_PASSWORD = 'short-tokens-root-password-1'
@@ -26,7 +24,7 @@ describe('a deployment whose access tokens live a few seconds', { timeout: CLI_T
   })
 
   it('is audited clean, every token renewed before anything is judged', async () => {
-    server = await startServer({ bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD }, settings: { accessTtlSeconds: 4, clockToleranceSeconds: 0, passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+    server = await startThrowawayServer({ bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD }, settings: { accessTtlSeconds: 4, clockToleranceSeconds: 0 } })
     const out = tempOut('short-tokens')
     const res = await runCli(['run', '--target', join(ROOT, 'fixtures/targets/reference.yaml'), '--suites', 'access,audit', '--topology', 'small', '--runs', '10', '--seed', '5', '--out', out],
       { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD, TENANT_AUDIT_BASE_URL: server.url }, CLI_TIMEOUT - 60_000)

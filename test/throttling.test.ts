@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../reference-server/server.js'
+import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
 import { startProxy, type RunningProxy } from './support/proxy.js'
 import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
-import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../reference-server/ratelimit/limiter.js'
 
 const ROOT_EMAIL = 'root@throttle.test'
 const ROOT_PASSWORD = 'throttle-root-password-1'
@@ -31,7 +29,7 @@ describe('a throttling deployment', { timeout: CLI_TIMEOUT }, () => {
   })
 
   it('is audited clean: every throttled answer waited out and resent, none judged', async () => {
-    server = await startServer({ bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD }, settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+    server = await startThrowawayServer({ bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
     proxy = await startProxy({ target: server.url, throttle: { every: 7, retryAfterSeconds: 0 } })
     const out = tempOut('throttle')
     const res = await runCli(['run', '--target', join(ROOT, 'fixtures/targets/reference.yaml'), '--suites', 'access,audit', '--topology', 'small', '--runs', '10', '--seed', '11', '--out', out],

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { JWK } from 'jose'
 import { parseFaults } from '../../reference-server/faults/index.js'
-import { startServer } from '../../reference-server/server.js'
-import { THROWAWAY_COST } from '../../reference-server/auth/passwords.js'
-import { THROWAWAY_LOGIN_WINDOWS } from '../../reference-server/ratelimit/limiter.js'
+import { startThrowawayServer } from '../../reference-server/server.js'
 
 export interface Embedded {
   url: string
@@ -19,6 +17,6 @@ export interface Embedded {
 export async function startEmbedded(faults: string, trustedKeys: { kid: string; alg: 'ES256' | 'RS256'; jwk: JWK }[] = []): Promise<Embedded> {
   const username = 'auditor@platform.local'
   const password = randomBytes(18).toString('base64url')
-  const server = await startServer({ host: '127.0.0.1', port: 0, faults: parseFaults(faults), bootstrap: { email: username, password }, trustedKeys, settings: { passwordCost: THROWAWAY_COST }, rateLimits: THROWAWAY_LOGIN_WINDOWS })
+  const server = await startThrowawayServer({ host: '127.0.0.1', port: 0, faults: parseFaults(faults), bootstrap: { email: username, password }, trustedKeys })
   return { url: server.url, username, password, close: () => server.close() }
 }

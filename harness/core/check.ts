@@ -17,6 +17,9 @@ export interface CheckView {
   profile: TargetProfile
 }
 
+/** What `exclusive` decides on: the check's view and the provisioned topology. */
+export type TargetView = CheckView & { topology: Topology }
+
 /** The four suites; a check id's prefix names one of them. */
 export type Suite = 'access' | 'forgery' | 'ratelimit' | 'audit'
 
@@ -96,7 +99,7 @@ export interface CheckDefinition<Ctx = unknown> {
    * otherwise). Every other check runs concurrently with its neighbours (at most `budget.concurrency`
    * at once).
    */
-  exclusive?: boolean | ((view: CheckView & { topology: Topology }) => boolean) | undefined
+  exclusive?: boolean | ((view: TargetView) => boolean) | undefined
   run(ctx: Ctx): Promise<CheckOutcome>
 }
 

@@ -1,5 +1,5 @@
 import { PGlite, parse, protocol } from '@electric-sql/pglite'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { existsSync, readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
@@ -183,7 +183,7 @@ export function pgliteTemplate(): Promise<Blob> {
     await mkdir(dirname(file), { recursive: true })
       .then(() => writeFile(partial, bytes))
       .then(() => rename(partial, file))
-      .catch(() => undefined)
+      .catch(() => rm(partial, { force: true }).catch(() => undefined)) // a half-written image is never read: only disk
     return image
   })()
   return template

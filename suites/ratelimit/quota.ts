@@ -5,8 +5,8 @@ import { retryAfterMs } from '../../harness/adapters/rate-headers.js'
 import { toCurl } from '../../harness/core/curl.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
-import type { Actor, Topology, WorkspaceNode } from '../../harness/core/topology.js'
-import type { CheckView } from '../../harness/core/check.js'
+import type { Actor, WorkspaceNode } from '../../harness/core/topology.js'
+import type { CheckView, TargetView } from '../../harness/core/check.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import type { Op } from '../../harness/engine/judge.js'
 import { addMember } from '../../harness/engine/members.js'
@@ -74,7 +74,7 @@ function quotaBody(view: CheckView, op: Op): { body: Record<string, unknown>; qu
  * check's requests in those accounts would count against the windows it measures. With accounts of
  * its own, the quota checks run beside one another; only the login and timing checks stay alone.
  */
-export function spendsProvisionedQuota(view: CheckView & { topology: Topology }): boolean {
+export function spendsProvisionedQuota(view: TargetView): boolean {
   const update = view.contract.byRole('account', 'update', 'portal')[0]
   return !(update && quotaBody(view, update) && platformAdmin(view.topology))
 }

@@ -4,8 +4,11 @@
  * machine, printed as ratios against the goals (Postgres ≥ 0.15, PGlite ≥ 0.05 of bare). Postgres
  * from TEST_DATABASE_URL / DATABASE_URL (or a testcontainers one). The bench account's quota is
  * lifted (the default, 1000 req/s per account, would cap the Postgres server): the limiter still
- * runs on every request. Loopback only, bounded duration.
+ * runs on every request. Each server also answers a denial (another account's document: a 404 and
+ * its audit event), shown beside the goal: most of an isolation audit's requests are denials.
+ * Loopback only, bounded duration.
  */
+import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startServer, type RunningServer } from '../reference-server/server.js'
@@ -35,9 +38,17 @@ async function seed(s: RunningServer): Promise<{ path: string; token: string }> 
   return { path: `/app/v1/workspaces/${ws.id}/documents/${doc.id}`, token }
 }
 
-async function measure(s: RunningServer): Promise<LoopResult> {
+/**
+ * The goal's route (the editor's own document), then a denial: the same editor asking for a document of a
+ * workspace that is not its account's (404, and a denial event in its account's trail — what most of an
+ * isolation audit's requests are). Shown beside the goal, not part of it.
+ */
+async function measure(s: RunningServer): Promise<{ allowed: LoopResult; denied: LoopResult }> {
   const { path, token } = await seed(s)
-  return closedLoop(s.url, { path, headers: { authorization: `Bearer ${token}` }, seconds: SECONDS, connections: CONNECTIONS })
+  const headers = { authorization: `Bearer ${token}` }
+  const allowed = await closedLoop(s.url, { path, headers, seconds: SECONDS, connections: CONNECTIONS })
+  const denied = await closedLoop(s.url, { path: `/app/v1/workspaces/${randomUUID()}/documents/${randomUUID()}`, headers, seconds: SECONDS, connections: CONNECTIONS, expectStatus: 404 })
+  return { allowed, denied }
 }
 
 const hello = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"hello":"world"}'))
@@ -45,29 +56,30 @@ await new Promise<void>((r) => hello.listen(0, '127.0.0.1', () => r()))
 const helloUrl = `http://127.0.0.1:${(hello.address() as AddressInfo).port}`
 const bootstrap = { email: 'bench@platform.local', password: 'bench-password-123' }
 
-const rows: { name: string; r: LoopResult; base?: LoopResult }[] = []
+const rows: { name: string; r: LoopResult; base?: LoopResult; goal?: number }[] = []
 const base = await closedLoop(helloUrl, { path: '/', seconds: SECONDS, connections: CONNECTIONS })
 rows.push({ name: 'node:http hello-world', r: base })
 
 const pglite = await startServer({ bootstrap, settings: { passwordCost: THROWAWAY_COST }, rateLimits })
-rows.push({ name: 'reference server, PGlite', r: await measure(pglite), base })
+const onPglite = await measure(pglite)
+rows.push({ name: 'reference server, PGlite', r: onPglite.allowed, base, goal: GOALS.pglite }, { name: '  the same, denied (404)', r: onPglite.denied, base })
 await pglite.close()
 
 let pgDb: TestDatabase | undefined
 if (await postgresAdminUrl()) {
   pgDb = await createTestDatabase('pg')
   const pgServer = await startServer({ db: pgDb.db, bootstrap, settings: { passwordCost: THROWAWAY_COST }, rateLimits })
-  rows.push({ name: 'reference server, Postgres', r: await measure(pgServer), base })
+  const onPg = await measure(pgServer)
+  rows.push({ name: 'reference server, Postgres', r: onPg.allowed, base, goal: GOALS.pg }, { name: '  the same, denied (404)', r: onPg.denied, base })
   await pgServer.close()
   await pgDb.drop()
 } else {
   process.stdout.write('(no Postgres: set DATABASE_URL or TEST_DATABASE_URL to include it)\n')
 }
 hello.close()
-const goals = rows.flatMap(({ name, r, base: b }) => {
-  if (!b) return []
-  const goal = name.endsWith('PGlite') ? GOALS.pglite : GOALS.pg
+const goals = rows.flatMap(({ name, r, base: b, goal }) => {
+  if (!b || goal === undefined) return []
   const ratio = r.rps / b.rps
   return [`${name}: ${ratio.toFixed(3)}× bare node:http (goal ≥ ${goal}: ${ratio >= goal ? 'met' : 'not met'})`]
 })
-process.stdout.write(`authenticated GET of one document, ${CONNECTIONS} connections, ${SECONDS} s each, same machine, same run\n${table(rows)}\n${goals.join('\n')}\n`)
+process.stdout.write(`authenticated GET of one document (then of another account's: denied), ${CONNECTIONS} connections, ${SECONDS} s each, same machine, same run\n${table(rows)}\n${goals.join('\n')}\n`)

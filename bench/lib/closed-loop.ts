@@ -10,10 +10,11 @@ export interface LoopRequest { method: Dispatcher.HttpMethod; path: string; head
  * A closed-loop load generator for benchmarks: `connections` workers each send the next request as
  * soon as the last answered, for `seconds` (after `warmup`). Loopback only, bounded in time. Either
  * GET `path` every time, or whatever `request(conn, n)` builds (e.g. each worker writing its own object).
+ * An answer is an error when it is a 4xx or 5xx, or, with `expectStatus` (a route that denies), any other status.
  */
 export async function closedLoop(
   url: string,
-  opts: { path?: string; headers?: Record<string, string>; request?: (conn: number, n: number) => LoopRequest; connections?: number; seconds?: number; warmup?: number },
+  opts: { path?: string; headers?: Record<string, string>; request?: (conn: number, n: number) => LoopRequest; connections?: number; seconds?: number; warmup?: number; expectStatus?: number },
 ): Promise<LoopResult> {
   const target = new URL(url)
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname)) throw new Error(`benchmarks only target loopback, not ${target.hostname}`)
@@ -33,7 +34,7 @@ export async function closedLoop(
           const res = await pool.request(next(conn, n))
           await res.body.dump()
           if (recording) {
-            if (res.statusCode >= 400) errors++
+            if (opts.expectStatus === undefined ? res.statusCode >= 400 : res.statusCode !== opts.expectStatus) errors++
             requests++
             histogram.recordValue(Number((process.hrtime.bigint() - t0) / 1000n))
           }

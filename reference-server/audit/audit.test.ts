@@ -12,6 +12,7 @@ import { verifyEvents } from './chain.js'
 import { recordThrottled, recorderFor } from './recorder.js'
 import { clean, type AuditEvent } from './event.js'
 import { THROWAWAY_COST } from '../auth/passwords.js'
+import type { Database, Tx } from '../store/db.js'
 
 /**
  * The audit trail through the HTTP API, on both drivers: which calls leave which event, in which trail,
@@ -154,6 +155,64 @@ describe.each(await availableDrivers())('audit trail (%s)', (driver) => {
     const sib = await s.call('GET', `/dashboard/v1/workspaces/${sibling().id}/users`, ws.users.admin.token)
     expect(sib.status).toBe(404)
     expect((await eventsOf(sib))[0]).toMatchObject({ accountId: ws.accountId, target: { accountId: ws.accountId, workspaceId: sibling().id } })
+  })
+
+  it('records a user\'s denial in the request\'s own transaction, and alone when that one cannot commit it', async () => {
+    const ws = home()
+    const real = s.deps.db
+    let transactions = 0
+    let failAppend = false
+    // The server's database, counting transactions; with failAppend, an append in a request's transaction (one
+    // that read the caller) fails, as a lost connection would: the refusal must still be answered and recorded.
+    const counting: Database = {
+      kind: real.kind,
+      withOwner: (fn) => real.withOwner(fn),
+      close: () => real.close(),
+      withTenant: (ctx, fn) => real.withTenant(ctx, (tx) => {
+        transactions++
+        let requestTx = false
+        const query = (async (sql: string, params?: readonly unknown[]) => {
+          if (sql.includes('revoked_tokens')) requestTx = true
+          if (failAppend && requestTx && sql.includes('INSERT INTO audit_heads')) throw new Error('injected append failure')
+          return tx.query(sql, params)
+        }) as Tx['query']
+        return fn({ query })
+      }),
+    }
+    const call = async (method: 'GET' | 'PATCH', path: string) => {
+      ;(s.deps as { db: Database }).db = counting
+      transactions = 0
+      try {
+        const res = await s.call(method, path, ws.users.editor.token, method === 'PATCH' ? { title: 'x' } : undefined)
+        return { res, transactions }
+      } finally {
+        ;(s.deps as { db: Database }).db = real
+      }
+    }
+    const actor = { kind: 'user', uid: ws.users.editor.id, accountId: ws.accountId, workspaceId: ws.id, roles: ['workspace:editor'] }
+    const foreignDoc = `/app/v1/workspaces/${foreign().id}/documents/${foreign().documentId}`
+    const noSuchDoc = `/app/v1/workspaces/${ws.id}/documents/${randomUUID()}`
+    // Refused by authorization, and by a read's handler: one transaction, the event committed with the request's reads.
+    for (const [path, target] of [[foreignDoc, { accountId: null, workspaceId: foreign().id }], [noSuchDoc, { accountId: ws.accountId, workspaceId: ws.id }]] as const) {
+      const { res, transactions: n } = await call('GET', path)
+      expect(res.status).toBe(404)
+      expect(n, path).toBe(1)
+      const events = await eventsOf(res)
+      expect(events).toHaveLength(1)
+      expect(events[0]).toMatchObject({ accountId: ws.accountId, action: 'documents.read', outcome: 'failure', reason: 'not-found', actor, target, http: { status: 404 } })
+    }
+    // Refused by a write's handler: what it wrote rolls back, and the event goes in a transaction of its own, as before.
+    const write = await call('PATCH', noSuchDoc)
+    expect(write.res.status).toBe(404)
+    expect(write.transactions).toBe(2)
+    expect(await eventsOf(write.res)).toMatchObject([{ accountId: ws.accountId, action: 'documents.update', outcome: 'failure', actor, target: { accountId: ws.accountId, workspaceId: ws.id } }])
+    // The append in the request's transaction fails: still a 404, never a 500, and the event written alone.
+    failAppend = true
+    const fallback = await call('GET', foreignDoc)
+    failAppend = false
+    expect(fallback.res.status, fallback.res.text).toBe(404)
+    expect(fallback.transactions).toBe(2)
+    expect(await eventsOf(fallback.res)).toMatchObject([{ accountId: ws.accountId, outcome: 'failure', actor, target: { accountId: null, workspaceId: foreign().id } }])
   })
 
   it('records a 405 on an authenticated path as a denial in the caller\'s trail', async () => {

@@ -2,9 +2,9 @@ import type { Request, Response } from 'express'
 import { ZodError } from 'zod'
 import type { Operation } from '../contract.js'
 import type { VerifiedToken } from '../auth/verify.js'
-import type { Decision } from '../tenancy/authorize.js'
+import type { CallerRead, Decision } from '../tenancy/authorize.js'
 import type { Actor, Reply, ServerDeps } from '../http/types.js'
-import type { TenantContext, Tx } from '../store/db.js'
+import { SET_CONTEXT_SQL, tenantSettings, type TenantContext, type Tx } from '../store/db.js'
 import { HttpError } from '../http/problem.js'
 import { AuthError } from '../auth/errors.js'
 import { tokenRolesFor, type WorkspaceRole } from '../tenancy/policy.js'
@@ -246,11 +246,19 @@ const platformCtx = (): TenantContext => ({})
 
 /**
  * The audit side of one mounted operation (route.ts calls it around verify, authorize and the handler):
- * allowed writes in the request's transaction, denials and authentication failures afterwards in their own.
+ * allowed writes in the request's transaction; a user's denial decided before the handler ran in the
+ * request's transaction too (`refusedInTransaction`); other denials and authentication failures
+ * afterwards, in their own.
  */
 export class RequestAudit {
   private token?: VerifiedToken
   private decision?: Decision
+  /** What the request's transaction read of the caller (authorize.ts readCaller), when it did. */
+  private caller?: CallerRead
+  /** The refusal whose event was appended in the request's transaction, until that transaction has ended. */
+  private pending?: { refusal: unknown }
+  /** ... and committed: `failed` has nothing left to write. */
+  private refusalRecorded = false
   private params: Record<string, string> = {}
   private preRecorded = false
   private readonly src: Source
@@ -271,6 +279,11 @@ export class RequestAudit {
 
   verified(token: VerifiedToken): void {
     this.token = token
+  }
+
+  /** The caller as the request's transaction read it: a denial's actor and target tenant come from it, not from another read. */
+  read(caller: CallerRead): void {
+    this.caller = caller
   }
 
   authorized(decision: Decision): void {
@@ -316,8 +329,102 @@ export class RequestAudit {
     }))
   }
 
+  /**
+   * A user's denial decided before the handler ran (the malformed id, authorization) or by a read's
+   * handler (an id that names nothing there): nothing has been written in the request's transaction,
+   * so the denial's event is appended there,
+   * under the settings its own transaction would have had (set again, transaction-locally), and the
+   * transaction commits instead of rolling back — one transaction for the request where there were
+   * two. False when this refusal is not recorded here (`failed` records it afterwards as before). If the
+   * append fails, the refusal itself is thrown again: the transaction rolls back and `failed` records
+   * the refusal alone, as before (never a 500 for a refusal).
+   */
+  async refusedInTransaction(tx: Tx, err: unknown): Promise<boolean> {
+    const status = statusOf(err)
+    const token = this.token
+    if (!RECORDED_STATUSES.has(status) || status === 401 || status === 429 || !this.rec.options.enabled) return false
+    if (this.deps.faults.has('audit-skips-denials') || token?.kind !== 'user' || !this.caller) return false
+    // Authorized, the handler ran: only a read's handler has written nothing a commit would keep.
+    if (this.decision && !isRead(this.action)) return false
+    try {
+      await tx.query(SET_CONTEXT_SQL, tenantSettings(this.userRefusalContext(token)).map(([, v]) => v))
+      await this.rec.inTransaction(tx, await this.userRefusal(tx, token, status, reasonOf(err)))
+    } catch (appendErr) {
+      // The refusal stands; its event is written by `failed`, alone, once this transaction has rolled back.
+      this.deps.log.error({ err: appendErr instanceof Error ? appendErr.message : String(appendErr) }, 'audit event could not be written in the request\'s transaction')
+      throw err
+    }
+    this.pending = { refusal: err }
+    return true
+  }
+
+  /** The request's transaction committed the refusal's event (route.ts, after `withTenant`). */
+  refusalCommitted(): void {
+    this.pending = undefined
+    this.refusalRecorded = true
+  }
+
+  /**
+   * The request's transaction failed: if it was to commit a refusal's event, the commit is what failed,
+   * and the refusal is still the answer (`failed` then records it alone); otherwise `err` as it was.
+   */
+  notCommitted(err: unknown): unknown {
+    const pending = this.pending
+    if (!pending) return err
+    this.pending = undefined
+    this.deps.log.error({ err: err instanceof Error ? err.message : String(err) }, 'the transaction of a refusal and its audit event did not commit')
+    return pending.refusal
+  }
+
+  /** The settings a user's denial is appended under: its own tenant's trail. */
+  private userRefusalContext(token: VerifiedToken): TenantContext {
+    return { accountId: token.accountId, userId: token.sub }
+  }
+
+  /** A user's denial: in its own account's trail, naming the tenant the path named where the caller may know it. */
+  private async userRefusal(tx: Tx, token: VerifiedToken, status: number, reason: string | null): Promise<EventDraft> {
+    const params = this.params
+    const actor = this.decision ? actorOf(this.decision.actor) : this.callerActor(token) ?? await this.freshActor(tx, token)
+    // The tenant the path named: its own account when the workspace is one of the caller's, else unknown.
+    let targetAccount = params.accountId ?? null
+    if (!targetAccount && params.workspaceId) {
+      const known = this.workspaceAccount(token, params.workspaceId)
+      if (known !== undefined) targetAccount = known
+      else {
+        const ws = await tx.query<{ account_id: string }>('SELECT account_id FROM workspaces WHERE id = $1', [params.workspaceId])
+        targetAccount = ws.rows[0]?.account_id ?? null
+      }
+    }
+    return this.rec.draft(this.src, {
+      accountId: token.accountId, action: this.action, status, outcome: 'failure', reason, actor,
+      target: targetOf(this.action, params, targetAccount, params.workspaceId ?? null),
+    })
+  }
+
+  /** The caller as the request's read found it (the same row `freshActor` would read); undefined when it was not read. */
+  private callerActor(token: VerifiedToken): AuditActor | undefined {
+    if (!this.caller) return undefined
+    const u = this.caller.row as { role?: WorkspaceRole; account_role?: 'admin' | null; workspace_id?: string } | undefined
+    if (!u?.workspace_id || !u.role) return actorOfToken(token)
+    return { kind: 'user', uid: token.sub, accountId: token.accountId, workspaceId: u.workspace_id, roles: tokenRolesFor(u.role, u.account_role ?? null) }
+  }
+
+  /**
+   * The account of the path's workspace as the caller may see it (RLS shows a user its own account's
+   * workspaces only): its own account for its own workspace or a sibling the read found, null for one
+   * the read did not find; undefined when the read did not ask.
+   */
+  private workspaceAccount(token: VerifiedToken, workspaceId: string): string | null | undefined {
+    const read = this.caller
+    if (!read || !token.accountId) return undefined
+    if ((read.row as { workspace_id?: string } | undefined)?.workspace_id === workspaceId) return token.accountId
+    if (read.sibling?.workspaceId === workspaceId && read.sibling.accountId === token.accountId) return read.sibling.exists ? token.accountId : null
+    return undefined
+  }
+
   /** After the request's transaction rolled back: denials and authentication failures, in their own transaction. */
   async failed(err: unknown): Promise<void> {
+    if (this.refusalRecorded) return
     const status = statusOf(err)
     if (!RECORDED_STATUSES.has(status)) return
     if (status === 401) return this.authFailure(reasonOf(err) ?? 'invalid_token')
@@ -330,20 +437,8 @@ export class RequestAudit {
     const params = this.params
     if (!token) return this.authFailure(reason ?? 'not-found', status)
     if (token.kind === 'user') {
-      const accountId = token.accountId
-      await this.rec.alone({ accountId, userId: token.sub }, async (tx) => {
-        const actor = this.decision ? actorOf(this.decision.actor) : await this.freshActor(tx, token)
-        // The tenant the path named: its own account when the workspace is one of the caller's, else unknown.
-        let targetAccount = params.accountId ?? null
-        if (!targetAccount && params.workspaceId) {
-          const ws = await tx.query<{ account_id: string }>('SELECT account_id FROM workspaces WHERE id = $1', [params.workspaceId])
-          targetAccount = ws.rows[0]?.account_id ?? null
-        }
-        return this.rec.draft(this.src, {
-          accountId, action: this.action, status, outcome: 'failure', reason, actor,
-          target: targetOf(this.action, params, targetAccount, params.workspaceId ?? null),
-        })
-      })
+      const user = token
+      await this.rec.alone(this.userRefusalContext(user), (tx) => this.userRefusal(tx, user, status, reason))
       return
     }
     // A principal: the account the path names (when it exists), else the platform trail.

@@ -1,7 +1,7 @@
 import type { Express, Request, RequestHandler, Response } from 'express'
 import type { Operation } from '../contract.js'
 import type { TenantContext } from '../store/db.js'
-import type { Handler, ServerDeps } from './types.js'
+import type { Handler, Reply, ServerDeps } from './types.js'
 import type { FaultSet } from '../faults/index.js'
 import { authorize, readCaller } from '../tenancy/authorize.js'
 import { MEMBER_WRITE_LOCK, takesMemberWriteLock } from '../tenancy/member-lock.js'
@@ -13,6 +13,9 @@ import { headerTenantDecision, tenantFromHeaders } from './forgery-faults.js'
 import { RequestAudit, recordThrottled, recorderFor } from '../audit/recorder.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/** A refusal whose event was committed in the request's own transaction: thrown once that transaction has ended. */
+interface Refused { refused: unknown }
 
 /** The path's ids, or `malformed` when one is not a lowercase UUID (it names nothing: a 404, once the caller is known). */
 function readParams(op: Operation, req: Request, faults: FaultSet): { params: Record<string, string>; malformed: boolean } {
@@ -78,21 +81,33 @@ export function mount(app: Express, deps: ServerDeps, operationId: string, handl
       await deps.limiter.consume(caller, req, res)
       await audit.beforeTransaction()
       const reply = await deps.db.withTenant(callerContext(caller),
-        async (tx) => {
+        async (tx): Promise<Reply | Refused> => {
           // A member's write holds its role until it commits (issue 13 s1): taken before the role is read.
           if (writeLock && caller.kind === 'user') await tx.query(MEMBER_WRITE_LOCK, [caller.sub])
           // Revocation, the caller re-read and the path's workspace: one statement (authorize.ts readCaller).
           const read = fromHeaders ? undefined : await readCaller(tx, caller, params, deps.revocationKeys(caller))
+          if (read) audit.read(read)
           if (read ? read.revoked : await deps.isRevoked(tx, caller)) await refuseRevoked(deps, caller)
-          if (malformed) throw notFound()
-          const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, caller, params, deps.faults, read)
-          audit.authorized(decision)
-          const reply = await handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
-          await audit.beforeCommit(tx, reply)
-          await deps.testHooks?.beforeCommit?.(tx, operationId)
-          return reply
+          try {
+            if (malformed) throw notFound()
+            const decision = fromHeaders ? headerTenantDecision(op, fromHeaders, params) : await authorize(tx, op, caller, params, deps.faults, read)
+            audit.authorized(decision)
+            const reply = await handler({ tx, ...decision, params, req, requestId: String(res.locals.requestId), deps })
+            await audit.beforeCommit(tx, reply)
+            await deps.testHooks?.beforeCommit?.(tx, operationId)
+            return reply
+          } catch (err) {
+            // A denial before anything was written (before the handler, or by a read's handler): its event
+            // commits in this transaction instead of a transaction of its own (recorder.ts refusedInTransaction).
+            if (await audit.refusedInTransaction(tx, err)) return { refused: err }
+            throw err
+          }
         },
-      )
+      ).catch((err: unknown) => { throw audit.notCommitted(err) })
+      if ('refused' in reply) {
+        audit.refusalCommitted()
+        throw reply.refused
+      }
       if (reply.body === undefined) res.status(reply.status).end()
       else res.status(reply.status).json(reply.body)
     } catch (err) {

@@ -1,4 +1,4 @@
-import { PGlite, parse, protocol } from '@electric-sql/pglite'
+import { PGlite, parse, protocol, type PGliteOptions } from '@electric-sql/pglite'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { existsSync, readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
@@ -143,6 +143,25 @@ function setUpMessages(ctx: TenantContext, role: string): Uint8Array[] {
 }
 
 let template: Promise<Blob> | undefined
+let artifacts: Promise<Pick<PGliteOptions, 'pgliteWasmModule' | 'initdbWasmModule' | 'fsBundle'>> | undefined
+
+/**
+ * PGlite's WebAssembly modules (compiled) and file-system bundle, read once per process and handed to
+ * every instance (its documented options for preloaded artifacts): each instance otherwise reads and
+ * compiles them again, ~0.3 s of every server start, and a test run or a fault self-audit chain starts many.
+ */
+function pgliteArtifacts(): Promise<Pick<PGliteOptions, 'pgliteWasmModule' | 'initdbWasmModule' | 'fsBundle'>> {
+  artifacts ??= (async () => {
+    const resolve = createRequire(import.meta.url).resolve
+    const [pglite, initdb, bundle] = await Promise.all(['pglite.wasm', 'initdb.wasm', 'pglite.data'].map((f) => readFile(resolve(`@electric-sql/pglite/${f}`))))
+    // The global WebAssembly (the project's type libraries declare its types, not the value).
+    const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }).WebAssembly
+    const [pgliteWasmModule, initdbWasmModule] = await Promise.all([wasm.compile(pglite!), wasm.compile(initdb!)])
+    return { pgliteWasmModule, initdbWasmModule, fsBundle: new Blob([bundle!]) }
+  })()
+  artifacts.catch(() => (artifacts = undefined)) // a failed read is tried again, not remembered
+  return artifacts
+}
 
 /**
  * Where a migrated image is kept between runs: `node_modules/.cache/tenant-audit/`, named by a hash
@@ -172,7 +191,7 @@ export function pgliteTemplate(): Promise<Blob> {
   template ??= (async () => {
     const file = templateFile()
     if (existsSync(file)) return new Blob([await readFile(file)])
-    const db = await PGlite.create()
+    const db = await PGlite.create(await pgliteArtifacts())
     await migratePglite(db)
     const image = await db.dumpDataDir('none')
     await db.close()
@@ -198,10 +217,10 @@ export interface PgliteOptions {
 export async function createPgliteDatabase(opts: PgliteOptions = {}): Promise<Database> {
   let db: PGlite
   if (opts.dataDir) {
-    db = await PGlite.create({ dataDir: opts.dataDir })
+    db = await PGlite.create({ ...(await pgliteArtifacts()), dataDir: opts.dataDir })
     await migratePglite(db)
   } else {
-    db = await PGlite.create({ loadDataDir: await pgliteTemplate() })
+    db = await PGlite.create({ ...(await pgliteArtifacts()), loadDataDir: await pgliteTemplate() })
   }
   await db.transaction(async (tx) => assertRuntimeRoleIsSafe(wrap(tx)))
   const statements = new Statements()

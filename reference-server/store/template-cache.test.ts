@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { migrationFiles } from './migrate.js'
-import { templateName } from './pglite.js'
+import { createPgliteDatabase, templateName } from './pglite.js'
+import type { Database } from './db.js'
 
 // The embedded server loads a migrated image kept on disk between runs: an image from an older
 // migration or another PGlite build must never be loaded, so its name must change with either.
@@ -23,5 +25,23 @@ describe('the cached PGlite image is named by what built it', () => {
 
   it('another PGlite build gives another name', () => {
     expect(templateName('pglite 0.5.18', files)).not.toBe(name)
+  })
+})
+
+// Every instance in a process shares one compiled PGlite module and file-system bundle (pglite.ts
+// pgliteArtifacts): two databases started side by side must still be two databases.
+describe('PGlite instances sharing the compiled module', () => {
+  it('are separate databases: a row written in one is not in the other', { timeout: 60_000 }, async () => {
+    const [a, b] = await Promise.all([createPgliteDatabase(), createPgliteDatabase()])
+    try {
+      const id = randomUUID()
+      const admin = { platformRole: 'platform_admin' } as const
+      await a.withTenant(admin, (tx) => tx.query("INSERT INTO accounts (id, name) VALUES ($1, 'only-in-a')", [id]))
+      const count = (db: Database) => db.withTenant(admin, async (tx) => (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts WHERE id = $1', [id])).rows[0]!.n)
+      expect(await count(a)).toBe(1)
+      expect(await count(b)).toBe(0)
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
   })
 })

@@ -4,8 +4,9 @@
  * machine, printed as ratios against the goals (Postgres ≥ 0.15, PGlite ≥ 0.05 of bare). Postgres
  * from TEST_DATABASE_URL / DATABASE_URL (or a testcontainers one). The bench account's quota is
  * lifted (the default, 1000 req/s per account, would cap the Postgres server): the limiter still
- * runs on every request. Each server also answers a denial (another account's document: a 404 and
- * its audit event), shown beside the goal: most of an isolation audit's requests are denials.
+ * runs on every request. Each server also answers a denial (a document in a workspace outside the
+ * caller's account: a 404 and its audit event), shown beside the goal: most of an isolation audit's
+ * requests are denials.
  * Loopback only, bounded duration.
  */
 import { randomUUID } from 'node:crypto'
@@ -82,4 +83,4 @@ const goals = rows.flatMap(({ name, r, base: b, goal }) => {
   const ratio = r.rps / b.rps
   return [`${name}: ${ratio.toFixed(3)}× bare node:http (goal ≥ ${goal}: ${ratio >= goal ? 'met' : 'not met'})`]
 })
-process.stdout.write(`authenticated GET of one document (then of another account's: denied), ${CONNECTIONS} connections, ${SECONDS} s each, same machine, same run\n${table(rows)}\n${goals.join('\n')}\n`)
+process.stdout.write(`authenticated GET of one document (then of one outside the caller's account: denied), ${CONNECTIONS} connections, ${SECONDS} s each, same machine, same run\n${table(rows)}\n${goals.join('\n')}\n`)

@@ -332,12 +332,11 @@ export class RequestAudit {
   /**
    * A user's denial decided before the handler ran (the malformed id, authorization) or by a read's
    * handler (an id that names nothing there): nothing has been written in the request's transaction,
-   * so the denial's event is appended there,
-   * under the settings its own transaction would have had (set again, transaction-locally), and the
-   * transaction commits instead of rolling back — one transaction for the request where there were
-   * two. False when this refusal is not recorded here (`failed` records it afterwards as before). If the
-   * append fails, the refusal itself is thrown again: the transaction rolls back and `failed` records
-   * the refusal alone, as before (never a 500 for a refusal).
+   * so the denial's event is appended there, under the settings its own transaction would have had
+   * (set again, transaction-locally), and the transaction commits instead of rolling back — one
+   * transaction for the request where there were two. False when this refusal is not recorded here
+   * (`failed` records it afterwards as before). If the append fails, the refusal itself is thrown
+   * again: the transaction rolls back and `failed` records the refusal alone (never a 500 for a refusal).
    */
   async refusedInTransaction(tx: Tx, err: unknown): Promise<boolean> {
     const status = statusOf(err)

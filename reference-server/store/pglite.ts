@@ -143,14 +143,15 @@ function setUpMessages(ctx: TenantContext, role: string): Uint8Array[] {
 }
 
 let template: Promise<Blob> | undefined
-let artifacts: Promise<Pick<PGliteOptions, 'pgliteWasmModule' | 'initdbWasmModule' | 'fsBundle'>> | undefined
+type Artifacts = Pick<PGliteOptions, 'pgliteWasmModule' | 'initdbWasmModule' | 'fsBundle'>
+let artifacts: Promise<Artifacts> | undefined
 
 /**
  * PGlite's WebAssembly modules (compiled) and file-system bundle, read once per process and handed to
  * every instance (its documented options for preloaded artifacts): each instance otherwise reads and
  * compiles them again, ~0.3 s of every server start, and a test run or a fault self-audit chain starts many.
  */
-function pgliteArtifacts(): Promise<Pick<PGliteOptions, 'pgliteWasmModule' | 'initdbWasmModule' | 'fsBundle'>> {
+function pgliteArtifacts(): Promise<Artifacts> {
   artifacts ??= (async () => {
     const resolve = createRequire(import.meta.url).resolve
     const [pglite, initdb, bundle] = await Promise.all(['pglite.wasm', 'initdb.wasm', 'pglite.data'].map((f) => readFile(resolve(`@electric-sql/pglite/${f}`))))

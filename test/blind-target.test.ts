@@ -19,6 +19,7 @@ describe.concurrent('the blind target', () => {
     const { code, stderr, report } = await auditBlind([], ['--seed', '5', '--runs', '30'])
     const listed = `${stderr}\n${report?.findings.map((f) => `${f.checkId}: ${f.message}`).join('\n')}`
     const genuine = (f: { checkId: string; message: string }) => GENUINE[f.checkId]?.match.test(f.message) === true
+    expect(report, `no report (exit ${code}): ${stderr}`).toBeDefined()
     // The genuine, unplanted findings (blind.shared.ts GENUINE) fail the run (exit 1); nothing else may.
     expect(report!.findings.filter((f) => !genuine(f)), listed).toEqual([])
     expect(code, listed).toBe(report!.findings.length > 0 ? 1 : 0)

@@ -29,11 +29,15 @@ export function faultsAreCaught(faults: readonly { name: string; detectedBy: rea
       const res = await (each ??= runEachCli()).run(fault.name, ['--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--runs', '40', '--topology', 'small', '--out', out])
       const again = `reproduce: ${res.command}`
       expect(res.code, `${again}\n${res.stderr}`).toBe(1)
-      const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { run: { faults: string[] }; findings: { checkId: string }[] }
+      const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as {
+        run: { faults: string[] }; findings: { checkId: string }[]; checks: { id: string; status: string; reason?: string; notes?: string[] }[]
+      }
       // The server had exactly this fault on.
       expect(report.run.faults, again).toEqual([fault.name])
       const by = new Set(report.findings.map((f) => f.checkId))
-      expect(checks.some((id) => by.has(id)), `findings came from ${[...by].join(', ') || 'no check'}; ${again}`).toBe(true)
+      // What the claimed checks said, so a miss (a race not reproduced, a skip) can be read from the failure.
+      const said = report.checks.filter((c) => checks.includes(c.id)).map((c) => `${c.id}: ${c.status}${c.reason ? ` (${c.reason})` : ''}${c.notes?.length ? `; ${c.notes.join('; ')}` : ''}`)
+      expect(checks.some((id) => by.has(id)), `findings came from ${[...by].join(', ') || 'no check'}; ${said.join('\n')}\n${again}`).toBe(true)
     })
   }
 }

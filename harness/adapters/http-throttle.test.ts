@@ -31,6 +31,8 @@ describe('the adapter waits throttling out', () => {
     expect(stub!.seen).toHaveLength(3)
     expect(a.sent).toBe(3)
     expect(a.traffic).toMatchObject({ throttled: 2, resends: 2 })
+    // The attempts it resent are named on the answer: a trail may hold an event for each, same request id.
+    expect(res.superseded).toEqual([429, 429])
   })
 
   it('waits as long as Retry-After says and counts the wait', async () => {

@@ -46,6 +46,12 @@ export interface HttpResponse {
   json: unknown
   /** The exchange, redacted and truncated, ready to be evidence. */
   evidence: Evidence
+  /**
+   * The statuses of earlier attempts of this same request that the adapter resent (a throttled answer
+   * waited out, a 401 before a renewal), in order; absent when it was sent once. They carry the same
+   * headers (a request id), so a trail may hold an event for each.
+   */
+  superseded?: number[]
 }
 
 export interface AdapterOptions {
@@ -207,7 +213,9 @@ export class HttpAdapter {
     if (res.status === 401 && session && !session.retired && token !== undefined && (await this.sessions.renew(token))) {
       this.traffic.unauthorizedResends++
       token = session.accessToken
+      const before = [...(res.superseded ?? []), 401]
       res = await this.dispatch({ ...req, token }, partition)
+      res = { ...res, superseded: [...before, ...(res.superseded ?? [])] }
     }
     this.observeLogin(req, res)
     return res
@@ -228,6 +236,7 @@ export class HttpAdapter {
   private async dispatch(req: HttpRequest, partition: string): Promise<HttpResponse> {
     const report = req.throttle === 'report'
     let waited = 0
+    const superseded: number[] = []
     for (let attempt = 0; ; attempt++) {
       if (!report) {
         const held = await this.gate.wait(partition)
@@ -238,7 +247,7 @@ export class HttpAdapter {
       // A probe that spends a limit on purpose (report) paces nobody: what it exhausted is often a window
       // of its own (a throwaway username's login failures), and the check waits out what it must itself.
       if (!report) this.gate.observe(partition, res.headers)
-      if (report || !isThrottled(res.status, res.headers)) return res
+      if (report || !isThrottled(res.status, res.headers)) return superseded.length > 0 ? { ...res, superseded } : res
       this.traffic.throttled++
       const wait = throttleWaitMs(res.headers, attempt)
       if (attempt >= this.throttle.maxRetries || waited + wait > this.throttle.maxWaitMs) {
@@ -247,6 +256,7 @@ export class HttpAdapter {
       // A hold, not a private sleep: every concurrent sender of this partition waits with it.
       this.gate.hold(partition, Date.now() + wait)
       this.traffic.resends++
+      superseded.push(res.status)
     }
   }
 

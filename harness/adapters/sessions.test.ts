@@ -108,6 +108,7 @@ describe('sessions: every login is recorded, tokens are renewed at the adapter',
     const res = await a.send({ method: 'GET', path: '/me', token })
     expect(res.status).toBe(200)
     expect(a.traffic.unauthorizedResends).toBe(1)
+    expect(res.superseded).toEqual([401])
     expect(stub.seen.filter((r) => r.path === '/me')).toHaveLength(2)
   })
 

@@ -123,6 +123,23 @@ describe('AuditTrail', () => {
     expect(seen.events.get('limited')!.map((e) => e.id)).toEqual(['e3'])
   })
 
+  it("a 401's event is not the request's when the adapter renewed the token and resent it; otherwise it is", async () => {
+    const events = [
+      { ...event(1, 'renewed'), outcome: 'failure', http: { status: 401 } },
+      { ...event(2, 'renewed'), outcome: 'failure', http: { status: 404 } },
+      { ...event(3, 'sent-once'), outcome: 'failure', http: { status: 401 } },
+      { ...event(4, 'sent-once'), outcome: 'failure', http: { status: 404 } },
+    ]
+    const { ctx } = fakeTarget(() => events)
+    const trail = (await AuditTrail.open(ctx)) as AuditTrail
+    const now = Date.now()
+    const sent = (requestId: string, response: Partial<HttpResponse>) => ({ requestId, userAgent: '', method: 'GET', path: '/', from: now, to: now, response: response as HttpResponse })
+    const seen = await trail.await([sent('renewed', { status: 404, superseded: [401] }), sent('sent-once', { status: 404 })])
+    expect(seen.events.get('renewed')!.map((e) => e.id)).toEqual(['e2'])
+    // Sent once: two events for it are the target's, and the check may say so.
+    expect(seen.events.get('sent-once')!.map((e) => e.id)).toEqual(['e3', 'e4'])
+  })
+
   it('a refused read is returned as a failure, never thrown', async () => {
     const { ctx } = fakeTarget(() => [])
     const trail = (await AuditTrail.open(ctx)) as AuditTrail

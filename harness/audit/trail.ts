@@ -273,10 +273,15 @@ export class AuditTrail {
     const missed = new Map<string, number>()
     const pending = sent.map((s) => s.requestId)
     const answered = new Map(sent.map((s) => [s.requestId, s.to]))
-    // A throttled attempt the adapter waited out and resent carries the same request id: its event (a 429
-    // or 503 where the request's own answer was neither) is the throttling's, not the request's.
-    const final = new Map(sent.map((s) => [s.requestId, s.response.status]))
-    const own = (id: string, e: MappedEvent) => !((e.status === 429 || e.status === 503) && final.get(id) !== e.status)
+    // An attempt the adapter resent (a throttled answer waited out, a 401 before a renewal) carries the
+    // same request id: its event (a status the request's own answer did not have) is that attempt's, not
+    // the request's. A 429 or 503 is taken for one even where the adapter did not say so.
+    const final = new Map(sent.map((s) => [s.requestId, s.response]))
+    const own = (id: string, e: MappedEvent) => {
+      const res = final.get(id)!
+      if (e.status === undefined || e.status === res.status) return true
+      return !(e.status === 429 || e.status === 503 || res.superseded?.includes(e.status))
+    }
     const deadline = Math.max(0, ...sent.map((s) => s.to)) + (options.patienceMs ?? this.bound)
     let failure: ExportResult['failure']
     const query = async (id: string): Promise<boolean> => {

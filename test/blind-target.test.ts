@@ -17,7 +17,8 @@ import { BLIND_AUDIT_TIMEOUT, CAUGHT_BY, GENUINE, NOT_CAUGHT, NOT_OFFERED, audit
 describe.concurrent('the blind target', () => {
   it('clean: every check runs and passes, except what the target does not offer; no finding but the genuine ones', { timeout: BLIND_AUDIT_TIMEOUT }, async () => {
     const { code, stderr, report } = await auditBlind([], ['--seed', '5', '--runs', '30'])
-    const listed = `${stderr}\n${report?.findings.map((f) => `${f.checkId}: ${f.message}`).join('\n')}`
+    const errored = report?.checks.filter((c) => c.status === 'error' || c.status === 'inconclusive').map((c) => `${c.id} ${c.status}: ${c.reason ?? ''}`) ?? []
+    const listed = `${stderr}\n${[...errored, ...(report?.findings.map((f) => `${f.checkId}: ${f.message}`) ?? [])].join('\n')}`
     const genuine = (f: { checkId: string; message: string }) => GENUINE[f.checkId]?.match.test(f.message) === true
     expect(report, `no report (exit ${code}): ${stderr}`).toBeDefined()
     // The genuine, unplanted findings (blind.shared.ts GENUINE) fail the run (exit 1); nothing else may.

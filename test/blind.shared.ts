@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { start } from '../fixtures/targets/blind/server.js'
 import { CLI_TIMEOUT, ROOT, runCli, runEachCli, tempOut, type RunEach } from './cli.js'
@@ -80,7 +80,9 @@ export async function auditBlind(defects: string[], args: string[]): Promise<{ c
     const out = tempOut(`blind-${defects.join('-') || 'clean'}`)
     const res = await runCli(['run', '--target', PROFILE, '--topology', 'small', '--out', out, ...args],
       { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD, TENANT_AUDIT_BASE_URL: server.url }, BLIND_AUDIT_TIMEOUT - 60_000)
-    const report = res.code === 2 ? undefined : (JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report)
+    // Exit 2 may come with a report (a check that could not run): read it whenever it is there, so a failure shows which.
+    const file = join(out, 'findings.json')
+    const report = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Report) : undefined
     return { code: res.code, stderr: res.stderr, report }
   } finally {
     await server.close()

@@ -237,9 +237,11 @@ export class HttpAdapter {
     const report = req.throttle === 'report'
     let waited = 0
     const superseded: number[] = []
+    // A resend keeps its first attempt's place among the partition's waiters (PacingGate.wait).
+    const first = Date.now()
     for (let attempt = 0; ; attempt++) {
       if (!report) {
-        const held = await this.gate.wait(partition)
+        const held = await this.gate.wait(partition, first)
         waited += held
         this.traffic.waitedMs += held
       }

@@ -42,6 +42,28 @@ describe('PacingGate', () => {
     expect(w.done).toBe(true)
   })
 
+  it('when a hold ends, its waiters go on oldest request first: a resend before senders that came while it was in flight', async () => {
+    const gate = new PacingGate(60_000)
+    const order: string[] = []
+    const t0 = Date.now()
+    gate.hold('a', t0 + 1000)
+    // Two new requests reach the gate first; the throttled one (first sent at t0 - 500) comes back after them.
+    const waits = [gate.wait('a', t0 + 10).then(() => order.push('new-1')), gate.wait('a', t0 + 20).then(() => order.push('new-2'))]
+    await vi.advanceTimersByTimeAsync(300)
+    waits.push(gate.wait('a', t0 - 500).then(() => order.push('resend')))
+    await vi.advanceTimersByTimeAsync(700)
+    await Promise.all(waits)
+    expect(order).toEqual(['resend', 'new-1', 'new-2'])
+    // A request that comes once the hold is over but before its timer fired goes after those waiting.
+    gate.hold('a', Date.now() + 100)
+    const late: string[] = []
+    const w = gate.wait('a', 0).then(() => late.push('waiting'))
+    vi.setSystemTime(Date.now() + 100) // the hold has passed; its timer has not fired yet
+    await gate.wait('a').then(() => late.push('fresh'))
+    await w
+    expect(late).toEqual(['waiting', 'fresh'])
+  })
+
   it('a spent quota in the headers closes the partition until its reset; a hold is capped', async () => {
     const gate = new PacingGate(5_000)
     gate.observe('a', { 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': '60' })

@@ -143,13 +143,21 @@ function setUpMessages(ctx: TenantContext, role: string): Uint8Array[] {
 }
 
 let template: Promise<Blob> | undefined
-type Artifacts = Pick<PGliteOptions, 'pgliteWasmModule' | 'initdbWasmModule' | 'fsBundle'>
+type Artifacts = Pick<PGliteOptions, 'pgliteWasmModule' | 'initdbWasmModule' | 'fsBundle' | 'postgresqlconf'>
+
+/**
+ * A smaller buffer pool than Postgres's default 128 MB: PGlite sets up the whole pool as it starts
+ * (half of an instance's start-up, ~0.5 s here), and the reference server's database is a few MB
+ * (pages beyond it are read from PGlite's in-memory file system, not a disk).
+ */
+const PGLITE_CONF = ['shared_buffers = 32MB']
 let artifacts: Promise<Artifacts> | undefined
 
 /**
  * PGlite's WebAssembly modules (compiled) and file-system bundle, read once per process and handed to
  * every instance (its documented options for preloaded artifacts): each instance otherwise reads and
- * compiles them again, ~0.3 s of every server start, and a test run or a fault self-audit chain starts many.
+ * compiles them again, ~0.3 s of every server start, and a test run or a fault self-audit chain starts
+ * many. With them, the settings every instance starts with (PGLITE_CONF).
  */
 function pgliteArtifacts(): Promise<Artifacts> {
   artifacts ??= (async () => {
@@ -158,7 +166,7 @@ function pgliteArtifacts(): Promise<Artifacts> {
     // The global WebAssembly (the project's type libraries declare its types, not the value).
     const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }).WebAssembly
     const [pgliteWasmModule, initdbWasmModule] = await Promise.all([wasm.compile(pglite!), wasm.compile(initdb!)])
-    return { pgliteWasmModule, initdbWasmModule, fsBundle: new Blob([bundle!]) }
+    return { pgliteWasmModule, initdbWasmModule, fsBundle: new Blob([bundle!]), postgresqlconf: PGLITE_CONF }
   })()
   artifacts.catch(() => (artifacts = undefined)) // a failed read is tried again, not remembered
   return artifacts

@@ -40,6 +40,8 @@ describe('PGlite instances sharing the compiled module', () => {
       const count = (db: Database) => db.withTenant(admin, async (tx) => (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts WHERE id = $1', [id])).rows[0]!.n)
       expect(await count(a)).toBe(1)
       expect(await count(b)).toBe(0)
+      // Each started with the settings handed to every instance (pglite.ts PGLITE_CONF), not Postgres's 128 MB pool.
+      expect(await a.withTenant(admin, async (tx) => (await tx.query<{ v: string }>("SELECT current_setting('shared_buffers') AS v")).rows[0]!.v)).toBe('32MB')
     } finally {
       await Promise.all([a.close(), b.close()])
     }

@@ -41,7 +41,8 @@ describe('PGlite instances sharing the compiled module', () => {
       expect(await count(a)).toBe(1)
       expect(await count(b)).toBe(0)
       // Each started with the settings handed to every instance (pglite.ts PGLITE_CONF), not Postgres's 128 MB pool.
-      expect(await a.withTenant(admin, async (tx) => (await tx.query<{ v: string }>("SELECT current_setting('shared_buffers') AS v")).rows[0]!.v)).toBe('32MB')
+      const setting = (name: string) => a.withTenant(admin, async (tx) => (await tx.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]!.v)
+      expect([await setting('shared_buffers'), await setting('wal_buffers')]).toEqual(['32MB', '4MB'])
     } finally {
       await Promise.all([a.close(), b.close()])
     }

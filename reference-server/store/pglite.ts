@@ -152,6 +152,12 @@ type Artifacts = Pick<PGliteOptions, 'pgliteWasmModule' | 'initdbWasmModule' | '
  * what the default pool gave them (1/32 of it, 4 MB): every request that is refused appends an event.
  */
 const PGLITE_CONF = ['shared_buffers = 32MB', 'wal_buffers = 4MB']
+/**
+ * initdb's options for a new PGlite data directory (the migrated image, a persisted `dataDir`): WAL
+ * segments of 1 MB, not 16: the image carries one whole segment, which every instance loads and
+ * writes into its file system as it starts (the image 41 -> 31 MB, ~0.1 s of each start here).
+ */
+const PGLITE_INITDB = ['--wal-segsize=1']
 let artifacts: Promise<Artifacts> | undefined
 
 /**
@@ -175,14 +181,14 @@ function pgliteArtifacts(): Promise<Artifacts> {
 
 /**
  * Where a migrated image is kept between runs: `node_modules/.cache/tenant-audit/`, named by a hash
- * of PGlite's version and every migration's text, so a changed migration or an upgraded PGlite makes
- * a new image and a stale one is never loaded. `TA_PGLITE_TEMPLATE` (the test setup's file) wins.
+ * of PGlite's version, initdb's options and every migration's text, so a changed migration or an
+ * upgraded PGlite makes a new image and a stale one is never loaded. `TA_PGLITE_TEMPLATE` (the test setup's file) wins.
  */
 function templateFile(): string {
   if (process.env.TA_PGLITE_TEMPLATE) return process.env.TA_PGLITE_TEMPLATE
   // PGlite does not export its package.json: the resolved entry's path names the installed copy, its text the version.
   const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite')
-  return fileURLToPath(new URL(`../../node_modules/.cache/tenant-audit/${templateName(entry + readFileSync(entry, 'utf8'), migrationFiles())}`, import.meta.url))
+  return fileURLToPath(new URL(`../../node_modules/.cache/tenant-audit/${templateName(`${entry}${readFileSync(entry, 'utf8')}\0${PGLITE_INITDB.join(' ')}`, migrationFiles())}`, import.meta.url))
 }
 
 /** The cached image's file name: a hash of the PGlite build and of every migration's name and text. */
@@ -201,7 +207,7 @@ export function pgliteTemplate(): Promise<Blob> {
   template ??= (async () => {
     const file = templateFile()
     if (existsSync(file)) return new Blob([await readFile(file)])
-    const db = await PGlite.create(await pgliteArtifacts())
+    const db = await PGlite.create({ ...(await pgliteArtifacts()), initDbStartParams: PGLITE_INITDB })
     await migratePglite(db)
     const image = await db.dumpDataDir('none')
     await db.close()
@@ -227,7 +233,7 @@ export interface PgliteOptions {
 export async function createPgliteDatabase(opts: PgliteOptions = {}): Promise<Database> {
   let db: PGlite
   if (opts.dataDir) {
-    db = await PGlite.create({ ...(await pgliteArtifacts()), dataDir: opts.dataDir })
+    db = await PGlite.create({ ...(await pgliteArtifacts()), dataDir: opts.dataDir, initDbStartParams: PGLITE_INITDB })
     await migratePglite(db)
   } else {
     db = await PGlite.create({ ...(await pgliteArtifacts()), loadDataDir: await pgliteTemplate() })

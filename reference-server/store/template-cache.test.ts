@@ -42,7 +42,10 @@ describe('PGlite instances sharing the compiled module', () => {
       expect(await count(b)).toBe(0)
       // Each started with the settings handed to every instance (pglite.ts PGLITE_CONF), not Postgres's 128 MB pool.
       const setting = (name: string) => a.withTenant(admin, async (tx) => (await tx.query<{ v: string }>('SELECT current_setting($1) AS v', [name])).rows[0]!.v)
-      expect([await setting('shared_buffers'), await setting('wal_buffers')]).toEqual(['32MB', '4MB'])
+      // And from an image made with 1 MB WAL segments (PGLITE_INITDB), which still takes writes past several of them.
+      expect([await setting('shared_buffers'), await setting('wal_buffers'), await setting('wal_segment_size')]).toEqual(['32MB', '4MB', '1MB'])
+      await a.withTenant(admin, (tx) => tx.query("INSERT INTO accounts (id, name) SELECT gen_random_uuid(), 'wal-' || g || repeat('x', 500) FROM generate_series(1, 20000) g"))
+      expect(await a.withTenant(admin, async (tx) => (await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM accounts WHERE name LIKE 'wal-%'")).rows[0]!.n)).toBe(20000)
     } finally {
       await Promise.all([a.close(), b.close()])
     }

@@ -1,9 +1,9 @@
 import { PGlite, parse, protocol, type PGliteOptions } from '@electric-sql/pglite'
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { existsSync, readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
-import { dirname } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
 import { migrate, migrationFiles, assertRuntimeRoleIsSafe } from './migrate.js'
@@ -218,10 +218,22 @@ export function pgliteTemplate(): Promise<Blob> {
     await mkdir(dirname(file), { recursive: true })
       .then(() => writeFile(partial, bytes))
       .then(() => rename(partial, file))
+      .then(() => (process.env.TA_PGLITE_TEMPLATE ? undefined : pruneImages(dirname(file), basename(file))))
       .catch(() => rm(partial, { force: true }).catch(() => undefined)) // a half-written image is never read: only disk
     return image
   })()
   return template
+}
+
+/**
+ * Removes the cached images in `dir` other than `keep` (a migration, a PGlite upgrade or initdb's options
+ * make a new one under another name; the old ones would stay, ~30-40 MB each). Only files named as
+ * templateName names them: a concurrent writer's partial file is left alone.
+ */
+export async function pruneImages(dir: string, keep: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (name !== keep && /^pglite-[0-9a-f]{16}\.tar$/.test(name)) await rm(join(dir, name), { force: true }).catch(() => undefined)
+  }
 }
 
 export interface PgliteOptions {

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { migrationFiles } from './migrate.js'
-import { createPgliteDatabase, templateName } from './pglite.js'
+import { createPgliteDatabase, pruneImages, templateName } from './pglite.js'
 import type { Database } from './db.js'
 
 // The embedded server loads a migrated image kept on disk between runs: an image from an older
@@ -25,6 +28,14 @@ describe('the cached PGlite image is named by what built it', () => {
 
   it('another PGlite build gives another name', () => {
     expect(templateName('pglite 0.5.18', files)).not.toBe(name)
+  })
+
+  it('a new image removes the older ones beside it, and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ta-images-'))
+    const other = templateName('pglite 0.5.16', files)
+    for (const f of [name, other, `${name}.123.partial`, 'notes.txt']) writeFileSync(join(dir, f), 'x')
+    await pruneImages(dir, name)
+    expect(readdirSync(dir).sort()).toEqual([name, `${name}.123.partial`, 'notes.txt'].sort())
   })
 })
 

@@ -52,11 +52,12 @@ export const loginRace = defineCheck<CheckContext>({
     const width = 3 * inRow
     if (width > MAX_WIDTH) return { findings: [], skipped: `the limit (${inRow} failures in a row) is too high to race with at most ${MAX_WIDTH} attempts at once` }
 
+    const firstLimit = limited
     const burst = async (): Promise<HttpResponse[]> => {
       const user = username()
       const answers = await Promise.all(Array.from({ length: width }, () => guess(user, true)))
       const last = [...answers].reverse().find((a) => a.status === 429)
-      const wait = retryAfter(last ?? limited!)
+      const wait = retryAfter(last ?? firstLimit)
       await sleep((Math.min(wait ?? MAX_WAIT_SECONDS, MAX_WAIT_SECONDS) + 0.5) * 1000)
       return answers.filter(failure)
     }
@@ -64,10 +65,11 @@ export const loginRace = defineCheck<CheckContext>({
     if (admitted[0]!.length > inRow && admitted[0]!.length <= 2 * inRow) admitted.push(await burst())
     const counts = admitted.map((a) => a.length)
     const said = `${inRow} wrong passwords in a row met a 429; of ${width} sent at once, ${counts.join(', then ')} were judged`
-    const past = admitted.find((a) => a.length > 2 * inRow) ?? (counts.length === 2 && counts.every((n) => n > inRow) ? admitted[1] : undefined)
-    if (!past) return { findings: [], notes: [said] }
+    // A second burst is sent only after a first over T: it decides, whether past 2T or over T again.
+    if (counts.at(-1)! <= (counts.length === 2 ? inRow : 2 * inRow)) return { findings: [], notes: [said] }
+    const decided = admitted.at(-1)!
     return {
-      findings: [findingAt(ctx, undefined, ANONYMOUS, past[past.length - 1], 'login-limit-race', 'high',
+      findings: [findingAt(ctx, undefined, ANONYMOUS, decided[decided.length - 1], 'login-limit-race', 'high',
         `${said} (${counts.length === 2 ? 'two bursts in a row over the limit' : `more than twice the limit`}): the failed-login limit is read before the password check and spent after it, so concurrent guesses pass it`)],
     }
   },

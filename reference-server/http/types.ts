@@ -96,7 +96,12 @@ export interface Call {
   req: Request
   requestId: string
   deps: ServerDeps
+  /** The body's password, hashed before the transaction (route.ts `mount`'s `password` option); use it through users.ts `passwordHash`. */
+  hashedAhead?: HashedAhead
 }
+
+/** A password and its stored hash, made before the request's transaction. */
+export interface HashedAhead { password: string; hash: string }
 
 /** Handlers return their reply; it is sent only after the request's transaction has committed. */
 export interface Reply {

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { Tx } from '../store/db.js'
 import type { FaultSet } from '../faults/index.js'
 import { hashPassword, type ScryptCost } from '../auth/passwords.js'
+import type { Call, HashedAhead } from './types.js'
 import { HttpError } from './problem.js'
 import { SQL_FIELDS, toUser } from '../store/rows.js'
 
@@ -19,8 +20,7 @@ const taken = () => new HttpError(409, 'conflict', 'A user with this email exist
  * as a clash in the account, so the password grant never has to choose between the two (issue 13
  * defects 6 and 7; the answer does tell an account admin that some principal or user holds it).
  */
-export async function insertUser(tx: Tx, accountId: string, workspaceId: string, input: z.infer<typeof createUserBody>, faults: FaultSet, cost: ScryptCost) {
-  const hash = await hashPassword(input.password, cost)
+export async function insertUser(tx: Tx, accountId: string, workspaceId: string, input: z.infer<typeof createUserBody>, faults: FaultSet, hash: string) {
   if (faults.has('user-email-unique-across-accounts')) {
     // The bug: the address is looked up in every account (through the login's view of users), as the old
     // platform-wide UNIQUE (email) did, so a 409 says "a user of some tenant".
@@ -41,4 +41,20 @@ export async function insertUser(tx: Tx, accountId: string, workspaceId: string,
     [accountId, workspaceId, input.email, hash, input.role, input.accountRole ?? null])
   if (!rows[0]) throw taken()
   return toUser(rows[0])
+}
+
+/**
+ * The body's password hashed before the request's transaction (route.ts `mount`'s `password` option), or
+ * undefined when the body holds no password this operation would take (then nothing is hashed: the
+ * handler answers the body's fault after authorization, as it would have).
+ */
+export async function hashAhead(body: unknown, cost: ScryptCost): Promise<HashedAhead | undefined> {
+  const given = (body as { password?: unknown } | null | undefined)?.password
+  if (typeof given !== 'string' || !password.safeParse(given).success) return undefined
+  return { password: given, hash: await hashPassword(given, cost) }
+}
+
+/** The stored hash of `plain`: the one made before the transaction when it was made of this password, else made now. */
+export function passwordHash(call: Pick<Call, 'hashedAhead' | 'deps'>, plain: string): Promise<string> {
+  return call.hashedAhead?.password === plain ? Promise.resolve(call.hashedAhead.hash) : hashPassword(plain, call.deps.settings.passwordCost)
 }

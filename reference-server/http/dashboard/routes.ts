@@ -6,7 +6,7 @@ import { forbidden, notFound } from '../problem.js'
 import { readPage, listPage } from '../pagination.js'
 import { SQL_FIELDS, toAccount, toUser, toWorkspace } from '../../store/rows.js'
 import { mayGrant, mayManage, type WorkspaceRole } from '../../tenancy/policy.js'
-import { createUserBody, insertUser, workspaceRole } from '../users.js'
+import { createUserBody, insertUser, passwordHash, workspaceRole } from '../users.js'
 import { lockMemberForChange } from '../../tenancy/member-lock.js'
 
 const patchWorkspace = z.object({ name: z.string().min(1).max(200).optional() })
@@ -50,7 +50,11 @@ export function mountDashboard(app: Express, deps: ServerDeps): void {
     const input = createUserBody.parse(call.req.body)
     const accountRole = faults.has('workspace-admin-grants-account-admin') ? undefined : (input.accountRole ?? undefined)
     if (!mayGrant(call.roles, input.role, accountRole)) throw forbidden('The caller may not grant this role.')
-    return { status: 201, body: await insertUser(call.tx, accountOf(call), call.workspaceId!, input, deps.faults, call.deps.settings.passwordCost) }
+    return { status: 201, body: await insertUser(call.tx, accountOf(call), call.workspaceId!, input, deps.faults, await passwordHash(call, input.password)) }
+  }, {
+    // An admin of the path's workspace by its claims: the login workspace only (a sibling's is the account's to
+    // resolve, in the transaction), so a cross-tenant create is refused before any hash, as it always was.
+    password: { mayHashAhead: (caller, params) => caller.kind === 'user' && params.workspaceId === caller.workspaceId && (caller.roles.includes('workspace:admin') || caller.roles.includes('account:admin')) },
   })
 
   mount(app, deps, 'getWorkspaceUser', async (call) => ({ status: 200, body: toUser(await loadUser(call)) }))

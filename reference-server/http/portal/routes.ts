@@ -1,13 +1,12 @@
 import type { Express } from 'express'
 import { z } from 'zod'
 import type { ServerDeps, Call } from '../types.js'
-import { mount } from '../route.js'
+import { mount, type MountOptions } from '../route.js'
 import { notFound } from '../problem.js'
 import { readPage, listPage } from '../pagination.js'
 import { SQL_FIELDS, toAccount, toPrincipal, toUser, toWorkspace } from '../../store/rows.js'
-import { hashPassword } from '../../auth/passwords.js'
 import { HttpError } from '../problem.js'
-import { createUserBody, email, insertUser, password } from '../users.js'
+import { createUserBody, email, insertUser, password, passwordHash } from '../users.js'
 import { createWorkspaceBody } from '../dashboard/routes.js'
 
 const name = z.string().min(1).max(100)
@@ -17,6 +16,8 @@ const patchAccount = z.object({
   status: z.enum(['active', 'suspended']).optional(),
   rateLimit: z.object({ requestsPerSecond: z.number().int().min(1).max(100_000), burst: z.number().int().min(1).max(100_000) }).optional(),
 })
+/** Only a platform admin writes through the Portal (support is read-only): its password is hashed before the transaction. */
+const platformAdminHashesAhead: MountOptions = { password: { mayHashAhead: (caller) => caller.kind === 'principal' && caller.platformRole === 'platform_admin' } }
 const createPrincipal = z.object({ email, password, platformRole: z.enum(['platform_admin', 'support']) })
 
 async function requireAccount(call: Call) {
@@ -96,8 +97,8 @@ export function mountPortal(app: Express, deps: ServerDeps): void {
   mount(app, deps, 'createPortalUser', async (call) => {
     const input = createUserBody.parse(call.req.body)
     await requireWorkspace(call)
-    return { status: 201, body: await insertUser(call.tx, call.params.accountId!, call.params.workspaceId!, input, deps.faults, call.deps.settings.passwordCost) }
-  })
+    return { status: 201, body: await insertUser(call.tx, call.params.accountId!, call.params.workspaceId!, input, deps.faults, await passwordHash(call, input.password)) }
+  }, platformAdminHashesAhead)
 
   mount(app, deps, 'listPrincipals', async (call) => ({
     status: 200, body: await listPage(call.tx, 'principals', SQL_FIELDS.principals, 'true', [], readPage(call.req), toPrincipal),
@@ -105,13 +106,13 @@ export function mountPortal(app: Express, deps: ServerDeps): void {
 
   mount(app, deps, 'createPrincipal', async (call) => {
     const input = createPrincipal.parse(call.req.body)
-    const hash = await hashPassword(input.password, call.deps.settings.passwordCost)
+    const hash = await passwordHash(call, input.password)
     const { rows } = await call.tx.query(
       `INSERT INTO principals (email, password_hash, platform_role) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING RETURNING ${SQL_FIELDS.principals}`,
       [input.email, hash, input.platformRole])
     if (!rows[0]) throw new HttpError(409, 'conflict', 'A principal with this email exists.')
     return { status: 201, body: toPrincipal(rows[0]) }
-  })
+  }, platformAdminHashesAhead)
 
   mount(app, deps, 'deletePrincipal', async (call) => {
     // A principal cannot delete itself: the platform must never be left without an administrator by accident.

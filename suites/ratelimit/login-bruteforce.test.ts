@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import type { HttpAdapter, HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
+import { parseContract } from '../../harness/core/contract.js'
+import { parseProfile } from '../../harness/core/profile.js'
+import type { Topology } from '../../harness/core/topology.js'
+import { CheckContext } from '../../harness/engine/context.js'
+import { loginBruteforce } from './login-bruteforce.check.js'
+
+const topology: Topology = { seed: 1, tag: 'abc123', accounts: [], objects: [], created: [], params: { account: 'accountId', workspace: 'workspaceId' }, actors: [] }
+const contract = parseContract({
+  openapi: '3.1.0',
+  paths: { '/p/accounts': { get: { operationId: 'accounts_list', 'x-tenancy': { action: 'accounts.list', scope: 'platform', context: 'portal', allow: ['platform_admin'] } } } },
+})
+
+/**
+ * A token endpoint on a clock of its own: a guess that arrives while none is in flight takes `msPerGuess`
+ * (its KDF and the round trip on a loaded machine); guesses that arrive together share that time. With
+ * `limit`, failures per address are counted in fixed windows of `windowMs` and the one past the limit is
+ * refused with 429; without it, nothing is refused.
+ */
+function target(opts: { limit?: number; windowMs: number; msPerGuess: number }) {
+  let clock = 0
+  let inFlight = 0
+  const windows = new Map<number, number>()
+  const answer = (status: number): HttpResponse => ({
+    status, headers: status === 429 ? { 'retry-after': '0' } : {}, body: '{}', json: {},
+    evidence: { request: { method: 'POST', url: '', headers: {} }, response: { status, headers: {} } },
+  })
+  const http = {
+    sent: 0,
+    async send(_req: HttpRequest): Promise<HttpResponse> {
+      http.sent++
+      if (inFlight++ === 0) clock += opts.msPerGuess
+      await new Promise((r) => setImmediate(r))
+      inFlight--
+      const w = Math.floor(clock / opts.windowMs)
+      const n = (windows.get(w) ?? 0) + 1
+      windows.set(w, n)
+      return answer(opts.limit !== undefined && n > opts.limit ? 429 : 401)
+    },
+  }
+  const ctx = new CheckContext(loginBruteforce.id, topology, contract, parseProfile({ name: 'fake', baseUrl: 'http://127.0.0.1:1' }), http as unknown as HttpAdapter, { seed: 1, numRuns: 1 })
+  return { ctx, http }
+}
+
+describe('ratelimit/login-bruteforce', () => {
+  it('a short per-address window on a slow target is met: the guesses are not sent one at a time', async () => {
+    // 20 failures in 3 s, 200 ms a guess: one at a time, 15 land in each window and no 429 ever comes.
+    const { ctx, http } = target({ limit: 20, windowMs: 3000, msPerGuess: 200 })
+    const out = await loginBruteforce.run(ctx)
+    expect(out.findings).toEqual([])
+    expect(http.sent).toBeLessThan(ctx.profile.rateLimit.loginAttempts)
+  })
+
+  it('no limit at all is a finding, after loginAttempts guesses', async () => {
+    const { ctx, http } = target({ windowMs: 3000, msPerGuess: 200 })
+    const out = await loginBruteforce.run(ctx)
+    expect(http.sent).toBe(ctx.profile.rateLimit.loginAttempts)
+    expect(out.findings.map((f) => f.message)).toEqual([expect.stringMatching(new RegExp(`^${ctx.profile.rateLimit.loginAttempts} failed logins from one address .* without a 429`))])
+  })
+})

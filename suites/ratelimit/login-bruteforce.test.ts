@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { HttpAdapter, HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
-import { parseContract } from '../../harness/core/contract.js'
-import { parseProfile } from '../../harness/core/profile.js'
-import type { Topology } from '../../harness/core/topology.js'
-import { CheckContext } from '../../harness/engine/context.js'
+import type { HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
+import { answer, scriptedContext } from './scripted-endpoint.test-helper.js'
 import { loginBruteforce } from './login-bruteforce.check.js'
 
-const topology: Topology = { seed: 1, tag: 'abc123', accounts: [], objects: [], created: [], params: { account: 'accountId', workspace: 'workspaceId' }, actors: [] }
-const contract = parseContract({
-  openapi: '3.1.0',
-  paths: { '/p/accounts': { get: { operationId: 'accounts_list', 'x-tenancy': { action: 'accounts.list', scope: 'platform', context: 'portal', allow: ['platform_admin'] } } } },
-})
 
 /**
  * A token endpoint on a clock of its own: a guess that arrives while none is in flight takes `msPerGuess`
@@ -22,10 +14,6 @@ function target(opts: { limit?: number; windowMs: number; msPerGuess: number }) 
   let clock = 0
   let inFlight = 0
   const windows = new Map<number, number>()
-  const answer = (status: number): HttpResponse => ({
-    status, headers: status === 429 ? { 'retry-after': '0' } : {}, body: '{}', json: {},
-    evidence: { request: { method: 'POST', url: '', headers: {} }, response: { status, headers: {} } },
-  })
   const http = {
     sent: 0,
     async send(_req: HttpRequest): Promise<HttpResponse> {
@@ -39,7 +27,7 @@ function target(opts: { limit?: number; windowMs: number; msPerGuess: number }) 
       return answer(opts.limit !== undefined && n > opts.limit ? 429 : 401)
     },
   }
-  const ctx = new CheckContext(loginBruteforce.id, topology, contract, parseProfile({ name: 'fake', baseUrl: 'http://127.0.0.1:1' }), http as unknown as HttpAdapter, { seed: 1, numRuns: 1 })
+  const ctx = scriptedContext(loginBruteforce, http)
   return { ctx, http }
 }
 

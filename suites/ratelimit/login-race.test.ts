@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { HttpAdapter, HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
-import { parseContract } from '../../harness/core/contract.js'
-import { parseProfile } from '../../harness/core/profile.js'
-import type { Topology } from '../../harness/core/topology.js'
-import { CheckContext } from '../../harness/engine/context.js'
+import type { HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
+import { answer, scriptedContext } from './scripted-endpoint.test-helper.js'
 import { loginRace } from './login-race.check.js'
 
-const topology: Topology = { seed: 1, tag: 'abc123', accounts: [], objects: [], created: [], params: { account: 'accountId', workspace: 'workspaceId' }, actors: [] }
-const contract = parseContract({
-  openapi: '3.1.0',
-  paths: { '/p/accounts': { get: { operationId: 'accounts_list', 'x-tenancy': { action: 'accounts.list', scope: 'platform', context: 'portal', allow: ['platform_admin'] } } } },
-})
 const LIMIT = 4
 
 /**
@@ -21,10 +13,6 @@ const LIMIT = 4
 function target(admitted: number[]) {
   const seen = new Map<string, number>()
   const bursts: string[] = []
-  const answer = (status: number): HttpResponse => ({
-    status, headers: status === 429 ? { 'retry-after': '0' } : {}, body: '{}', json: {},
-    evidence: { request: { method: 'POST', url: '', headers: {} }, response: { status, headers: {} } },
-  })
   const http = {
     sent: 0,
     async send(req: HttpRequest): Promise<HttpResponse> {
@@ -37,7 +25,7 @@ function target(admitted: number[]) {
       return answer(n <= admitted[bursts.indexOf(user)]! ? 401 : 429)
     },
   }
-  const ctx = new CheckContext(loginRace.id, topology, contract, parseProfile({ name: 'fake', baseUrl: 'http://127.0.0.1:1' }), http as unknown as HttpAdapter, { seed: 1, numRuns: 1 })
+  const ctx = scriptedContext(loginRace, http)
   return { ctx, bursts }
 }
 

@@ -24,6 +24,7 @@ const LONGEST = [
   'test/short-tokens.test.ts',
   'suites/ratelimit/known-quota.test.ts',
   'test/refresh-family.test.ts',
+  'test/token-expiry.test.ts',
 ]
 
 export default class LongestFirst extends BaseSequencer {

@@ -129,6 +129,7 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
   const audit = await prepareAudit(readSettings(), { signal: interrupt.signal, onUndo: (undo) => interrupt.setUndo(undo) })
   timing.prepareMs = Date.now() - timing.prepareMs
   setRunState(audit.state)
+  audit.provided.checks = selected.map((c) => c.id)
   setPreparedAudit(audit)
   try {
     const { startVitest } = await import('vitest/node')

@@ -100,6 +100,15 @@ export interface CheckDefinition<Ctx = unknown> {
    * at once).
    */
   exclusive?: boolean | ((view: TargetView) => boolean) | undefined
+  /**
+   * Work that only waits on the target's clock (a token held until it expires), begun when the run's
+   * first suite starts instead of when the check does, so the wait passes while the suites before it
+   * run. It finishes before any check of that first suite starts (what it creates is there for all of
+   * them, every run alike: same seed, same requests). Its result reaches `run` as `ctx.headStart`;
+   * undefined when it found nothing to start (the check then does the work itself). What it defers
+   * is removed when the check ends.
+   */
+  headStart?: ((ctx: Ctx) => Promise<unknown>) | undefined
   run(ctx: Ctx): Promise<CheckOutcome>
 }
 

@@ -72,6 +72,8 @@ export class CheckContext {
   /** The check's own request count when it runs in a scope (concurrent checks share the adapter). */
   private readonly scope: RequestScope | undefined
   readonly fc: { seed: number; numRuns: number; path?: string; endOnFailure: boolean }
+  /** What the check's head start (`CheckDefinition.headStart`) returned, when it had one that started something. */
+  headStart: unknown
 
   constructor(
     readonly checkId: string,

@@ -1,4 +1,4 @@
-import { inject, test, type TestContext } from 'vitest'
+import { beforeAll, inject, test, type TestContext } from 'vitest'
 import { parseContract, type TargetContract } from '../core/contract.js'
 import { normalizeNotes, type CheckDefinition, type CheckOutcome } from '../core/check.js'
 import { capabilities } from '../core/topology.js'
@@ -8,6 +8,8 @@ import { CheckContext } from '../engine/context.js'
 import { adapterFor } from '../engine/open-target.js'
 import { newScope, type HttpAdapter } from '../adapters/http.js'
 import type { CheckMeta } from './state.js'
+import type { TrafficStats } from '../adapters/traffic.js'
+import { registry } from '../../suites/index.js'
 import './state.js'
 
 let worker: { http: HttpAdapter; contract: TargetContract } | undefined
@@ -27,6 +29,49 @@ function shared() {
   return { audit, ...worker }
 }
 
+function contextFor(check: CheckDefinition<CheckContext>): CheckContext {
+  const { audit, http, contract } = shared()
+  return new CheckContext(check.id, audit.topology, contract, audit.profile, http,
+    { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath, secrets: audit.secrets, raceless: audit.raceless })
+}
+
+interface HeadStart { ctx: CheckContext; scope: ReturnType<typeof newScope>; result: unknown }
+
+/** The head starts of this run's checks, by check id: begun once per worker, before the first suite's checks. */
+let heads: Promise<Map<string, HeadStart>> | undefined
+
+/**
+ * Begins every selected check's `headStart`, one after another in registry order, and resolves once
+ * all have finished (so the first suite's checks meet the same target every run). Each runs in a
+ * context and request scope of its check's own; one that throws or finds nothing to start leaves the
+ * check to do the work itself.
+ */
+function headStarts(): Promise<Map<string, HeadStart>> {
+  return (heads ??= (async () => {
+    const { audit, http } = shared()
+    const out = new Map<string, HeadStart>()
+    // Only where the run names its checks (`tenant-audit run`): under a plain `vitest -t` a head start could
+    // create what no check removes.
+    const selected = new Set(audit.checks ?? [])
+    for (const check of registry.all.filter((c) => c.headStart && selected.has(c.id))) {
+      const scope = newScope()
+      // Made inside the scope: a context counts its requests in the scope it was made in.
+      const ctx = await http.inScope(scope, async () => contextFor(check))
+      const result = await http.inScope(scope, () => check.headStart!(ctx)).catch(() => undefined)
+      out.set(check.id, { ctx, scope, result })
+    }
+    return out
+  })())
+}
+
+/** `a` plus `b`, field by field (a check's traffic and its head start's). */
+function addTraffic(a: TrafficStats, b: TrafficStats | undefined): TrafficStats {
+  if (!b) return a
+  const sum = { ...a }
+  for (const k of Object.keys(b) as (keyof TrafficStats)[]) sum[k] = (a[k] ?? 0) + (b[k] ?? 0)
+  return sum
+}
+
 /** Whether `check` must run with nothing else in flight, on this target. */
 function alone(check: CheckDefinition<CheckContext>): boolean {
   const { audit, contract } = shared()
@@ -39,6 +84,7 @@ function alone(check: CheckDefinition<CheckContext>): boolean {
  * each check that must run alone; each part in the registry's order (the report lists them so).
  */
 export function checkTests(checks: readonly CheckDefinition<CheckContext>[]): void {
+  beforeAll(async () => void (await headStarts()))
   for (const check of checks.filter((c) => !alone(c))) checkTest(check)
   for (const check of checks.filter((c) => alone(c))) checkTest(check)
 }
@@ -62,18 +108,29 @@ function checkTest(check: CheckDefinition<CheckContext>): void {
   })
 }
 
-async function runCheck(check: CheckDefinition<CheckContext>, { task, skip }: TestContext, scope: ReturnType<typeof newScope>): Promise<void> {
-  const { audit, http, contract } = shared()
-  const ctx = new CheckContext(check.id, audit.topology, contract, audit.profile, http,
-    { seed: audit.seed, numRuns: audit.numRuns, path: audit.replayPath, secrets: audit.secrets, raceless: audit.raceless })
+async function runCheck(check: CheckDefinition<CheckContext>, t: TestContext, scope: ReturnType<typeof newScope>): Promise<void> {
+  const head = (await headStarts()).get(check.id)
+  try {
+    await runChecked(check, t, scope, head)
+  } finally {
+    // What the head start created (a throwaway member) goes when the check ends, whatever its outcome.
+    await head?.ctx.cleanup()
+  }
+}
+
+async function runChecked(check: CheckDefinition<CheckContext>, { task, skip }: TestContext, scope: ReturnType<typeof newScope>, head: HeadStart | undefined): Promise<void> {
+  const { audit, contract } = shared()
+  const ctx = contextFor(check)
+  ctx.headStart = head?.result
   const started = Date.now()
   const startedAt = new Date(started).toISOString()
   const base = { id: check.id, suite: check.suite, title: check.title, severity: check.severity, cwe: check.cwe, owasp: check.owasp }
   const meta = (outcome: CheckOutcome, status: CheckMeta['result']['status'], reason?: string): CheckMeta => ({
-    result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests, durationMs: Date.now() - started, reason, startedAt, notes: normalizeNotes(outcome.notes) },
+    // The head start's requests are the check's own: counted with them (its time is not: it overlapped other checks).
+    result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests + (head?.ctx.requests ?? 0), durationMs: Date.now() - started, reason, startedAt, notes: normalizeNotes(outcome.notes) },
     findings: outcome.findings,
     matrix: ctx.matrix.toJSON(),
-    traffic: { ...scope.traffic },
+    traffic: addTraffic({ ...scope.traffic }, head?.scope.traffic),
   })
   const missing = (check.requires ?? []).filter((c) => !capabilities(audit.topology).has(c))
   if (missing.length > 0) {

@@ -27,6 +27,8 @@ export interface ProvidedAudit {
   secrets?: HandledSecret[]
   /** Why the target cannot show races (the embedded server on PGlite), or undefined. */
   raceless?: string
+  /** The ids of the checks this run runs (`tenant-audit run`): their head starts begin with the first suite. None when undefined. */
+  checks?: string[]
 }
 
 /** What one check leaves on its test's `task.meta`, for the reporter. */

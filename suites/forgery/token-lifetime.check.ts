@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { CheckDefinition } from '../../harness/core/check.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { attempt, testIssuerFor, victimClaims, type Scene } from '../../harness/forge/scene.js'
+import { attempt, sceneFor, testIssuerFor, victimClaims, type Scene } from '../../harness/forge/scene.js'
 import { decode } from '../../harness/forge/jwt.js'
 import { forgeryCheck, noMemberReason, throwawaySession, victimWorkspace } from './shared.js'
 
@@ -34,16 +34,19 @@ const forgery = forgeryCheck({
     await attempt(scene, { name: 'iat an hour in the future', catalog: 'CLM-03', token: sign({ ...v, iat: now + 3600, exp: now + 3600 + life }), expect: 'reject' })
     await attempt(scene, { name: 'exp ten years out', catalog: 'CLM-04', token: sign({ ...v, exp: now + 10 * 365 * 86_400 }), expect: 'reject' })
     await attempt(scene, { name: 'lifetime of two days (exp − iat)', catalog: 'CLM-04', token: sign({ ...v, iat: now - 60, exp: now + 2 * 86_400 }), expect: 'reject' })
-    skewNotes.set(scene.ctx, [await skewProbe(scene, sign, life, maxSkew)])
+    note(scene.ctx, await skewProbe(scene, sign, life, maxSkew))
   },
 })
 
 // The skew a deployment accepts is worth knowing even when it is within bounds: the probe's
-// result travels as a note on the outcome (keyed by the run's context, one per check run).
+// result travels as a note on the outcome (keyed by the run's context, one per check run), and so
+// does how the genuine token's expiry was shown.
 const skewNotes = new WeakMap<CheckContext, string[]>()
+const note = (ctx: CheckContext, line: string) => skewNotes.set(ctx, [...(skewNotes.get(ctx) ?? []), line])
 
 export const tokenLifetime: CheckDefinition<CheckContext> = {
   ...forgery,
+  headStart: expiringEarly,
   async run(ctx) {
     const outcome = await forgery.run(ctx)
     const notes = skewNotes.get(ctx)
@@ -92,18 +95,45 @@ async function skewProbe(scene: Scene, sign: (p: object) => string, life: number
 /** The longest the check waits for a genuine token to expire: deployments with short-lived tokens only. */
 const NATURAL_WAIT_MS = 90_000
 
+/** The head start's result: the throwaway member's access token, held since the run's first suite began. */
+interface Expiring { token: string }
+
+/** The throwaway member's genuine access token, never renewed; undefined when none could be had. */
+async function expiringToken(ctx: CheckContext, scene: Scene): Promise<string | undefined> {
+  const ws = victimWorkspace(scene)
+  const got = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-expiring`)
+  if (!got) return undefined
+  ctx.retire(got.session.access_token) // kept as it is: the adapter must never renew it
+  return got.session.access_token
+}
+
 /**
- * CLM-01 with a genuine token: a throwaway member of the victim's workspace logs in, its access
- * token is kept (never renewed) until `exp` plus the profile's allowed skew has passed, then replayed
- * on the victim's update route. Undefined when it ran; otherwise why it could not.
+ * The head start: where the provisioned tokens live briefly enough to wait for one to expire (a
+ * deployment's own 60-second tokens), the throwaway member logs in when the run begins, so its token
+ * has expired, or nearly, by the time the forgery suite gets here (the blind target's: 72 s of waiting
+ * gone). Nothing where tokens live long (nothing would be waited for) or the scene is missing.
+ */
+async function expiringEarly(ctx: CheckContext): Promise<Expiring | undefined> {
+  const scene = sceneFor(ctx)
+  if ('reason' in scene) return undefined
+  const { exp, iat } = scene.victimToken.payload
+  if (typeof exp !== 'number' || typeof iat !== 'number' || (exp - iat + ctx.profile.forgery.maxClockSkewSeconds + 2) * 1000 > NATURAL_WAIT_MS) return undefined
+  const token = await expiringToken(ctx, scene)
+  return token === undefined ? undefined : { token }
+}
+
+/**
+ * CLM-01 with a genuine token: a throwaway member of the victim's workspace logs in (at the head
+ * start, where it ran), its access token is kept (never renewed) until `exp` plus the profile's
+ * allowed skew has passed, then replayed on the victim's update route. Undefined when it ran;
+ * otherwise why it could not.
  */
 async function naturalExpiry(scene: Scene): Promise<string | undefined> {
   const { ctx } = scene
-  const ws = victimWorkspace(scene)
-  const got = await throwawaySession(ctx, ws, 'editor', `${ws.label}.throwaway-expiring`)
-  if (!got) return noMemberReason(ctx)
-  const token = got.session.access_token
-  ctx.retire(token) // kept as it is: the adapter must never renew it
+  const early = ctx.headStart as Expiring | undefined
+  const token = early?.token ?? (await expiringToken(ctx, scene))
+  if (token === undefined) return noMemberReason(ctx)
+  note(ctx, `expiry: a throwaway member's genuine access token, ${early ? 'obtained when the run began (head start)' : 'obtained by this check'}, replayed at least ${ctx.profile.forgery.maxClockSkewSeconds + 2} s after its exp`)
   const exp = Number(decode(token)?.payload.exp)
   const skew = ctx.profile.forgery.maxClockSkewSeconds
   if (!Number.isFinite(exp)) return 'the access token carries no exp to wait for'

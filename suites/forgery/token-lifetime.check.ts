@@ -133,13 +133,13 @@ async function naturalExpiry(scene: Scene): Promise<string | undefined> {
   const early = ctx.headStart as Expiring | undefined
   const token = early?.token ?? (await expiringToken(ctx, scene))
   if (token === undefined) return noMemberReason(ctx)
-  note(ctx, `expiry: a throwaway member's genuine access token, ${early ? 'obtained when the run began (head start)' : 'obtained by this check'}, replayed at least ${ctx.profile.forgery.maxClockSkewSeconds + 2} s after its exp`)
   const exp = Number(decode(token)?.payload.exp)
   const skew = ctx.profile.forgery.maxClockSkewSeconds
   if (!Number.isFinite(exp)) return 'the access token carries no exp to wait for'
   const wait = (exp + skew + 2) * 1000 - Date.now()
   if (wait > NATURAL_WAIT_MS) return `its access tokens live too long to wait for one to expire (${Math.round(wait / 1000)} s with the allowed skew of ${skew} s)`
   await new Promise((r) => setTimeout(r, Math.max(0, wait)))
+  note(ctx, `expiry: a throwaway member's genuine access token, ${early ? 'obtained when the run began (head start)' : 'obtained by this check'}, replayed at least ${skew + 2} s after its exp`)
   // On the read its owner may call, so an accepted token is a 2xx, not a refusal for the role.
   await attempt(scene, { name: `a genuine access token ${skew + 2} s after its exp`, catalog: 'CLM-01', token, expect: 'reject', at: { method: scene.read.method.toUpperCase(), path: scene.readPath } })
   return undefined

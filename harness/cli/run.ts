@@ -126,6 +126,8 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
   if (!quiet) process.stderr.write(`tenant-audit: auditing ${loaded ? loaded.profile.name : 'the embedded reference server'} (seed ${seed}, ${selected.length} checks)\n`)
   // Prepare before Vitest starts: a bad target or a failed provisioning is one line and exit 2.
   const timing = { prepareMs: Date.now(), vitestStart: 0, vitestEnd: 0, teardownMs: 0 }
+  /** What Vitest itself reported going wrong (a worker lost, a suite file that failed), if anything. */
+  let stopped: string | undefined
   const audit = await prepareAudit(readSettings(), { signal: interrupt.signal, onUndo: (undo) => interrupt.setUndo(undo) })
   timing.prepareMs = Date.now() - timing.prepareMs
   setRunState(audit.state)
@@ -146,6 +148,7 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
     if (!interrupt.fired) {
       timing.vitestStart = Date.now()
       const vitest = await startVitest('test', filters, { config: CONFIG, root: ROOT, watch: false, testNamePattern: pattern, passWithNoTests: false, silent: true }, { plugins: [plugin] })
+      stopped = vitestErrors(vitest)
       await vitest?.close()
       timing.vitestEnd = Date.now()
     }
@@ -164,6 +167,14 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
     throw new HarnessError('ERR_INTERNAL', `the audit wrote no report to ${out}`)
   }
   const report = parseAuditReport(text)
+  // Every selected check leaves a result (passed, failed, skipped, inconclusive or error) unless the run itself
+  // broke off (a worker that died, a suite file that failed to load): then what the report holds proves
+  // nothing about the checks it lacks, and a report without findings must not read as clean.
+  const reported = new Set(report.checks.map((c) => c.id))
+  const missing = selected.filter((c) => !reported.has(c.id))
+  if (missing.length > 0) {
+    throw new HarnessError('ERR_INTERNAL', `the audit broke off: ${missing.length} of ${selected.length} checks never reported (first: ${missing[0]!.id})${stopped ? `; ${stopped}` : ''}; the partial report is in ${out}`)
+  }
   // Where the wall time went (bench:audit prints it): added here, where teardown has been timed too.
   report.run.phases = runPhases(timing, report.checks)
   await writeFile(join(out, 'findings.json'), renderJson(report))
@@ -181,4 +192,13 @@ async function runAudit(opts: RunOptions, interrupt: RunInterrupt): Promise<numb
   for (const e of errored) process.stderr.write(`tenant-audit: ${e.id} could not run: ${(e.reason ?? '').split('\n')[0]}\n`)
   if (state.teardown?.leftovers.length) process.stderr.write(`tenant-audit: could not remove: ${state.teardown.leftovers.join('; ')}\n`)
   return code
+}
+
+/** The first error Vitest recorded outside the checks (an unhandled error, a suite file's own), in one line. */
+function vitestErrors(vitest: import('vitest/node').Vitest | undefined): string | undefined {
+  if (!vitest) return undefined
+  const fileErrors = vitest.state.getFiles().flatMap((f) => f.result?.errors ?? [])
+  const first = [...vitest.state.getUnhandledErrors(), ...fileErrors][0] as { message?: unknown } | undefined
+  if (first === undefined) return undefined
+  return `Vitest: ${String(first.message ?? first).split('\n')[0]}`
 }

@@ -8,7 +8,7 @@ import { CheckContext } from '../engine/context.js'
 import { adapterFor } from '../engine/open-target.js'
 import { newScope, type HttpAdapter } from '../adapters/http.js'
 import type { CheckMeta } from './state.js'
-import type { TrafficStats } from '../adapters/traffic.js'
+import { addTraffic } from '../adapters/traffic.js'
 import { registry } from '../../suites/index.js'
 import './state.js'
 
@@ -62,14 +62,6 @@ function headStarts(): Promise<Map<string, HeadStart>> {
     }
     return out
   })())
-}
-
-/** `a` plus `b`, field by field (a check's traffic and its head start's). */
-function addTraffic(a: TrafficStats, b: TrafficStats | undefined): TrafficStats {
-  if (!b) return a
-  const sum = { ...a }
-  for (const k of Object.keys(b) as (keyof TrafficStats)[]) sum[k] = (a[k] ?? 0) + (b[k] ?? 0)
-  return sum
 }
 
 /** Whether `check` must run with nothing else in flight, on this target. */
@@ -130,6 +122,7 @@ async function runChecked(check: CheckDefinition<CheckContext>, { task, skip }: 
     result: { ...base, status, findings: outcome.findings.length, requests: ctx.requests + (head?.ctx.requests ?? 0), durationMs: Date.now() - started, reason, startedAt, notes: normalizeNotes(outcome.notes) },
     findings: outcome.findings,
     matrix: ctx.matrix.toJSON(),
+    // A check's traffic and its head start's.
     traffic: addTraffic({ ...scope.traffic }, head?.scope.traffic),
   })
   const missing = (check.requires ?? []).filter((c) => !capabilities(audit.topology).has(c))

@@ -42,7 +42,16 @@ const concurrency = hasConcurrency ? Number(process.env.BENCH_CONCURRENCY ?? hel
 if (process.env.BENCH_CONCURRENCY && !hasConcurrency) log(`(BENCH_CONCURRENCY ignored: this tenant-audit run has no --concurrency flag; 1 request at a time)`)
 const concurrencyArgs = hasConcurrency && process.env.BENCH_CONCURRENCY ? ['--concurrency', process.env.BENCH_CONCURRENCY] : []
 
-interface Audit { code: number; wall: number; report: AuditReport; busy: { requests: number; busyMs: number } }
+/** What bench/lib/server-busy.mjs counted in the process that served the audit (the CLI, with its embedded server). */
+interface Busy {
+  requests: number
+  busyMs: number
+  /** The process's CPU: all its threads, its main thread alone (Linux), and its reaped children (the Vitest worker; Linux). */
+  cpu?: { processMs: number; mainThreadMs?: number; childrenMs?: number }
+  /** The password KDF's scrypt calls, and their CPU estimated as calls × one call of the same cost timed alone. */
+  kdf?: { calls: number; estimatedMs: number }
+}
+interface Audit { code: number; wall: number; report: AuditReport; busy: Busy }
 
 async function audit(name: string, args: string[], env: Record<string, string> = {}): Promise<Audit> {
   const out = join(work, name)
@@ -59,11 +68,13 @@ async function audit(name: string, args: string[], env: Record<string, string> =
   })
   const wall = (performance.now() - t0) / 1000
   const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as AuditReport
-  const busy = { requests: 0, busyMs: 0 }
+  const busy: Busy = { requests: 0, busyMs: 0 }
   for (const f of readdirSync(busyDir)) {
-    const b = JSON.parse(readFileSync(join(busyDir, f), 'utf8')) as typeof busy
+    const b = JSON.parse(readFileSync(join(busyDir, f), 'utf8')) as Busy
     busy.requests += b.requests
     busy.busyMs += b.busyMs
+    busy.cpu ??= b.cpu
+    busy.kdf ??= b.kdf
   }
   return { code, wall, report, busy }
 }
@@ -118,9 +129,21 @@ const breakdown = {
   ...(phases ?? {}),
   serverBusyMs: Math.round(main.busy.busyMs),
   harnessMs: Math.round(main.wall * 1000 - main.busy.busyMs),
+  ...(main.busy.cpu ? { cpu: main.busy.cpu } : {}),
+  ...(main.busy.kdf ? { kdf: main.busy.kdf } : {}),
   checks: Object.fromEntries(report.checks.map((c) => [c.id, { requests: c.requests, ms: c.durationMs }])),
 }
 const ratio = harnessRps / raw.rps
+/** Where the CPU went (2 cores: the embedded server and the checks share them): the server process by thread, the Vitest worker, the KDF. */
+function cpuLines({ cpu, kdf }: Busy): string[] {
+  if (!cpu) return []
+  const other = cpu.mainThreadMs === undefined ? undefined : cpu.processMs - cpu.mainThreadMs
+  return [
+    `  CPU of the process that served it (CLI + embedded server): ${s(cpu.processMs)}${cpu.mainThreadMs === undefined ? '' : ` = main thread ${s(cpu.mainThreadMs)} + other threads ${s(other!)} (libuv pool, GC, compiler)`}`,
+    ...(kdf ? [`    of which the password KDF: ${kdf.calls} scrypt calls, ~${s(kdf.estimatedMs)} (${((100 * kdf.estimatedMs) / cpu.processMs).toFixed(0)} %; each call timed alone at exit, times the calls)`] : []),
+    ...(cpu.childrenMs === undefined ? [] : [`  CPU of the Vitest worker (the checks' side): ${s(cpu.childrenMs)}`]),
+  ]
+}
 const delayRatio = delay ? delay.wall / main.wall : undefined
 log([
   `default audit (seed ${SEED}, exit ${main.code}, concurrency ${concurrency}): wall ${main.wall.toFixed(1)} s, ${report.run.requests} requests, ${harnessRps.toFixed(0)} checked req/s`,
@@ -133,6 +156,7 @@ log([
     `  teardown                    ${s(phases.teardownMs).padStart(9)}  ${pct(phases.teardownMs)}`,
   ] : ['(no run.phases in findings.json: no breakdown)']),
   `  server busy (≥ 1 request in flight) ${s(main.busy.busyMs)} = ${pct(main.busy.busyMs)} of wall, ${main.busy.requests} requests served; harness and idle ${s(main.wall * 1000 - main.busy.busyMs)}`,
+  ...cpuLines(main.busy),
   'checks:',
   ...report.checks.map((c) => `  ${c.id.padEnd(40)} ${String(c.requests).padStart(6)} req ${s(c.durationMs).padStart(9)}`),
   `plain load generator, same server code, same route, ${concurrency} connection(s): ${raw.rps.toFixed(0)} req/s (p95 ${raw.p95.toFixed(1)} ms, ${raw.errors} errors)`,

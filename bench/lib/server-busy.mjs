@@ -55,7 +55,7 @@ if (dir) {
     const { user, system } = process.cpuUsage()
     const main = procTimes(`/proc/self/task/${process.pid}/stat`)
     const self = procTimes('/proc/self/stat')
-    const cpu = { processMs: (user + system) / 1000, mainThreadMs: main?.ms, childrenMs: self?.childrenMs }
+    const cpu = { processMs: Math.round((user + system) / 1000), mainThreadMs: main?.ms, childrenMs: self?.childrenMs }
     const kdf = { calls: 0, estimatedMs: 0 }
     for (const [key, calls] of kdfCalls) {
       const [N, r, p, maxmem] = JSON.parse(key)
@@ -68,6 +68,7 @@ if (dir) {
       kdf.calls += calls
       kdf.estimatedMs += calls * best
     }
+    kdf.estimatedMs = Math.round(kdf.estimatedMs)
     writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify({ ...busy, cpu, kdf }))
   })
 }

@@ -3,14 +3,16 @@
  *  1. the default audit (`tenant-audit run`, embedded server, all suites): wall time, requests, checked
  *     requests per second, and its phases (findings.json `run.phases`: provisioning, Vitest start-up,
  *     checks, report writing, teardown), each check's time, and the embedded server's busy time (time
- *     with a request in flight, counted through Node's http.server diagnostics channels) against the rest;
+ *     with a request in flight, counted through Node's http.server diagnostics channels) against the rest,
+ *     and where the CPU went (the serving process's main thread and other threads, its Vitest worker, the
+ *     password KDF's scrypt calls: bench/lib/server-busy.mjs);
  *  2. a plain load generator at the same concurrency on the same kind of server and route (an
  *     authenticated document GET), and the ratio harness / raw;
  *  3. the same audit against a target 20 ms away (a loopback delay proxy adding 10 ms each way in
  *     front of a reference server started here with the embedded server's settings), against the
  *     zero-delay wall time.
  * With --json the same figures are one JSON object on the last line (wallSeconds, requests, harnessRps,
- * rawRps, ratio, delayWallSeconds, delayRatio, breakdown). BENCH_SEED (1), BENCH_CONCURRENCY (passed as
+ * rawRps, ratio, delayWallSeconds, delayRatio, breakdown: phases, checks, cpu, kdf). BENCH_SEED (1), BENCH_CONCURRENCY (passed as
  * --concurrency when `run` has that flag), BENCH_DELAY_MS (20; 0 skips the delay run). Loopback only, bounded.
  */
 import { spawn, spawnSync } from 'node:child_process'

@@ -20,8 +20,8 @@ const MAX_WIDTH = 48
  * spent. A finding past 2T, which no fixed window split by a boundary mid-burst can reach. A race is
  * not shown every time (how many are read before the first spends depends on how the burst arrives):
  * a burst that admits more than T but not 2T is sent again, once, with another fresh username (after
- * any lockout of the address has ended), and two bursts in a row over the limit are a finding too (a window boundary inside
- * both is far less likely than a race). After each burst, waits out a lockout of this address (not of
+ * any lockout of the address has ended), and two bursts in a row over the limit are a finding too (a
+ * window boundary inside both is far less likely than a race). After each burst, waits out a lockout of this address (not of
  * the fresh usernames: nothing logs in as them again), so later logins from it are not refused.
  */
 export const loginRace = defineCheck<CheckContext>({

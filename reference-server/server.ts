@@ -10,9 +10,9 @@ import { createVerifier } from './auth/verify.js'
 import { importJWK, type CryptoKey, type JWK } from 'jose'
 import { refreshTokenAsAccess } from './http/forgery-faults.js'
 import { grantRevocationKey } from './http/auth/grants.js'
-import { PRODUCTION_COST, THROWAWAY_COST, generatePassword, hashPassword, type ScryptCost } from './auth/passwords.js'
+import { EMBEDDED_COST, PRODUCTION_COST, THROWAWAY_COST, generatePassword, hashPassword, type ScryptCost } from './auth/passwords.js'
 import { loadContract } from './contract.js'
-import { NO_FAULTS, type FaultSet } from './faults/index.js'
+import { NO_FAULTS, faultSpec, type FaultSet } from './faults/index.js'
 import type { ServerDeps, ServerSettings } from './http/types.js'
 import { THROWAWAY_LOGIN_WINDOWS, createLimiter, type RateLimitSettings } from './ratelimit/limiter.js'
 import { recorderFor } from './audit/recorder.js'
@@ -112,11 +112,17 @@ export async function bootstrapPrincipal(db: Database, email: string, password: 
 
 /**
  * A server for throwaway users only (the embedded audit server, test and bench servers): `startServer`
- * with the cheaper `THROWAWAY_COST` KDF and the short `THROWAWAY_LOGIN_WINDOWS` lockouts, under any
- * settings or limits `opts` adds. Never `serve`'s: its users are real.
+ * with a cheaper KDF and the short `THROWAWAY_LOGIN_WINDOWS` lockouts, under any settings or limits
+ * `opts` adds. The KDF is EMBEDDED_COST, or THROWAWAY_COST (long enough to time) when a fault that shows
+ * only in the KDF's duration is on (catalog `timedKdf`). Never `serve`'s: its users are real.
  */
 export function startThrowawayServer(opts: StartOptions = {}): Promise<RunningServer> {
-  return startServer({ ...opts, settings: { passwordCost: THROWAWAY_COST, ...opts.settings }, rateLimits: { ...THROWAWAY_LOGIN_WINDOWS, ...opts.rateLimits } })
+  return startServer({ ...opts, settings: { passwordCost: throwawayCost(opts.faults), ...opts.settings }, rateLimits: { ...THROWAWAY_LOGIN_WINDOWS, ...opts.rateLimits } })
+}
+
+/** The KDF cost of a throwaway server with these faults on (see startThrowawayServer). */
+export function throwawayCost(faults: FaultSet | undefined): ScryptCost {
+  return faults?.names.some((n) => faultSpec(n)?.timedKdf) ? THROWAWAY_COST : EMBEDDED_COST
 }
 
 /** Opens the database, listens, and serves. The issuer is the listening URL unless one is given. */

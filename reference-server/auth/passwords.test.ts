@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DUMMY_HASH, PRODUCTION_COST, THROWAWAY_COST, dummyHashFor, generatePassword, hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
+import { DUMMY_HASH, EMBEDDED_COST, PRODUCTION_COST, THROWAWAY_COST, dummyHashFor, generatePassword, hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js'
 
 describe('passwords', () => {
   it('hashes at OWASP\'s current scrypt guidance by default (N=2^17, r=8, p=1)', async () => {
@@ -32,6 +32,8 @@ describe('passwords', () => {
     expect(DUMMY_HASH.startsWith('scrypt$16384$8$1$')).toBe(true)
     expect(await dummyHashFor(THROWAWAY_COST)).toBe(DUMMY_HASH)
     expect((await dummyHashFor(PRODUCTION_COST)).startsWith('scrypt$131072$8$1$')).toBe(true)
+    expect((await dummyHashFor(EMBEDDED_COST)).startsWith('scrypt$2048$8$1$')).toBe(true)
+    expect(await verifyAgainstDummy('anything', EMBEDDED_COST)).toBe(false)
     expect((await dummyHashFor({ N: 1024, r: 8, p: 1 })).startsWith('scrypt$1024$8$1$')).toBe(true)
     expect(await verifyAgainstDummy('anything', THROWAWAY_COST)).toBe(false)
     expect(await verifyAgainstDummy('anything')).toBe(false)

@@ -18,6 +18,12 @@ export interface FaultSpec {
    * `short-refresh-family`: only on a server whose refresh-token families live seconds (the default 30 days cannot be waited out); its self-audit is test/refresh-family.test.ts.
    */
   readonly needs?: FaultNeed
+  /**
+   * The fault shows only in how long the password KDF takes (a timing oracle, a lock held while it
+   * hashes, a race as wide as the hash): `startThrowawayServer` then hashes at THROWAWAY_COST, long
+   * enough to time, instead of the embedded audit's cheaper EMBEDDED_COST.
+   */
+  readonly timedKdf?: true
 }
 
 import { ACCESS_FAULTS } from './access.js'

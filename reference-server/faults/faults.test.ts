@@ -9,6 +9,8 @@ import { availableDrivers, createTestDatabase, type TestDatabase } from '../test
 import { createTestServer, type TestServer } from '../testing/server.js'
 import { PASSWORD, seedTopology, type SeededWorkspace, type Topology } from '../testing/topology.js'
 import { RATELIMIT_SCENARIOS } from '../ratelimit/fault-scenarios.js'
+import { throwawayCost } from '../server.js'
+import { EMBEDDED_COST, THROWAWAY_COST } from '../auth/passwords.js'
 
 /**
  * Every catalogued fault, shown to be real: the same requests against the clean server are refused
@@ -276,6 +278,17 @@ describe('fault catalog', () => {
       expect(f.detectedBy.length, f.name).toBeGreaterThan(0)
       for (const id of f.detectedBy) expect(id, f.name).toMatch(new RegExp(`^${f.suite}/[a-z0-9-]+$`))
     }
+  })
+
+  it('marks every fault that only a check timing the password KDF detects as timedKdf, and hashes longer only for those', () => {
+    // Their findings are measured in KDF time (a timing oracle, a lock held while it hashes, a race as wide as the hash).
+    const TIMED_CHECKS = ['access/login-timing', 'ratelimit/cost-to-others', 'ratelimit/login-race']
+    const timed = FAULTS.filter((f) => f.detectedBy.every((id) => TIMED_CHECKS.includes(id))).map((f) => f.name)
+    expect(timed.length).toBeGreaterThanOrEqual(3)
+    expect(FAULTS.filter((f) => 'timedKdf' in f && f.timedKdf).map((f) => f.name).sort()).toEqual(timed.sort())
+    for (const name of timed) expect(throwawayCost(parseFaults([name, 'document-read-ignores-workspace'])), name).toEqual(THROWAWAY_COST)
+    expect(throwawayCost(undefined)).toEqual(EMBEDDED_COST)
+    expect(throwawayCost(parseFaults('document-read-ignores-workspace,ratelimit-token-endpoint-unlimited'))).toEqual(EMBEDDED_COST)
   })
 
   it('guards every fault somewhere in the server source (no catalogued no-op)', () => {

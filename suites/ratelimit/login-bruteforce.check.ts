@@ -11,7 +11,7 @@ const MAX_WAIT_SECONDS = 60
 /**
  * Guesses in flight at once. One after another, each guess costs the target's password KDF (tens of ms)
  * and a round trip; on a loaded machine 60 of them spread over several windows of a short per-address
- * limit (the embedded server's: 20 failures in 3 s) without filling any, and a correct limiter was
+ * limit (the embedded server's: 20 failures in 2 s) without filling any, and a correct limiter was
  * reported as missing (seen in CI). A guessing tool does not wait for each answer either.
  */
 const WAVE = 10

@@ -10,9 +10,9 @@ export interface ScryptCost { readonly N: number; readonly r: number; readonly p
  */
 export const PRODUCTION_COST: ScryptCost = { N: 1 << 17, r: 8, p: 1 }
 /**
- * A cheaper cost (N=2^14, 16 MiB, ~30-50 ms here) for throwaway users only, long enough to time: test
- * servers, and the embedded server when a seeded fault that shows only in the KDF's duration is on
- * (catalog `timedKdf`). Never `serve`'s default.
+ * A cheaper cost (N=2^14, 16 MiB, ~30-50 ms here) for throwaway users only, long enough to time: the
+ * embedded and test servers (`startThrowawayServer`) when a seeded fault that shows only in the KDF's
+ * duration is on (catalog `timedKdf`), and tests that pass it to `startServer`. Never `serve`'s default.
  */
 export const THROWAWAY_COST: ScryptCost = { N: 1 << 14, r: 8, p: 1 }
 /**

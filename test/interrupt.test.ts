@@ -82,12 +82,13 @@ function startRun(url: string): { child: ChildProcess; stderr: () => string; exi
   return { child, stderr: () => stderr, exited, interrupt }
 }
 
-async function until(what: string, ready: () => boolean | Promise<boolean>, done: Promise<unknown>): Promise<void> {
-  let over = false
-  void done.then(() => (over = true))
+async function until(what: string, ready: () => boolean | Promise<boolean>, done: Promise<Exit>): Promise<void> {
+  let over: Exit | undefined
+  void done.then((exit) => (over = exit))
   for (;;) {
     if (await ready()) return
-    if (over) throw new Error(`the run ended before ${what}`)
+    // How it ended, so an intermittent early exit says why.
+    if (over) throw new Error(`the run ended before ${what} (exit ${over.code}, signal ${over.signal}):\n${over.stderr}`)
     await new Promise((r) => setTimeout(r, 25))
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { defineCheck, type CheckOutcome } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import { expected } from '../../harness/core/oracle.js'
+import { isThrottled, throttleWaitMs } from '../../harness/adapters/rate-headers.js'
 import type { Actor } from '../../harness/core/topology.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import type { MappedEvent } from '../../harness/audit/mapping.js'
@@ -23,8 +24,8 @@ const parts = (token: string) => {
 
 interface Failure {
   what: string; sent: Sent; victim: Actor; about?: string
-  /** Another request of the same failure (the 429 that confirmed a lockout): an event of either counts. */
-  also?: Sent | undefined
+  /** Other requests of the same failure (the 429s that confirmed a lockout): an event of any counts. */
+  also?: Sent[] | undefined
 }
 
 /**
@@ -85,9 +86,12 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
     // 2. A throttled login: wrong passwords for a username nobody has (so no real user is locked out) until the
     // token endpoint answers 429. A refusal before any password is checked is still a failed logon attempt.
     const notes: string[] = []
-    const throttled = await throttledLogin(ctx, trail)
-    if (throttled) failures.push({ what: 'a throttled login (429)', sent: throttled.sent, also: throttled.confirmed, victim, about: 'an unknown username' })
-    else notes.push(`no 429 from the token endpoint within ${profile.rateLimit.loginAttempts} failed logins for one username: the throttled-login event was not checked`)
+    // The control: a read the attacker may make, sent as the lockout is confirmed (a 429 to it too means the target throttles more than logins).
+    const own = ctx.contract.annotated.find((o) => o.method === 'get' && o.tenancy.scope === 'workspace' && o.pathParams.length === 1 && expected(o, attacker, { accountId: attacker.accountId, workspaceId: attacker.workspaceId }) === 'allow')
+    const control = own && (() => trail.send(attacker, { method: 'GET', path: ctx.pathFor(own, { accountId: attacker.accountId, workspaceId: attacker.workspaceId }), throttle: 'report' }))
+    const throttled = await throttledLogin(ctx, trail, control)
+    if ('sent' in throttled) failures.push({ what: 'a throttled login (429)', sent: throttled.sent, also: throttled.confirmed, victim, about: 'an unknown username' })
+    else notes.push(`${throttled.unchecked}: the throttled-login event was not checked`)
 
     const findings: FindingInput[] = []
     for (const a of answered) {
@@ -95,7 +99,7 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
         findings.push({ message: `${a.what} for ${victim.label} was ACCEPTED (${a.sent.response.status}) at ${a.sent.method} ${a.sent.path}: not an authentication failure at all`, dedupKey: `${a.what}|accepted`, severity: 'critical', evidence: a.sent.response.evidence, victim: victim.label })
       } else failures.push({ ...a, victim })
     }
-    const seen = await trail.await(failures.flatMap((f) => (f.also ? [f.sent, f.also] : [f.sent])))
+    const seen = await trail.await(failures.flatMap((f) => [f.sent, ...(f.also ?? [])]))
     if (seen.failure) return { findings: [trail.readFailure(seen.failure)] }
     // Aggregated floods (the contract keys them by source and reason): one failure event with count > 1 for the window.
     let aggregates: MappedEvent[] | undefined
@@ -113,7 +117,7 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
         && (status !== 429 || e.status === undefined || e.status === 429))
     }
     for (const f of failures) {
-      const perRequest = [f.sent, ...(f.also ? [f.also] : [])].map((x) => seen.events.get(x.requestId) ?? [])
+      const perRequest = [f.sent, ...(f.also ?? [])].map((x) => seen.events.get(x.requestId) ?? [])
       const events = perRequest.flat()
       const at = `${f.what} for ${f.about ?? victim.label} (${f.sent.method} ${f.sent.path.replace(/\/[0-9a-f-]{36}/g, '/…')}, request ${f.sent.requestId}, answered ${f.sent.response.status})`
       if (events.length === 0) {
@@ -135,12 +139,23 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
   },
 })
 
+/** Failed logins sent after a first 429 to call it the token endpoint's lockout. */
+const CONFIRMATIONS = 3
+/** Times a lockout is confirmed again after the target throttled the control request too. */
+const ROUNDS = 3
+
 /**
- * Fails logins for a fresh unknown username until a 429 (at most `rateLimit.loginAttempts`), then sends
- * one more: a login throttle is a lockout, so it answers 429 again, where a gateway's passing 429 (one
- * request in N) does not. The first 429 and the one that confirmed it, if any.
+ * Fails logins for a fresh unknown username until a 429 (after at most `rateLimit.loginAttempts` failed
+ * logins the target answered), then tells the token endpoint's own throttle from a throttle in front of
+ * the whole target (a gateway, a proxy: the deployment never saw those requests, so it owes no event).
+ * A login throttle is a lockout: `CONFIRMATIONS` more failed logins are all answered 429, where a passing
+ * 429 (one request in N, whatever the route) is not repeated. And it throttles logins, not everything: a
+ * read the attacker may make (`control`), sent in the middle of those, is not throttled; a throttle in
+ * bursts long enough to cover the logins covers it too. When it is throttled the round proves nothing and
+ * is tried again after its Retry-After (at most `ROUNDS` times). Every 429 of the confirmed run is
+ * returned: an event for any of them counts.
  */
-async function throttledLogin(ctx: CheckContext, trail: AuditTrail): Promise<{ sent: Sent; confirmed: Sent } | undefined> {
+async function throttledLogin(ctx: CheckContext, trail: AuditTrail, control: (() => Promise<Sent>) | undefined): Promise<{ sent: Sent; confirmed: Sent[] } | { unchecked: string }> {
   const { profile } = ctx
   const username = `ta-${ctx.topology.tag}-throttled-${randomBytes(4).toString('hex')}@tenant-audit.test`
   const attempt = () => {
@@ -148,14 +163,37 @@ async function throttledLogin(ctx: CheckContext, trail: AuditTrail): Promise<{ s
     // The 429 is what this probe looks for: handed back, not waited out.
     return trail.send(undefined, { method: 'POST', path: profile.auth.tokenEndpoint, throttle: 'report', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() })
   }
-  for (let i = 0; i < profile.rateLimit.loginAttempts; i++) {
+  const { loginAttempts } = profile.rateLimit
+  let failed = 0
+  let rounds = 0
+  // Bounded whatever the target answers: passing 429s do not count as failures the target saw.
+  for (let budget = 3 * loginAttempts + ROUNDS * (CONFIRMATIONS + 1); failed < loginAttempts && budget > 0; budget--) {
     const sent = await attempt()
-    if (sent.response.status === 429) {
-      const confirmed = await attempt()
-      if (confirmed.response.status === 429) return { sent, confirmed }
+    const status = sent.response.status
+    if (status < 400 || status >= 500) return { unchecked: `a failed login was answered ${status}` }
+    if (status !== 429) {
+      failed++
       continue
     }
-    if (sent.response.status < 400 || sent.response.status >= 500) return undefined
+    const run: Sent[] = []
+    let throttledControl: Sent | undefined
+    for (let i = 0; i < CONFIRMATIONS; i++) {
+      if (i === 1 && control) {
+        const c = await control()
+        if (isThrottled(c.response.status, c.response.headers)) throttledControl = c
+      }
+      const next = await attempt()
+      budget--
+      if (next.response.status !== 429) {
+        if (next.response.status < 500) failed++
+        break
+      }
+      run.push(next)
+    }
+    if (run.length < CONFIRMATIONS) continue
+    if (!throttledControl) return { sent, confirmed: run }
+    if (++rounds >= ROUNDS) return { unchecked: `a read sent between the token endpoint's 429s was throttled too in ${ROUNDS} rounds, so the login throttle could not be told from one in front of the whole target` }
+    await new Promise((r) => setTimeout(r, throttleWaitMs(throttledControl.response.headers, rounds)))
   }
-  return undefined
+  return { unchecked: `no 429 from the token endpoint within ${loginAttempts} failed logins for one username` }
 }

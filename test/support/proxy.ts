@@ -28,10 +28,11 @@ export interface ProxyOptions {
   schedule?: (ms: number, fn: () => void) => void
   /**
    * Answer every `every`-th request with 429 + `Retry-After: retryAfterSeconds` (an RFC 9457 problem
-   * body) instead of forwarding it. `header: 'ratelimit'` sends no Retry-After, only a draft-11
+   * body) instead of forwarding it; with `run`, that request and the `run - 1` after it (a gateway
+   * throttling in bursts, whatever the route). `header: 'ratelimit'` sends no Retry-After, only a draft-11
    * `RateLimit: "proxy";r=0;t=<retryAfterSeconds>`, so the client must fall back to it.
    */
-  throttle?: { every: number; retryAfterSeconds: number; header?: 'retry-after' | 'ratelimit' }
+  throttle?: { every: number; retryAfterSeconds: number; header?: 'retry-after' | 'ratelimit'; run?: number }
   /**
    * After this many requests, every request that carries an Authorization header is answered
    * 401 `invalid_token` (a deployment that starts refusing every token halfway through).
@@ -77,6 +78,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const upstream = new URL(opts.target)
   if (!LOOPBACK.has(upstream.hostname)) throw new Error(`startProxy: the target must be on loopback, not ${upstream.hostname}`)
   if (opts.throttle && (!Number.isInteger(opts.throttle.every) || opts.throttle.every < 2)) throw new Error('startProxy: throttle.every must be an integer ≥ 2')
+  if (opts.throttle?.run !== undefined && (!Number.isInteger(opts.throttle.run) || opts.throttle.run < 1 || opts.throttle.run >= opts.throttle.every)) throw new Error('startProxy: throttle.run must be an integer in 1..every-1')
   const connections = opts.maxConnections ?? DEFAULT_CONNECTIONS
   if (!Number.isInteger(connections) || connections < 1 || connections > MAX_CONNECTIONS) throw new Error(`startProxy: maxConnections must be an integer in 1..${MAX_CONNECTIONS}`)
   const stats: ProxyStats = { requests: 0, throttled: 0, refused: 0, forwarded: 0 }
@@ -125,7 +127,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     req.on('end', () => {
       if (size > MAX_BODY) return
       const t = opts.throttle
-      if (t && n % t.every === 0) {
+      if (t && n % t.every < (t.run ?? 1)) {
         stats.throttled++
         const headers: Record<string, string> = t.header === 'ratelimit'
           ? { ratelimit: `"proxy";r=0;t=${t.retryAfterSeconds}` }

@@ -20,8 +20,11 @@ describe('self-audit: the clean reference server', { timeout: CLI_TIMEOUT }, () 
     const res = await runCli(['run', '--seed', '7', '--topology', 'small', '--out', out])
     expect(res.code, res.stderr).toBe(0)
     for (const f of ['findings.json', 'junit.xml', 'results.sarif', 'report.html', 'summary.md']) expect(existsSync(join(out, f)), f).toBe(true)
-    const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { checks: { id: string; status: string; reason?: string; requests: number }[]; findings: unknown[] }
+    const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { run: { traffic: { renewalFailures: number } }; checks: { id: string; status: string; reason?: string; requests: number }[]; findings: unknown[] }
     expect(report.findings).toEqual([])
+    // On a clean server every session the harness still renews is alive: a failed renewal is a session a
+    // check ended (a removed member, a revoked family) and did not retire, so a login was sent for nobody.
+    expect(report.run.traffic.renewalFailures, res.stderr).toBe(0)
     expect(report.checks.map((c) => c.id).sort()).toEqual(registry.all.map((c) => c.id).sort())
     for (const c of report.checks) {
       if (SKIPPED[c.id]) {

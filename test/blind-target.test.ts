@@ -24,6 +24,8 @@ describe.concurrent('the blind target', () => {
     // The genuine, unplanted findings (blind.shared.ts GENUINE) fail the run (exit 1); nothing else may.
     expect(report!.findings.filter((f) => !genuine(f)), listed).toEqual([])
     expect(code, listed).toBe(report!.findings.length > 0 ? 1 : 0)
+    // Every session the harness still renews is alive: one a check ended and did not retire sends a login for nobody.
+    expect(report!.run.traffic.renewalFailures, listed).toBe(0)
     for (const [id, g] of Object.entries(GENUINE)) if (g.always) expect(report!.findings.some((f) => f.checkId === id), id).toBe(true)
     expect(report!.checks.map((c) => c.id).sort()).toEqual(registry.all.map((c) => c.id).sort())
     for (const c of report!.checks) {

@@ -62,6 +62,7 @@ export const GENUINE: Record<string, { match: RegExp; why: string; always: boole
 export const NOT_CAUGHT: Record<string, string> = {}
 
 interface Report {
+  run: { traffic: { renewalFailures: number } }
   checks: { id: string; status: string; reason?: string }[]
   findings: { checkId: string; message: string }[]
 }

@@ -239,9 +239,12 @@ export class HttpAdapter {
     const superseded: number[] = []
     // A resend keeps its first attempt's place among the partition's waiters (PacingGate.wait).
     const first = Date.now()
+    /** When this request's own last throttled answer placed its hold: its wait counts from there. */
+    let heldAt: number | undefined
     for (let attempt = 0; ; attempt++) {
       if (!report) {
-        const held = await this.gate.wait(partition, first)
+        const from = heldAt ?? Date.now()
+        const held = (await this.gate.wait(partition, first)) > 0 ? Date.now() - from : 0
         waited += held
         this.traffic.waitedMs += held
       }
@@ -256,7 +259,8 @@ export class HttpAdapter {
         throw new HarnessError('ERR_TARGET_THROTTLED', `${req.method.toUpperCase()} ${req.path} was still throttled (${res.status}) after ${attempt} resends and ${(waited / 1000).toFixed(1)} s of waiting, and the target asked for ${(wait / 1000).toFixed(1)} s more (raise throttle.maxRetries / throttle.maxWaitMs, or lower budget.requestsPerSecond)`)
       }
       // A hold, not a private sleep: every concurrent sender of this partition waits with it.
-      this.gate.hold(partition, Date.now() + wait)
+      heldAt = Date.now()
+      this.gate.hold(partition, heldAt + wait)
       this.traffic.resends++
       superseded.push(res.status)
     }

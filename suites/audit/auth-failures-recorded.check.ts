@@ -55,7 +55,9 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
     const victim = t.actors.find((a) => a.kind === 'user' && a.accountId === away?.id && a.token && a.username && a.id)
     if (!attacker || !victim) return { findings: [], skipped: 'the topology lacks a user in each of two accounts' }
     const target = { accountId: victim.accountId, workspaceId: victim.workspaceId }
-    const read = ctx.contract.annotated.find((o) => o.tenancy.scope === 'workspace' && o.method === 'get' && o.pathParams.length === 1 && expected(o, victim, target) === 'allow')
+    /** A workspace read (no object id) `a` may make in its own workspace. */
+    const readOf = (a: Actor) => ctx.contract.annotated.find((o) => o.tenancy.scope === 'workspace' && o.method === 'get' && o.pathParams.length === 1 && expected(o, a, { accountId: a.accountId, workspaceId: a.workspaceId }) === 'allow')
+    const read = readOf(victim)
     const failures: Failure[] = []
     const answered: { what: string; sent: Sent }[] = []
 
@@ -87,7 +89,7 @@ export const authFailuresRecorded = defineCheck<CheckContext>({
     // token endpoint answers 429. A refusal before any password is checked is still a failed logon attempt.
     const notes: string[] = []
     // The control: a read the attacker may make, sent as the lockout is confirmed (a 429 to it too means the target throttles more than logins).
-    const own = ctx.contract.annotated.find((o) => o.method === 'get' && o.tenancy.scope === 'workspace' && o.pathParams.length === 1 && expected(o, attacker, { accountId: attacker.accountId, workspaceId: attacker.workspaceId }) === 'allow')
+    const own = readOf(attacker)
     const control = own && (() => trail.send(attacker, { method: 'GET', path: ctx.pathFor(own, { accountId: attacker.accountId, workspaceId: attacker.workspaceId }), throttle: 'report' }))
     const throttled = await throttledLogin(ctx, trail, control)
     if ('sent' in throttled) failures.push({ what: 'a throttled login (429)', sent: throttled.sent, also: throttled.confirmed, victim, about: 'an unknown username' })

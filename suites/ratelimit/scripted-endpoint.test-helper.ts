@@ -1,11 +1,11 @@
 import type { HttpAdapter, HttpResponse } from '../../harness/adapters/http.js'
 import type { CheckDefinition } from '../../harness/core/check.js'
-import { parseContract } from '../../harness/core/contract.js'
+import { parseContract, type TargetContract } from '../../harness/core/contract.js'
 import { parseProfile } from '../../harness/core/profile.js'
 import type { Topology } from '../../harness/core/topology.js'
 import { CheckContext } from '../../harness/engine/context.js'
 
-/** Test-only: what the login checks' unit tests share to script a token endpoint. */
+/** Test-only: what the rate-limit checks' unit tests share to script an endpoint. */
 
 /** A token endpoint's answer of `status`; a 429 says Retry-After: 0, so the check's wait for it is short. */
 export function answer(status: number): HttpResponse {
@@ -21,7 +21,13 @@ const contract = parseContract({
   paths: { '/p/accounts': { get: { operationId: 'accounts_list', 'x-tenancy': { action: 'accounts.list', scope: 'platform', context: 'portal', allow: ['platform_admin'] } } } },
 })
 
-/** A context for `check` whose requests go to `http` (only its `send` is used), under a default profile. */
-export function scriptedContext(check: CheckDefinition<CheckContext>, http: Pick<HttpAdapter, 'send'>): CheckContext {
-  return new CheckContext(check.id, topology, contract, parseProfile({ name: 'fake', baseUrl: 'http://127.0.0.1:1' }), http as unknown as HttpAdapter, { seed: 1, numRuns: 1 })
+/**
+ * A context for `check` whose requests go to `http` (only its `send` is used), under a default profile
+ * (or `given.profile`, read as a profile file would be), an empty topology and a one-operation contract
+ * unless `given` holds its own.
+ */
+export function scriptedContext(check: CheckDefinition<CheckContext>, http: Pick<HttpAdapter, 'send'>,
+  given: { topology?: Topology; contract?: TargetContract; profile?: Record<string, unknown> } = {}): CheckContext {
+  const profile = parseProfile({ name: 'fake', baseUrl: 'http://127.0.0.1:1', ...given.profile })
+  return new CheckContext(check.id, given.topology ?? topology, given.contract ?? contract, profile, http as unknown as HttpAdapter, { seed: 1, numRuns: 1 })
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { HttpAdapter, HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
+import type { HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
 import { parseContract } from '../../harness/core/contract.js'
-import { parseProfile } from '../../harness/core/profile.js'
 import type { Actor, Topology } from '../../harness/core/topology.js'
-import { CheckContext } from '../../harness/engine/context.js'
+import { scriptedContext } from './scripted-endpoint.test-helper.js'
 import { tenantIsolation } from './tenant-isolation.check.js'
 
 const LIMIT = 5
@@ -41,13 +40,15 @@ function target(shared: boolean) {
       const n = (count.get(key) ?? 0) + 1
       count.set(key, n)
       const limited = n > LIMIT
-      if (limited && !turned) (turned = true), count.clear()
+      if (limited && !turned) {
+        turned = true
+        count.clear()
+      }
       const headers: Record<string, string> = { ratelimit: `"q";r=${Math.max(0, LIMIT - n)};t=1`, ...(limited ? { 'retry-after': '0' } : {}) }
       return { status: limited ? 429 : 200, headers, body: '[]', json: [], evidence: { request: { method: 'GET', url: req.path, headers: {} }, response: { status: limited ? 429 : 200, headers: {} } } }
     },
   }
-  const profile = parseProfile({ name: 'fake', baseUrl: 'http://127.0.0.1:1', rateLimit: { quotaField: 'noSuchField', knownQuota: { requests: LIMIT, windowSeconds: 1 } } })
-  const ctx = new CheckContext(tenantIsolation.id, topology, contract, profile, http as unknown as HttpAdapter, { seed: 1, numRuns: 1 })
+  const ctx = scriptedContext(tenantIsolation, http, { topology, contract, profile: { rateLimit: { quotaField: 'noSuchField', knownQuota: { requests: LIMIT, windowSeconds: 1 } } } })
   return { ctx, http }
 }
 

@@ -1,4 +1,4 @@
-import { PGlite, parse, protocol, type PGliteOptions } from '@electric-sql/pglite'
+import { PGlite, protocol, type PGliteOptions } from '@electric-sql/pglite'
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { existsSync, readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
 import { migrate, migrationFiles, assertRuntimeRoleIsSafe } from './migrate.js'
+import { bind, DESCRIBE_PORTAL, EXECUTE, lastResult, SYNC, type WireResult } from './pglite-wire.js'
 
 type PgliteTx = Pick<PGlite, 'query' | 'exec'>
 
@@ -68,7 +69,7 @@ class Statements {
       }
       out.push(serialize.parse({ name, text: sql }))
     }
-    out.push(serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}))
+    out.push(bind(name ?? '', values), DESCRIBE_PORTAL, EXECUTE)
     return out
   }
 
@@ -108,7 +109,7 @@ function requestTx(db: PGlite, statements: Statements, tx: PgliteTx, setup: Uint
     if (!pending) return
     const parts = pending
     pending = undefined
-    await db.runExclusive(() => db.execProtocol(concat([...parts, serialize.sync()]), { syncToFs: false }))
+    await exec(db, concat([...parts, SYNC]))
   }
   return {
     async query<R>(sql: string, params: readonly unknown[] = []) {
@@ -121,14 +122,22 @@ function requestTx(db: PGlite, statements: Statements, tx: PgliteTx, setup: Uint
       const parsed: string[] = []
       const parts = pending ?? []
       pending = undefined
-      const batch = concat([...parts, ...statements.messages(sql, values, parsed), serialize.sync()])
-      const { messages } = await db.runExclusive(() => db.execProtocol(batch, { syncToFs: false }))
+      const res = await exec<R>(db, concat([...parts, ...statements.messages(sql, values, parsed), SYNC]))
       statements.done(parsed)
-      const results = parse.parseResults(messages, db.parsers)
-      const res = results[results.length - 1]!
-      return { rows: res.rows as R[], rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) }
+      return res
     },
   }
+}
+
+/**
+ * Runs one protocol batch on PGlite's query lock and reads its raw answer (`pglite-wire.ts`): the last
+ * statement's rows, or the batch's first error thrown. PGlite hands its output over in pieces that are
+ * views of its memory, so each is copied as it comes.
+ */
+async function exec<R>(db: PGlite, batch: Uint8Array): Promise<WireResult<R>> {
+  const chunks: Uint8Array[] = []
+  await db.runExclusive(() => db.execProtocolRawStream(batch, { syncToFs: false, onRawData: (chunk) => void chunks.push(chunk.slice()) }))
+  return lastResult<R>(chunks.length === 1 ? chunks[0]! : concat(chunks), db.parsers)
 }
 
 /**
@@ -137,8 +146,8 @@ function requestTx(db: PGlite, statements: Statements, tx: PgliteTx, setup: Uint
  */
 function setUpMessages(ctx: TenantContext, role: string): Uint8Array[] {
   return [
-    serialize.parse({ text: SET_CONTEXT_SQL }), serialize.bind({ values: tenantSettings(ctx).map(([, v]) => v) }), serialize.describe({ type: 'P' }), serialize.execute({}),
-    serialize.parse({ text: `SET LOCAL ROLE ${role}` }), serialize.bind({ values: [] }), serialize.execute({}),
+    serialize.parse({ text: SET_CONTEXT_SQL }), bind('', tenantSettings(ctx).map(([, v]) => v)), DESCRIBE_PORTAL, EXECUTE,
+    serialize.parse({ text: `SET LOCAL ROLE ${role}` }), bind('', []), EXECUTE,
   ]
 }
 

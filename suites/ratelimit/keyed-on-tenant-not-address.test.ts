@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
+import { parseContract } from '../../harness/core/contract.js'
+import type { Actor, Topology } from '../../harness/core/topology.js'
+import { keyedOnTenantNotAddress } from './keyed-on-tenant-not-address.check.js'
+import { scriptedContext } from './scripted-endpoint.test-helper.js'
+
+const LIMIT = 5
+const user: Actor = { label: 'a0.w0.viewer', kind: 'user', actorKind: 'viewer', id: 'u0', accountId: 'acc0', workspaceId: 'ws0', role: 'viewer', accountRole: null, token: 'token-0' }
+const topology: Topology = {
+  seed: 1, tag: 'abc123', objects: [], created: [], params: { account: 'accountId', workspace: 'workspaceId' },
+  accounts: [{ label: 'a0', id: 'acc0', workspaces: [{ label: 'a0.w0', id: 'ws0', accountId: 'acc0' }] }],
+  actors: [user],
+}
+const contract = parseContract({
+  openapi: '3.1.0',
+  paths: {
+    '/w/{workspaceId}/documents': {
+      parameters: [{ name: 'workspaceId', in: 'path', required: true, schema: { type: 'string' } }],
+      get: { operationId: 'documents_list', 'x-tenancy': { action: 'documents.list', scope: 'workspace', context: 'app', allow: ['viewer', 'editor', 'admin'] } },
+    },
+  },
+})
+
+/**
+ * A deployment whose token bucket (LIMIT requests, refilled at LIMIT a second) is keyed on the
+ * tenant (`byAddress: false`) or on the client-supplied address (the fault), each answer taking
+ * `answerMs` on the clock the check reads.
+ */
+function target(byAddress: boolean, answerMs: number) {
+  const buckets = new Map<string, { tokens: number; at: number }>()
+  const http = {
+    async send(req: HttpRequest): Promise<HttpResponse> {
+      vi.setSystemTime(Date.now() + answerMs)
+      const key = byAddress ? String(req.headers?.['x-forwarded-for']) : String(req.token)
+      const b = buckets.get(key) ?? { tokens: LIMIT, at: Date.now() }
+      b.tokens = Math.min(LIMIT, b.tokens + ((Date.now() - b.at) / 1000) * LIMIT)
+      b.at = Date.now()
+      const limited = b.tokens < 1
+      if (!limited) b.tokens -= 1
+      buckets.set(key, b)
+      const status = limited ? 429 : 200
+      return { status, headers: limited ? { 'retry-after': '0' } : {}, body: '[]', json: [], evidence: { request: { method: 'GET', url: req.path, headers: {} }, response: { status, headers: {} } } }
+    },
+  }
+  return scriptedContext(keyedOnTenantNotAddress, http, { topology, contract, profile: { rateLimit: { quotaField: 'noSuchField', knownQuota: { requests: LIMIT, windowSeconds: 1 } } } })
+}
+
+describe('ratelimit/keyed-on-tenant-not-address', () => {
+  // Only Date: the check's wait for the known quota's window (restore) is a real, short timer.
+  afterEach(() => void vi.useRealTimers())
+
+  it('a deployment answering slower than its refill admits every request: not judged, never a finding', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const out = await keyedOnTenantNotAddress.run(target(false, 250))
+    expect(out.findings).toEqual([])
+    expect(out.skipped).toMatch(/never outran a quota of 5 per 1 s \(the target answered too slowly to spend it\)/)
+  })
+
+  it('a bucket keyed on the spoofed address is found', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const out = await keyedOnTenantNotAddress.run(target(true, 10))
+    expect(out.findings.map((f) => f.message)).toEqual([expect.stringMatching(/none was limited .* the bucket follows a client-supplied address/)])
+  })
+
+  it('a bucket keyed on the tenant passes', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const out = await keyedOnTenantNotAddress.run(target(false, 10))
+    expect(out).toEqual({ findings: [] })
+  })
+})

@@ -1,19 +1,9 @@
 import { PGlite, parse, protocol } from '@electric-sql/pglite'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bind, DESCRIBE_PORTAL, EXECUTE, lastResult, SYNC } from './pglite-wire.js'
+import { bind, concat, DESCRIBE_PORTAL, EXECUTE, lastResult, SYNC } from './pglite-wire.js'
 
 const { serialize } = protocol
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 /** One unnamed statement as the request path sends it: Parse, Bind (text values), Describe portal, Execute. */
 const statement = (sql: string, values: (string | null)[] = []) => [serialize.parse({ text: sql }), bind('', values), DESCRIBE_PORTAL, EXECUTE]

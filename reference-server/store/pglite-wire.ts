@@ -11,6 +11,17 @@ import { protocol } from '@electric-sql/pglite'
 
 const ENC = new TextEncoder()
 
+/** Protocol messages (or answer pieces) as one buffer. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
 /** Describe (portal, unnamed), Execute (unnamed portal, all rows) and Sync: the same bytes every time. */
 export const DESCRIBE_PORTAL = Uint8Array.of(0x44, 0, 0, 0, 6, 0x50, 0)
 export const EXECUTE = Uint8Array.of(0x45, 0, 0, 0, 9, 0, 0, 0, 0, 0)

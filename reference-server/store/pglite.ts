@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Database, type TenantContext, type Tx, tenantSettings, SET_CONTEXT_SQL, RUNTIME_ROLE, OWNER_ROLE } from './db.js'
 import { migrate, migrationFiles, assertRuntimeRoleIsSafe } from './migrate.js'
-import { bind, DESCRIBE_PORTAL, EXECUTE, lastResult, SYNC, type WireResult } from './pglite-wire.js'
+import { bind, concat, DESCRIBE_PORTAL, EXECUTE, lastResult, SYNC, type WireResult } from './pglite-wire.js'
 
 type PgliteTx = Pick<PGlite, 'query' | 'exec'>
 
@@ -34,16 +34,6 @@ async function migratePglite(db: PGlite): Promise<void> {
 }
 
 const { serialize } = protocol
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 /** Distinct statement texts prepared by name per database (then only bound and executed); bounded like the pg driver's. */
 const MAX_NAMED_STATEMENTS = 512

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
-import { parseContract } from '../../harness/core/contract.js'
 import type { Actor, Topology } from '../../harness/core/topology.js'
 import { keyedOnTenantNotAddress } from './keyed-on-tenant-not-address.check.js'
-import { scriptedContext } from './scripted-endpoint.test-helper.js'
+import { scriptedContext, workspaceReadContract as contract } from './scripted-endpoint.test-helper.js'
 
 const LIMIT = 5
 const user: Actor = { label: 'a0.w0.viewer', kind: 'user', actorKind: 'viewer', id: 'u0', accountId: 'acc0', workspaceId: 'ws0', role: 'viewer', accountRole: null, token: 'token-0' }
@@ -12,15 +11,6 @@ const topology: Topology = {
   accounts: [{ label: 'a0', id: 'acc0', workspaces: [{ label: 'a0.w0', id: 'ws0', accountId: 'acc0' }] }],
   actors: [user],
 }
-const contract = parseContract({
-  openapi: '3.1.0',
-  paths: {
-    '/w/{workspaceId}/documents': {
-      parameters: [{ name: 'workspaceId', in: 'path', required: true, schema: { type: 'string' } }],
-      get: { operationId: 'documents_list', 'x-tenancy': { action: 'documents.list', scope: 'workspace', context: 'app', allow: ['viewer', 'editor', 'admin'] } },
-    },
-  },
-})
 
 /**
  * A deployment whose token bucket (LIMIT requests, refilled at LIMIT a second) is keyed on the

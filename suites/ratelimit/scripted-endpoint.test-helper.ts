@@ -21,6 +21,17 @@ const contract = parseContract({
   paths: { '/p/accounts': { get: { operationId: 'accounts_list', 'x-tenancy': { action: 'accounts.list', scope: 'platform', context: 'portal', allow: ['platform_admin'] } } } },
 })
 
+/** A contract of one workspace read every role may call (`GET /w/{workspaceId}/documents`): what the quota checks spend. */
+export const workspaceReadContract = parseContract({
+  openapi: '3.1.0',
+  paths: {
+    '/w/{workspaceId}/documents': {
+      parameters: [{ name: 'workspaceId', in: 'path', required: true, schema: { type: 'string' } }],
+      get: { operationId: 'documents_list', 'x-tenancy': { action: 'documents.list', scope: 'workspace', context: 'app', allow: ['viewer', 'editor', 'admin'] } },
+    },
+  },
+})
+
 /**
  * A context for `check` whose requests go to `http` (only its `send` is used), under a default profile
  * (or `given.profile`, read as a profile file would be), an empty topology and a one-operation contract

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { HttpRequest, HttpResponse } from '../../harness/adapters/http.js'
-import { parseContract } from '../../harness/core/contract.js'
 import type { Actor, Topology } from '../../harness/core/topology.js'
-import { scriptedContext } from './scripted-endpoint.test-helper.js'
+import { scriptedContext, workspaceReadContract as contract } from './scripted-endpoint.test-helper.js'
 import { tenantIsolation } from './tenant-isolation.check.js'
 
 const LIMIT = 5
@@ -14,15 +13,6 @@ const topology: Topology = {
   accounts: [0, 1].map((a) => ({ label: `a${a}`, id: `acc${a}`, workspaces: [{ label: `a${a}.w0`, id: `ws${a}`, accountId: `acc${a}` }] })),
   actors: [user(0), user(1)],
 }
-const contract = parseContract({
-  openapi: '3.1.0',
-  paths: {
-    '/w/{workspaceId}/documents': {
-      parameters: [{ name: 'workspaceId', in: 'path', required: true, schema: { type: 'string' } }],
-      get: { operationId: 'documents_list', 'x-tenancy': { action: 'documents.list', scope: 'workspace', context: 'app', allow: ['viewer', 'editor', 'admin'] } },
-    },
-  },
-})
 
 /**
  * A deployment with fixed windows of LIMIT requests, keyed by tenant (`shared: false`) or by the one

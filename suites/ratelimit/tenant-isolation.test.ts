@@ -56,7 +56,7 @@ describe('ratelimit/tenant-isolation', () => {
     expect(out.skipped).toBeUndefined()
     expect(out.findings).toEqual([])
     expect(out.notes ?? []).toEqual([])
-    // Two probes: the first (windows turned over) proved nothing.
-    expect(http.sent).toBe(2 * (1 + (LIMIT + 1) + 1))
+    // Two probes: the first (windows turned over) proved nothing. Each: B's call, A's flood (one wave of 4 quotas), B's call.
+    expect(http.sent).toBe(2 * (1 + 4 * LIMIT + 1))
   })
 })

@@ -20,7 +20,7 @@ describe('self-audit: the clean reference server', { timeout: CLI_TIMEOUT }, () 
     const res = await runCli(['run', '--seed', '7', '--topology', 'small', '--out', out])
     expect(res.code, res.stderr).toBe(0)
     for (const f of ['findings.json', 'junit.xml', 'results.sarif', 'report.html', 'summary.md']) expect(existsSync(join(out, f)), f).toBe(true)
-    const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { run: { traffic: { renewalFailures: number } }; checks: { id: string; status: string; reason?: string; requests: number }[]; findings: unknown[] }
+    const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as { run: { traffic: { renewalFailures: number } }; checks: { id: string; suite: string; status: string; reason?: string; requests: number; startedAt: string; durationMs: number }[]; findings: unknown[] }
     expect(report.findings).toEqual([])
     // On a clean server every session the harness still renews is alive: a failed renewal is a session a
     // check ended (a removed member, a revoked family) and did not retire, so a login was sent for nobody.
@@ -36,6 +36,20 @@ describe('self-audit: the clean reference server', { timeout: CLI_TIMEOUT }, () 
       // Every check probes the target, except the one that reads only the contract document.
       if (c.id !== 'access/annotations') expect(c.requests, `${c.id} sent no request`).toBeGreaterThan(0)
     }
+    // A check that runs alone has nothing in flight beside it, the early ones included (they work through the
+    // first suite instead of their own: on this server the quota checks, whose accounts are their own).
+    const span = (c: typeof report.checks[0]) => [Date.parse(c.startedAt), Date.parse(c.startedAt) + c.durationMs] as const
+    for (const lone of report.checks.filter((c) => registry.get(c.id)?.exclusive === true)) {
+      const [s0, e0] = span(lone)
+      for (const other of report.checks.filter((c) => c !== lone)) {
+        const [s1, e1] = span(other)
+        expect(s1 >= e0 || e1 <= s0, `${other.id} ran while ${lone.id}, which runs alone, ran`).toBe(true)
+      }
+    }
+    const early = report.checks.filter((c) => registry.get(c.id)?.early)
+    expect(early.map((c) => c.id).length).toBeGreaterThan(0)
+    const firstOfSuite = (suite: string) => Math.min(...report.checks.filter((c) => c.suite === suite && !registry.get(c.id)?.early).map((c) => span(c)[0]))
+    for (const c of early) expect(span(c)[1], `${c.id} did not end before its suite began`).toBeLessThanOrEqual(firstOfSuite(c.suite))
   })
 
   it('every check is claimed by at least one seeded fault, and every claimed check exists', () => {

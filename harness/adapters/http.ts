@@ -32,7 +32,8 @@ export interface HttpRequest {
   renew?: boolean
   /**
    * A race probe (same credential or same limit hit at once): sent outside the run's concurrency
-   * bound, so a burst the check releases together reaches the target together. The budget and the
+   * bound, so a burst the check releases together reaches the target together; or a probe timed
+   * against such a burst, which must not wait behind other checks' requests. The budget and the
    * rate cap still apply. Only for bursts a check bounds itself (at most a few dozen).
    */
   burst?: boolean

@@ -101,6 +101,16 @@ export interface CheckDefinition<Ctx = unknown> {
    */
   exclusive?: boolean | ((view: TargetView) => boolean) | undefined
   /**
+   * Begins with the run's first suite, beside the checks of the suites before its own, instead of
+   * when its suite starts; its test, in its own suite and place, only records what it found (the
+   * report's order is unchanged). For a check whose probes nobody else's disturb and that disturbs
+   * nobody's, and that spends most of its time waiting on the target's clock (a quota's Retry-After):
+   * it works on objects of its own and judges nothing on how fast the target answers while others
+   * load it. It never overlaps a check that runs alone: the first `exclusive` check of the first
+   * suite waits for every early one to end. A function decides per target, as `exclusive` does.
+   */
+  early?: boolean | ((view: TargetView) => boolean) | undefined
+  /**
    * Work that only waits on the target's clock (a token held until it expires), begun when the run's
    * first suite starts instead of when the check does, so the wait passes while the suites before it
    * run. It finishes before any check of that first suite starts (what it creates is there for all of

@@ -70,13 +70,46 @@ function alone(check: CheckDefinition<CheckContext>): boolean {
   return typeof check.exclusive === 'function' ? check.exclusive({ contract, profile: audit.profile, topology: audit.topology }) : check.exclusive === true
 }
 
+/** Whether `check` begins with the run's first suite (`CheckDefinition.early`) on this target: never one that runs alone. */
+function isEarly(check: CheckDefinition<CheckContext>): boolean {
+  const { audit, contract } = shared()
+  const early = typeof check.early === 'function' ? check.early({ contract, profile: audit.profile, topology: audit.topology }) : check.early === true
+  return early && !alone(check)
+}
+
+/** The verdicts of this run's early checks, by check id: begun once per worker, right after the head starts. */
+let earlies: Map<string, Promise<Verdict>> | undefined
+
+/**
+ * Begins every selected early check (only where the run names its checks, as head starts), each in
+ * a request scope of its own, all at once: the adapter's concurrency bound paces them with the rest.
+ */
+function earlyVerdicts(): Map<string, Promise<Verdict>> {
+  return (earlies ??= (() => {
+    const { audit, http } = shared()
+    const selected = new Set(audit.checks ?? [])
+    const out = new Map<string, Promise<Verdict>>()
+    for (const check of registry.all.filter((c) => selected.has(c.id) && isEarly(c))) {
+      const scope = newScope()
+      const verdict = http.inScope(scope, () => verdictOf(check, scope, undefined))
+      // Awaited by its test later: a failure before then is not an unhandled rejection.
+      verdict.catch(() => undefined)
+      out.set(check.id, verdict)
+    }
+    return out
+  })())
+}
+
 /**
  * Declares a suite's checks: those that run side by side first, as one group (so the server is
  * never left waiting on the slowest of a small group between two checks that must run alone), then
  * each check that must run alone; each part in the registry's order (the report lists them so).
  */
 export function checkTests(checks: readonly CheckDefinition<CheckContext>[]): void {
-  beforeAll(async () => void (await headStarts()))
+  beforeAll(async () => {
+    await headStarts()
+    earlyVerdicts()
+  })
   for (const check of checks.filter((c) => !alone(c))) checkTest(check)
   for (const check of checks.filter((c) => alone(c))) checkTest(check)
 }
@@ -101,16 +134,28 @@ function checkTest(check: CheckDefinition<CheckContext>): void {
 }
 
 async function runCheck(check: CheckDefinition<CheckContext>, t: TestContext, scope: ReturnType<typeof newScope>): Promise<void> {
+  const early = earlyVerdicts().get(check.id)
+  // A check that runs alone has nothing in flight beside it: the early checks end first.
+  if (!early && alone(check)) await Promise.allSettled(earlyVerdicts().values())
   const head = (await headStarts()).get(check.id)
   try {
-    await runChecked(check, t, scope, head)
+    record(t, await (early ?? verdictOf(check, scope, head)))
   } finally {
     // What the head start created (a throwaway member) goes when the check ends, whatever its outcome.
     await head?.ctx.cleanup()
   }
 }
 
-async function runChecked(check: CheckDefinition<CheckContext>, { task, skip }: TestContext, scope: ReturnType<typeof newScope>, head: HeadStart | undefined): Promise<void> {
+/** What a check's run came to, kept until its test records it (an early check's comes before its test starts). Never rejects. */
+interface Verdict {
+  meta: CheckMeta
+  /** Vitest's skip, with the reason. */
+  skip?: string
+  /** A harness fault (target unreachable, budget exhausted): rethrown by the test. */
+  error?: unknown
+}
+
+async function verdictOf(check: CheckDefinition<CheckContext>, scope: ReturnType<typeof newScope>, head: HeadStart | undefined): Promise<Verdict> {
   const { audit, contract } = shared()
   const ctx = contextFor(check)
   ctx.headStart = head?.result
@@ -127,36 +172,34 @@ async function runChecked(check: CheckDefinition<CheckContext>, { task, skip }: 
   })
   const missing = (check.requires ?? []).filter((c) => !capabilities(audit.topology).has(c))
   if (missing.length > 0) {
-    task.meta.tenantAudit = meta({ findings: [] }, 'skipped', `the topology lacks: ${missing.join(', ')}`)
-    return skip(task.meta.tenantAudit.result.reason)
+    const reason = `the topology lacks: ${missing.join(', ')}`
+    return { meta: meta({ findings: [] }, 'skipped', reason), skip: reason }
   }
   const inapplicable = check.applies?.({ contract, profile: audit.profile })
-  if (inapplicable) {
-    task.meta.tenantAudit = meta({ findings: [] }, 'skipped', inapplicable)
-    return skip(inapplicable)
-  }
+  if (inapplicable) return { meta: meta({ findings: [] }, 'skipped', inapplicable), skip: inapplicable }
   let outcome: CheckOutcome
   try {
     // The positive controls run before cleanup: a control may need the check's throwaway objects.
     outcome = await check.run(ctx).then((o) => ctx.controlled(o)).finally(() => ctx.cleanup())
   } catch (err) {
     // A request the harness cannot build (no schema-valid body) skips the check with the reason.
-    if (isProbeSkipped(err)) {
-      task.meta.tenantAudit = meta({ findings: [] }, 'skipped', err.message)
-      return skip(err.message)
-    }
-    task.meta.tenantAudit = meta({ findings: [] }, 'error', isHarnessError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err))
-    throw err
+    if (isProbeSkipped(err)) return { meta: meta({ findings: [] }, 'skipped', err.message), skip: err.message }
+    return { meta: meta({ findings: [] }, 'error', isHarnessError(err) ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err)), error: err }
   }
-  if (outcome.skipped) {
-    task.meta.tenantAudit = meta(outcome, 'skipped', outcome.skipped)
-    return skip(outcome.skipped)
-  }
+  if (outcome.skipped) return { meta: meta(outcome, 'skipped', outcome.skipped), skip: outcome.skipped }
   // Findings that survive a failed control (leaks, 2xx to forbidden calls) still fail the check;
   // without findings, a failed control makes it inconclusive, never passed.
   const status = outcome.findings.length > 0 ? 'failed' : outcome.inconclusive ? 'inconclusive' : 'passed'
-  task.meta.tenantAudit = meta(outcome, status, outcome.inconclusive)
-  if (outcome.findings.length > 0) {
-    throw new Error(`${outcome.findings.length} finding(s):\n${outcome.findings.map((f) => `- ${f.message}`).join('\n')}`)
+  return { meta: meta(outcome, status, outcome.inconclusive) }
+}
+
+/** Puts a verdict on the check's test: its meta for the reporter, then a skip, a rethrown fault, or a failure when there are findings. */
+function record({ task, skip }: TestContext, v: Verdict): void {
+  task.meta.tenantAudit = v.meta
+  if (v.skip !== undefined) return skip(v.skip)
+  if (v.error !== undefined) throw v.error
+  const { findings } = v.meta
+  if (findings.length > 0) {
+    throw new Error(`${findings.length} finding(s):\n${findings.map((f) => `- ${f.message}`).join('\n')}`)
   }
 }

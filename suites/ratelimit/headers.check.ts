@@ -2,7 +2,7 @@ import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { HttpResponse } from '../../harness/adapters/http.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { call, findingAt, flood, quotaTenants, rateField, restore, retryAfter, type QuotaTenant, type RateItem, spendsProvisionedQuota } from './quota.js'
+import { call, findingAt, flood, quotaTenants, rateField, restore, retryAfter, type QuotaTenant, type RateItem, spendsProvisionedQuota, ownQuotaEarly } from './quota.js'
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v)
 
@@ -80,8 +80,9 @@ function problemsOf429(res: HttpResponse): string[] {
 export const headers = defineCheck<CheckContext>({
   id: 'ratelimit/headers',
   suite: 'ratelimit',
-  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  // Alone when it spends provisioned accounts' quota; when its accounts are its own, begun with the first suite, beside everything.
   exclusive: spendsProvisionedQuota,
+  early: ownQuotaEarly,
   title: 'RateLimit fields are missing, malformed or disclose the tenant',
   severity: 'low', cwe: 200, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §0 (4), §3.1 draft-11 syntax and semantics, §3.6 (1) header conformance and (2) problem type; RFC 9457; RFC 9651',

@@ -1,6 +1,6 @@
 import { defineCheck } from '../../harness/core/check.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { admissible, call, findingAt, flood, quotaTenants, restore, spendsProvisionedQuota } from './quota.js'
+import { admissible, call, findingAt, flood, quotaTenants, restore, spendsProvisionedQuota, ownQuotaEarly } from './quota.js'
 
 /**
  * The quota follows the verified account, not the client address: a flood that gives every request
@@ -9,8 +9,9 @@ import { admissible, call, findingAt, flood, quotaTenants, restore, spendsProvis
 export const keyedOnTenantNotAddress = defineCheck<CheckContext>({
   id: 'ratelimit/keyed-on-tenant-not-address',
   suite: 'ratelimit',
-  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  // Alone when it spends provisioned accounts' quota; when its accounts are its own, begun with the first suite, beside everything.
   exclusive: spendsProvisionedQuota,
+  early: ownQuotaEarly,
   title: 'The account quota is keyed on a spoofable client address',
   severity: 'high', cwe: 348, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.2 (tenant keying: from the verified claim, never a client header), §3.6 (3) spoofed headers; fault ratelimit-keyed-by-address',

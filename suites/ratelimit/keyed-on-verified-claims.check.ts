@@ -1,7 +1,7 @@
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { call, findingAt, flood, forgedSignature, quotaTenants, remaining, restore, spendsProvisionedQuota } from './quota.js'
+import { call, findingAt, flood, forgedSignature, quotaTenants, remaining, restore, spendsProvisionedQuota, ownQuotaEarly } from './quota.js'
 
 /** Forged copies of a token: its own header and claims with a random signature, and `alg: none`. */
 function forgeries(token: string): string[] {
@@ -19,8 +19,9 @@ function forgeries(token: string): string[] {
 export const keyedOnVerifiedClaims = defineCheck<CheckContext>({
   id: 'ratelimit/keyed-on-verified-claims',
   suite: 'ratelimit',
-  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  // Alone when it spends provisioned accounts' quota; when its accounts are its own, begun with the first suite, beside everything.
   exclusive: spendsProvisionedQuota,
+  early: ownQuotaEarly,
   title: "Forged tokens naming an account spend that account's quota",
   severity: 'high', cwe: 345, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.2 (key from the verified claim), §3.1 draft-11 §8.2 (refused requests counted against a quota let one client probe or drain another); fault ratelimit-unverified-claim',
@@ -31,7 +32,7 @@ export const keyedOnVerifiedClaims = defineCheck<CheckContext>({
     const user = victim.users[0]!
     let limited
     try {
-      const before = await call(ctx, victim, user)
+      const before = await call(ctx, victim, user, { burst: true })
       if (before.status < 200 || before.status > 299) return { findings: [], skipped: `${victim.label}'s first call answered ${before.status}` }
       const forged = forgeries(user.token ?? '')
       if (forged.length === 0) return { findings: [], skipped: 'the access tokens are not JWTs: no claims to forge' }
@@ -40,7 +41,7 @@ export const keyedOnVerifiedClaims = defineCheck<CheckContext>({
       const f = await flood((i) => call(ctx, victim, user, { token: forged[i % forged.length], burst: true }), setup.quota.requests * 2)
       // A forged token accepted is the forgery suite's finding; here it only spoils the count.
       if (f.last) return { findings: [], skipped: `a forged token was accepted (${f.last.status}): see the forgery suite` }
-      const after = await call(ctx, victim, user)
+      const after = await call(ctx, victim, user, { burst: true })
       // "Not throttled" shows something only when the real token was served (a 401 is no answer about quotas).
       if (after.status !== 429 && !ctx.expectServed(after, `${victim.label}'s real-token call after the flood`)) return { findings }
       if (after.status === 429) {

@@ -1,7 +1,7 @@
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { admissible, call, findingAt, flood, quotaTenants, restore, retryAfter, sleep, spendsProvisionedQuota } from './quota.js'
+import { admissible, call, findingAt, flood, quotaTenants, restore, retryAfter, sleep, spendsProvisionedQuota, ownQuotaEarly } from './quota.js'
 
 /**
  * An account's quota is enforced: one user spending it gets 429 with Retry-After after at most the
@@ -11,8 +11,9 @@ import { admissible, call, findingAt, flood, quotaTenants, restore, retryAfter, 
 export const quotaEnforced = defineCheck<CheckContext>({
   id: 'ratelimit/quota-enforced',
   suite: 'ratelimit',
-  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  // Alone when it spends provisioned accounts' quota; when its accounts are its own, begun with the first suite, beside everything.
   exclusive: spendsProvisionedQuota,
+  early: ownQuotaEarly,
   title: "An account's rate-limit quota is not enforced",
   severity: 'high', cwe: 770, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.6 (2) throttle semantics, §3.1 (Retry-After precedence); RFC 6585 §4; DESIGN "Rate limits"',

@@ -80,6 +80,16 @@ export function spendsProvisionedQuota(view: TargetView): boolean {
 }
 
 /**
+ * Whether the quota checks begin with the run's first suite (`CheckDefinition.early`): where their
+ * accounts are their own, nobody else's requests count against the quotas they measure, theirs
+ * against nobody's, and their floods are bursts that do not depend on how fast the target answers
+ * while the other suites load it. Most of their time is the target's Retry-After.
+ */
+export function ownQuotaEarly(view: TargetView): boolean {
+  return !spendsProvisionedQuota(view)
+}
+
+/**
  * Account-role tenants with `usersPer` users each, under a small known quota; a skip reason otherwise.
  * Own accounts are deleted when the check ends (throwaway + trackCreated).
  */
@@ -129,7 +139,8 @@ export async function quotaTenants(ctx: CheckContext, accounts: number, usersPer
 /**
  * Calls the tenant's read as `user`. A probe of the limiter: a 429 comes back as it is
  * (`throttle: 'report'`) instead of being waited out by the adapter. `burst`: released outside the
- * run's concurrency bound, for the requests of a flood sent together.
+ * run's concurrency bound, for the requests of a flood sent together, and for a probe timed against
+ * one (the call just before or after it), which must not wait behind other checks' requests.
  */
 export function call(ctx: CheckContext, tenant: QuotaTenant, user: Actor, opts: { headers?: Record<string, string>; token?: string; burst?: boolean } = {}): Promise<HttpResponse> {
   const { op, path } = tenant.read(user)

@@ -5,7 +5,7 @@ import { ANONYMOUS, type Actor } from '../../harness/core/topology.js'
 import type { HttpResponse } from '../../harness/adapters/http.js'
 import type { CheckContext } from '../../harness/engine/context.js'
 import { objectParam } from '../../harness/engine/targets.js'
-import { admissible, call, findingAt, flood, quotaTenants, retryAfter, sleep, type QuotaTenant, spendsProvisionedQuota } from './quota.js'
+import { admissible, call, findingAt, flood, quotaTenants, retryAfter, sleep, type QuotaTenant, spendsProvisionedQuota, ownQuotaEarly } from './quota.js'
 
 /**
  * What refused requests cost (issue 13 defects 4 and 5; the "cost to others" family):
@@ -22,8 +22,9 @@ export const refusalsCharged = defineCheck<CheckContext>({
   suite: 'ratelimit',
   title: "Refused requests escape the account's quota, or a revoked token spends it",
   severity: 'medium', cwe: 770, owasp: 'API4:2023',
-  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  // Alone when it spends provisioned accounts' quota; when its accounts are its own, begun with the first suite, beside everything.
   exclusive: spendsProvisionedQuota,
+  early: ownQuotaEarly,
   docs: 'issue 13 defects 4 (404/405 answered before the limiter) and 5 (a revoked token drains its account quota); tenancy-audit-ratelimit.md §3.6; faults ratelimit-refusals-uncharged, ratelimit-revoked-token-charged',
   async run(ctx) {
     const setup = await quotaTenants(ctx, 1, 2)
@@ -68,7 +69,7 @@ export const refusalsCharged = defineCheck<CheckContext>({
         const rejected = await Promise.all(Array.from({ length: q.requests }, () => ctx.as(spender).send({ ...readOf(tenant, spender), throttle: 'report', renew: false, burst: true })))
         if (rejected.some((r) => r.status >= 200 && r.status < 300)) notes.push('revoked tokens: the revoked token was still served (forgery/lifecycle-replay judges that)')
         else {
-          const after = await call(ctx, tenant, member)
+          const after = await call(ctx, tenant, member, { burst: true })
           if (after.status === 429) {
             findings.push(findingAt(ctx, tenant, member, after, 'revoked-token-charged', 'medium',
               `${q.requests} requests with ${spender.label}'s revoked token (answered ${[...new Set(rejected.map((r) => r.status))].join('/')}) spent the account's quota: ${member.label} was then refused with 429; anyone holding a revoked token can throttle its former account`))

@@ -1,6 +1,6 @@
 import { defineCheck } from '../../harness/core/check.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { admissible, call, findingAt, flood, quotaTenants, restore, spendsProvisionedQuota } from './quota.js'
+import { admissible, call, findingAt, flood, quotaTenants, restore, spendsProvisionedQuota, ownQuotaEarly } from './quota.js'
 
 /** Users of one account taking turns. */
 const USERS = 3
@@ -12,8 +12,9 @@ const USERS = 3
 export const sharedAccountQuota = defineCheck<CheckContext>({
   id: 'ratelimit/shared-account-quota',
   suite: 'ratelimit',
-  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  // Alone when it spends provisioned accounts' quota; when its accounts are its own, begun with the first suite, beside everything.
   exclusive: spendsProvisionedQuota,
+  early: ownQuotaEarly,
   title: "Each user of an account gets the account's whole quota",
   severity: 'medium', cwe: 770, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.6 (3) "two users of the same tenant share the tenant-level quota"; DESIGN "Rate limits are per account"; fault ratelimit-keyed-per-user',

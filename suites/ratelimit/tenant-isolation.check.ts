@@ -1,7 +1,7 @@
 import { defineCheck } from '../../harness/core/check.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { CheckContext } from '../../harness/engine/context.js'
-import { call, findingAt, flood, quotaTenants, remaining, restore, retryAfter, sleep, spendsProvisionedQuota } from './quota.js'
+import { call, findingAt, flood, quotaTenants, remaining, restore, retryAfter, sleep, spendsProvisionedQuota, ownQuotaEarly } from './quota.js'
 
 /** Probes tried where B's window turned over in the middle of one. */
 const ROUNDS = 3
@@ -15,8 +15,9 @@ const ROUNDS = 3
 export const tenantIsolation = defineCheck<CheckContext>({
   id: 'ratelimit/tenant-isolation',
   suite: 'ratelimit',
-  // Alone when it spends provisioned accounts' quota; beside the other quota checks when its accounts are its own.
+  // Alone when it spends provisioned accounts' quota; when its accounts are its own, begun with the first suite, beside everything.
   exclusive: spendsProvisionedQuota,
+  early: ownQuotaEarly,
   title: "One account's traffic spends another account's quota",
   severity: 'high', cwe: 770, owasp: 'API4:2023',
   docs: 'tenancy-audit-ratelimit.md §3.6 (3) per-tenant isolation, (4) noisy neighbour; fault ratelimit-global-bucket',
@@ -32,12 +33,12 @@ export const tenantIsolation = defineCheck<CheckContext>({
       // loaded machine a fixed 1-s window can turn over between A's 429 and B's next call, and then even
       // a shared bucket admits B. Such a round is tried again once A's window has passed (ROUNDS at most).
       for (let round = 1; ; round++) {
-        const before = await call(ctx, b, ub)
+        const before = await call(ctx, b, ub, { burst: true })
         if (before.status < 200 || before.status > 299) return { findings: [], skipped: `${b.label}'s first call answered ${before.status}` }
         const f = await flood(() => call(ctx, a, ua, { burst: true }), setup.quota.requests * 4)
         limited = f.limited
         if (!f.limited) return { findings: [], skipped: `${a.label} was never limited (ratelimit/quota-enforced reports that)` }
-        const after = await call(ctx, b, ub)
+        const after = await call(ctx, b, ub, { burst: true })
         const findings: FindingInput[] = []
         // "Not throttled" shows something only when the real token was served (a 401 is no answer about quotas).
         if (after.status !== 429 && !ctx.expectServed(after, `${b.label}'s real-token call after the flood`)) return { findings }

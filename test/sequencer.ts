@@ -11,6 +11,7 @@ const LONGEST = [
   'test/self-audit-audit.test.ts',
   'test/self-audit-a.test.ts',
   'test/self-audit-b.test.ts',
+  'test/far-deployment.test.ts',
   'test/interrupt.test.ts',
   'test/positive-control.test.ts',
   'test/renamed-vocabulary.test.ts',

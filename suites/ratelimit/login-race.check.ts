@@ -41,6 +41,7 @@ export const loginRace = defineCheck<CheckContext>({
     const first = username()
     let inRow = 0
     let limited: HttpResponse | undefined
+    const started = Date.now()
     for (let i = 0; i < max && !limited; i++) {
       let res = await guess(first)
       // Refused before any failure of this username: a lockout of the address left by the checks before (a window
@@ -54,7 +55,9 @@ export const loginRace = defineCheck<CheckContext>({
       else if (failure(res)) inRow++
       else return { findings: [], skipped: `a wrong password for an unknown username answered ${res.status}, not a login failure` }
     }
-    if (!limited) return { findings: [], skipped: `no 429 within ${max} wrong passwords in a row for one username (ratelimit/login-bruteforce judges that): no limit to race` }
+    if (!limited) {
+      return { findings: [], skipped: `no 429 within ${max} wrong passwords in a row for one username, one at a time over ${((Date.now() - started) / 1000).toFixed(0)} s: no limit to race (a per-username window that refills faster than the target answers is never filled so; ratelimit/login-bruteforce judges a missing limit)` }
+    }
     if (inRow === 0) return { findings: [], skipped: 'the first wrong password was already refused with 429 (a lockout from earlier traffic): no limit to measure' }
     const width = 3 * inRow
     if (width > MAX_WIDTH) return { findings: [], skipped: `the limit (${inRow} failures in a row) is too high to race with at most ${MAX_WIDTH} attempts at once` }

@@ -106,8 +106,8 @@ export interface CheckDefinition<Ctx = unknown> {
    * report's order is unchanged). For a check whose probes nobody else's disturb and that disturbs
    * nobody's, and that spends most of its time waiting on the target's clock (a quota's Retry-After):
    * it works on objects of its own and judges nothing on how fast the target answers while others
-   * load it. It never overlaps a check that runs alone: the first `exclusive` check of the first
-   * suite waits for every early one to end. A function decides per target, as `exclusive` does.
+   * load it. It never overlaps a check that runs alone: each `exclusive` check first waits for every
+   * early one to end. A function decides per target, as `exclusive` does.
    */
   early?: boolean | ((view: TargetView) => boolean) | undefined
   /**

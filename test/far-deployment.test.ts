@@ -1,14 +1,8 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startThrowawayServer } from '../reference-server/server.js'
-import { parseFaults } from '../reference-server/faults/index.js'
 import { RATELIMIT_CHECKS } from '../suites/index.js'
-import { startProxy } from './support/proxy.js'
-import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
+import { proxiedAudits, type ProxiedReport } from './support/proxied-audit.js'
+import { CLI_TIMEOUT } from './cli.js'
 
-const ROOT_EMAIL = 'root@far.test'
-const ROOT_PASSWORD = 'far-root-password-1'
 /** Each way: a round trip takes 1.2 s, longer than the quota the checks set takes to refill one request (1 s). */
 const DELAY_MS = 600
 /** The quota checks: those that set a quota on accounts of their own and flood it. */
@@ -20,11 +14,6 @@ const QUOTA_CHECKS = RATELIMIT_CHECKS.filter((c) => c.early).map((c) => c.id)
  */
 const CHECKS = RATELIMIT_CHECKS.map((c) => c.id).filter((id) => id !== 'ratelimit/login-race')
 
-interface Report {
-  checks: { id: string; status: string; reason?: string; notes?: string[] }[]
-  findings: { checkId: string; message: string }[]
-}
-
 /**
  * The rate-limit suite on a deployment whose answers take longer than its limits refill (issue 11:
  * bounded by the target's limits, not its latency). Sent one at a time, a quota flood there never
@@ -35,22 +24,14 @@ interface Report {
  * a defect is found.
  */
 describe('the rate-limit suite on a deployment 1.2 s away', { timeout: CLI_TIMEOUT }, () => {
-  const opened: { close(): Promise<void> }[] = []
-  afterAll(async () => {
-    for (const o of opened.reverse()) await o.close()
-  })
-  async function audit(faults: string[], checks: string[]): Promise<Report> {
-    const server = await startThrowawayServer({ faults: parseFaults(faults), bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
-    opened.push(server)
-    const proxy = await startProxy({ target: server.url, delay: { request: DELAY_MS, response: DELAY_MS } })
-    opened.push(proxy)
-    const out = tempOut('far')
-    const res = await runCli(['run', '--target', join(ROOT, 'fixtures/targets/reference.yaml'), '--checks', checks.join(','), '--topology', 'small', '--seed', '17', '--out', out],
-      { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD, TENANT_AUDIT_BASE_URL: proxy.url }, CLI_TIMEOUT - 60_000)
+  const audits = proxiedAudits()
+  afterAll(() => audits.close())
+  async function audit(faults: string[], checks: string[]): Promise<ProxiedReport> {
+    const { res, report } = await audits.audit(faults, { delay: { request: DELAY_MS, response: DELAY_MS } }, ['--checks', checks.join(','), '--topology', 'small', '--seed', '17'])
     expect(res.code, res.stderr).not.toBe(2)
-    return JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report
+    return report!
   }
-  const said = (r: Report) => r.checks.map((c) => `${c.id}: ${c.status}${c.reason ? ` (${c.reason})` : ''}${c.notes?.length ? `; ${c.notes.join('; ')}` : ''}`).join('\n')
+  const said = (r: ProxiedReport) => r.checks.map((c) => `${c.id}: ${c.status}${c.reason ? ` (${c.reason})` : ''}${c.notes?.length ? `; ${c.notes.join('; ')}` : ''}`).join('\n')
 
   it('has every rate-limit check judged and passed, none skipped for the latency', async () => {
     expect(QUOTA_CHECKS).toHaveLength(7)

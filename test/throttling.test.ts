@@ -1,19 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startThrowawayServer, type RunningServer } from '../reference-server/server.js'
-import { parseFaults } from '../reference-server/faults/index.js'
-import { startProxy, type RunningProxy } from './support/proxy.js'
-import { CLI_TIMEOUT, ROOT, runCli, tempOut } from './cli.js'
-
-const ROOT_EMAIL = 'root@throttle.test'
-const ROOT_PASSWORD = 'throttle-root-password-1'
-
-interface Report {
-  run: { traffic?: { throttled: number; resends: number; waitedMs: number } }
-  checks: { id: string; status: string; reason?: string; notes?: string[] }[]
-  findings: { checkId: string; message: string }[]
-}
+import { proxiedAudits } from './support/proxied-audit.js'
+import { CLI_TIMEOUT } from './cli.js'
 
 /**
  * Throttling is the target's business, not a finding (issue 10, item 1): the reference server behind
@@ -22,20 +11,11 @@ interface Report {
  * deployment's own limiter.
  */
 describe('a throttling deployment', { timeout: CLI_TIMEOUT }, () => {
-  let server: RunningServer | undefined
-  let proxy: RunningProxy | undefined
-  afterAll(async () => {
-    await proxy?.close()
-    await server?.close()
-  })
+  const audits = proxiedAudits()
+  afterAll(() => audits.close())
 
   it('is audited clean: every throttled answer waited out and resent, none judged', async () => {
-    server = await startThrowawayServer({ bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
-    proxy = await startProxy({ target: server.url, throttle: { every: 7, retryAfterSeconds: 0 } })
-    const out = tempOut('throttle')
-    const res = await runCli(['run', '--target', join(ROOT, 'fixtures/targets/reference.yaml'), '--suites', 'access,audit', '--topology', 'small', '--runs', '10', '--seed', '11', '--out', out],
-      { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD, TENANT_AUDIT_BASE_URL: proxy.url }, CLI_TIMEOUT - 60_000)
-    const report = res.code === 2 ? undefined : (JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report)
+    const { res, proxy, out, report } = await audits.audit([], { throttle: { every: 7, retryAfterSeconds: 0 } }, ['--suites', 'access,audit', '--topology', 'small', '--runs', '10', '--seed', '11'])
     expect(res.code, `${res.stderr}\n${report?.findings.map((f) => `${f.checkId}: ${f.message}`).join('\n')}`).toBe(0)
     expect(report!.findings).toEqual([])
     expect(proxy.stats.throttled).toBeGreaterThan(0)
@@ -56,21 +36,13 @@ describe('a throttling deployment', { timeout: CLI_TIMEOUT }, () => {
  * audit behind the same gateway.
  */
 describe('a deployment behind a gateway that throttles in bursts', { timeout: CLI_TIMEOUT }, () => {
-  const opened: { close(): Promise<void> }[] = []
-  afterAll(async () => {
-    for (const o of opened.reverse()) await o.close()
-  })
+  const audits = proxiedAudits()
+  afterAll(() => audits.close())
   async function audit(faults: string[]) {
-    const server = await startThrowawayServer({ faults: parseFaults(faults), bootstrap: { email: ROOT_EMAIL, password: ROOT_PASSWORD } })
-    opened.push(server)
-    const proxy = await startProxy({ target: server.url, throttle: { every: 8, run: 3, retryAfterSeconds: 0 } })
-    opened.push(proxy)
-    const out = tempOut('bursts')
-    const res = await runCli(['run', '--target', join(ROOT, 'fixtures/targets/reference.yaml'), '--checks', 'audit/auth-failures-recorded', '--topology', 'small', '--seed', '11', '--out', out],
-      { BOOTSTRAP_PRINCIPAL_EMAIL: ROOT_EMAIL, BOOTSTRAP_PRINCIPAL_PASSWORD: ROOT_PASSWORD, TENANT_AUDIT_BASE_URL: proxy.url }, CLI_TIMEOUT - 60_000)
+    const { res, proxy, report } = await audits.audit(faults, { throttle: { every: 8, run: 3, retryAfterSeconds: 0 } }, ['--checks', 'audit/auth-failures-recorded', '--topology', 'small', '--seed', '11'])
     expect(res.code, res.stderr).not.toBe(2)
     expect(proxy.stats.throttled).toBeGreaterThan(0)
-    return JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Report
+    return report!
   }
 
   it('has its throttled login recorded, judged on the lockout and not on the gateway', async () => {

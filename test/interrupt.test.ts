@@ -2,15 +2,24 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { THROWAWAY_COST } from '../reference-server/auth/passwords.js'
+import { startServer, type RunningServer } from '../reference-server/server.js'
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../reference-server/testing/databases.js'
 import { tempOut } from './cli.js'
 
 /**
  * Ctrl-C at any moment stops `tenant-audit run` and leaves nothing behind. A reference server runs
- * as its own process (`tenant-audit serve`, PGlite; and Postgres whenever one is reachable, always
- * under CI=true); a run against it gets SIGINT as soon as its first account exists, mid-suite, and
- * twice (the second during teardown). Each time: exit 130, the interrupt's line on stderr, and the
- * Portal lists none of the run's accounts or principals afterwards.
+ * outside the run's process (PGlite; and Postgres whenever one is reachable, always under CI=true); a
+ * run against it gets SIGINT as soon as its first account exists, mid-suite, and twice (the second
+ * during teardown). Each time: exit 130, the interrupt's line on stderr, and the Portal lists none of
+ * the run's accounts or principals afterwards.
+ *
+ * The server is `startServer` in this test's process at THROWAWAY_COST, not `tenant-audit serve`:
+ * what is under test is the run's signal handling, and serve's production KDF (N=2^17, 128 MiB a hash)
+ * made each run's provisioning cost ~20 s of CPU, the heaviest file of `npm test` for it. THROWAWAY_COST
+ * (not the embedded audit's cheaper one) keeps provisioning long enough, a few tens of ms a user, for
+ * the first test's interrupt to land while it is still going. `serve` as a process is
+ * test/scale-out.test.ts's.
  */
 
 const BIN = fileURLToPath(new URL('../bin/tenant-audit.js', import.meta.url))
@@ -20,11 +29,7 @@ const EMAIL = 'interrupt@platform.test'
 const PASSWORD = randomBytes(18).toString('base64url')
 /** Not a speed assertion: a run that has not exited this long after its first Ctrl-C did not stop. */
 const STOPPED_WITHIN_MS = 60_000
-/**
- * The bound on a whole run, Ctrl-C or not, so none outlives its test. Not STOPPED_WITHIN_MS: before the
- * interrupt, a run against `serve` provisions at the production KDF (N=2^17), which a loaded machine
- * stretches past a minute (seen in a full `npm test`: both mid-suite runs killed at 60 s from spawn).
- */
+/** The bound on a whole run, Ctrl-C or not, so none outlives its test. */
 const RUN_WITHIN_MS = 240_000
 /** A harness name: `ta-<tag>-a0 …` for accounts, `ta-<tag>-…@tenant-audit.test` for principals. */
 const HARNESS_NAME = /^ta-[0-9a-f]{6}-/
@@ -39,25 +44,8 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env
 }
 
-/** Starts `tenant-audit serve` on a free port; resolves with its URL once it listens. */
-function serve(databaseUrl?: string): Promise<{ url: string; child: ChildProcess }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...(databaseUrl ? ['--database-url', databaseUrl] : [])], {
-      cwd: ROOT, env: childEnv({ LOG_LEVEL: 'warn', FAULTS: '' }), stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let err = ''
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`serve did not start: ${err}`))), 120_000)
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(err)
-      if (m) clearTimeout(timer), resolve({ url: m[1]!, child })
-    })
-    child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`serve exited ${code}: ${err}`))))
-  })
-}
-
 /**
- * One audit of the served reference, as small as it gets; `exited` settles once it ends (SIGKILL past
+ * One audit of the reference server, as small as it gets; `exited` settles once it ends (SIGKILL past
  * STOPPED_WITHIN_MS after the first `interrupt()`, or past RUN_WITHIN_MS from the start).
  */
 function startRun(url: string): { child: ChildProcess; stderr: () => string; exited: Promise<Exit>; interrupt(): void } {
@@ -125,25 +113,21 @@ class Portal {
 
 const variants: { driver: string; pg: boolean }[] = [{ driver: 'pglite', pg: false }, ...(pgUrl ? [{ driver: 'postgres', pg: true }] : [])]
 
-describe.each(variants)('Ctrl-C during a run against `tenant-audit serve` ($driver)', { timeout: 300_000 }, ({ pg }) => {
+describe.each(variants)('Ctrl-C during a run against a reference server of its own ($driver)', { timeout: 300_000 }, ({ pg }) => {
   let tdb: TestDatabase | undefined
-  let server: { url: string; child: ChildProcess } | undefined
+  let server: RunningServer | undefined
   const portal = () => new Portal(server!.url)
   let before: string[] = []
 
   beforeAll(async () => {
     if (pg) tdb = await createTestDatabase('pg')
-    server = await serve(tdb?.url)
+    server = await startServer({ databaseUrl: tdb?.url, bootstrap: { email: EMAIL, password: PASSWORD }, settings: { passwordCost: THROWAWAY_COST } })
     const p = portal()
     await p.login()
     before = await p.harnessNames()
   }, 180_000)
   afterAll(async () => {
-    if (server && server.child.exitCode === null) {
-      const gone = new Promise((r) => server!.child.once('exit', r))
-      server.child.kill('SIGTERM')
-      await gone
-    }
+    await server?.close()
     await tdb?.drop()
   })
 

@@ -25,15 +25,26 @@ const TITLES: Record<ProblemKind, string> = {
   internal: 'Internal server error',
 }
 
-/** Thrown by handlers and middleware; the error handler turns it into problem+json. */
+/**
+ * Thrown by handlers and middleware; the error handler turns it into problem+json. A 4xx is an answer,
+ * not a failure: it captures no stack (nothing logs one), which was ~1 % of the server's time in an
+ * audit, where most requests are refused.
+ */
 export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly kind: ProblemKind,
-    readonly detail?: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
+  readonly status: number
+  readonly kind: ProblemKind
+  readonly detail?: string
+  readonly extra: Record<string, unknown>
+
+  constructor(status: number, kind: ProblemKind, detail?: string, extra: Record<string, unknown> = {}) {
+    const limit = Error.stackTraceLimit
+    if (status < 500) Error.stackTraceLimit = 0
     super(detail ?? TITLES[kind])
+    Error.stackTraceLimit = limit
+    this.status = status
+    this.kind = kind
+    this.detail = detail
+    this.extra = extra
   }
 }
 

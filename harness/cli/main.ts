@@ -1,15 +1,12 @@
 import { Command, CommanderError } from 'commander'
-import { serve } from './serve.js'
-import { listFaults } from './faults.js'
-import { run } from './run.js'
-import { inspect } from './inspect.js'
-import { replay } from './replay.js'
-import { load, loadPrepare } from './load.js'
-import { loadCleanup } from './load-cleanup.js'
 import { isHarnessError } from '../core/errors.js'
 import { UnknownFaultError } from '../../reference-server/faults/index.js'
 
-/** Exit codes: 0 clean, 1 findings at or above --fail-on, 2 the harness could not run. */
+/**
+ * Exit codes: 0 clean, 1 findings at or above --fail-on, 2 the harness could not run. Each command's
+ * module is loaded when that command runs: loading all of them (the reference server, PGlite, Vitest's
+ * API, the load engine) cost every command ~2 s of CPU before it did anything.
+ */
 export async function main(argv: string[]): Promise<number> {
   let code = 0
   const program = new Command('tenant-audit')
@@ -31,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--topology <size>', 'default (2–4 accounts, 1–3 workspaces) or small (2×2)')
     .option('--concurrency <n>', "most requests in flight at once, 1–64 (default: the profile's budget.concurrency, 8)")
     .option('--dry-run', 'print what inspect prints (one contract read), then the plan; provision nothing')
-    .action(async (opts) => void (code = await run(opts)))
+    .action(async (opts) => void (code = await (await import('./run.js')).run(opts)))
 
   program
     .command('inspect')
@@ -39,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--target <file>', 'target profile (YAML/JSON); without it, the embedded reference server (started for the read, then stopped)')
     .option('--suites <list>', 'access,forgery,ratelimit,audit')
     .option('--checks <glob>', "check ids, e.g. 'access/cross-*'")
-    .action(async (opts) => void (code = await inspect(opts)))
+    .action(async (opts) => void (code = await (await import('./inspect.js')).inspect(opts)))
 
   program
     .command('replay')
@@ -48,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--finding <id>', 'finding id, e.g. F-0001 (default: the first)')
     .option('--target <file>', 'replay against this target profile instead')
     .option('--out <dir>', 'report folder for the replay (default reports/replay)')
-    .action(async (file, opts) => void (code = await replay(file, opts)))
+    .action(async (file, opts) => void (code = await (await import('./replay.js')).replay(file, opts)))
 
   program
     .command('serve')
@@ -59,13 +56,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--database-url <url>', 'real Postgres instead of embedded PGlite')
     .option('--redis-url <url>', 'rate-limit counters in Redis (shared by every server process) instead of memory')
     .option('--data-dir <dir>', 'persist embedded PGlite to this directory')
-    .action(async (opts) => void (code = await serve(opts)))
+    .action(async (opts) => void (code = await (await import('./serve.js')).serve(opts)))
 
   program
     .command('faults')
     .description('list the seeded faults the reference server can switch on')
     .option('--json', 'print JSON: [{ name, suite, description, detectedBy }]')
-    .action((opts) => void (code = listFaults(opts)))
+    .action(async (opts) => void (code = (await import('./faults.js')).listFaults(opts)))
 
   const loadCmd = program
     .command('load')
@@ -74,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--engine <engine>', 'node (default: runs here, loopback only) or k6 (K6_BINARY, else k6 on PATH; without one, prints the commands)')
     .option('--target <file>', 'target profile; without it, the embedded reference server')
     .option('--out <dir>', 'output folder (default reports/load/<scenario>)')
-    .action(async (scenario, opts) => void (code = await load(scenario, opts)))
+    .action(async (scenario, opts) => void (code = await (await import('./load.js')).load(scenario, opts)))
   loadCmd
     .command('prepare')
     .description('provision the scenario tenants and write scenario.json and tokens.json (mode 0600) for k6')
@@ -82,13 +79,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--target <file>', 'target profile; without it, the embedded reference server (which stops with the command)')
     .option('--out <dir>', 'output folder (default reports/load/<scenario>)')
     // `load` declares --target/--out too, so commander may hand them to the parent: merge both.
-    .action(async (scenario, opts) => void (code = await loadPrepare(scenario, { ...loadCmd.opts(), ...opts })))
+    .action(async (scenario, opts) => void (code = await (await import('./load.js')).loadPrepare(scenario, { ...loadCmd.opts(), ...opts })))
   loadCmd
     .command('cleanup')
     .description('delete what `load prepare` created (its created.json) and the tokens file, as the bootstrap principal')
     .argument('<dir>', 'the folder `load prepare` wrote')
     .option('--target <file>', 'target profile (default: the one `load prepare` used)')
-    .action(async (dir, opts) => void (code = await loadCleanup(dir, { ...loadCmd.opts(), ...opts })))
+    .action(async (dir, opts) => void (code = await (await import('./load-cleanup.js')).loadCleanup(dir, { ...loadCmd.opts(), ...opts })))
 
   try {
     await program.parseAsync(argv, { from: 'user' })

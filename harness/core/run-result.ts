@@ -37,7 +37,10 @@ export interface TrafficStats {
   throttled: number
   /** Requests sent again after a throttled answer. */
   resends: number
-  /** Milliseconds spent waiting: Retry-After and backoff before resends, and pacing holds. */
+  /**
+   * Milliseconds requests spent held: Retry-After and backoff before resends, and pacing holds. Summed
+   * over requests (eight held at once for 1 s are 8 000), so it can exceed the run's wall time.
+   */
   waitedMs: number
   /** Access tokens renewed (refresh grant or a new login). */
   renewals: number

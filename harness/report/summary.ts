@@ -51,7 +51,8 @@ export function describeTraffic(t: TrafficStats | undefined): string {
   if (!t) return ''
   const parts: string[] = []
   if (t.throttled) parts.push(`${t.throttled} throttled, ${t.resends} resent`)
-  if (t.waitedMs) parts.push(`${(t.waitedMs / 1000).toFixed(1)} s waited on the target`)
+  // Summed over requests: eight held at once for 1 s count 8 s, so this is not a share of the run's wall time.
+  if (t.waitedMs) parts.push(`${(t.waitedMs / 1000).toFixed(1)} s of requests held by the target's limits`)
   if (t.renewals || t.renewalFailures) parts.push(`${t.renewals} token renewals${t.renewalFailures ? ` (${t.renewalFailures} failed)` : ''}`)
   if (t.unauthorizedResends) parts.push(`${t.unauthorizedResends} resent after 401`)
   return parts.join(', ')

@@ -101,6 +101,29 @@ describe('the loopback delay proxy', () => {
     }
   })
 
+  it('sends a request again on a fresh connection when the upstream closed the kept-alive one it went out on', async () => {
+    // The race a keepAliveTimeout makes, made certain: the upstream drops every connection on its second request, unanswered.
+    const served = new WeakMap<object, number>()
+    const upstream = createServer((req, res) => {
+      const n = (served.get(req.socket) ?? 0) + 1
+      served.set(req.socket, n)
+      if (n > 1) return void req.socket.destroy()
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ n: req.url }))
+    })
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r))
+    try {
+      proxy = await startProxy({ target: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, maxConnections: 1 })
+      for (const path of ['/a', '/b', '/c']) {
+        const res = await fetch(`${proxy.url}${path}`, { method: 'POST', body: '{}' })
+        expect(res.status, path).toBe(200)
+        expect(await res.json()).toEqual({ n: path })
+      }
+    } finally {
+      upstream.closeAllConnections()
+      upstream.close()
+    }
+  })
+
   it('reset() zeroes the counters and changes when tokens start being refused', async () => {
     stub = await startStub((_req, res) => json(res, 200, {}))
     proxy = await startProxy({ target: stub.url })

@@ -95,9 +95,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const schedule = opts.schedule ?? ((ms: number, fn: () => void) => void setTimeout(fn, ms))
   const later = (ms: number, fn: () => void) => (ms > 0 ? schedule(ms, fn) : fn())
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, again = false) => {
     const headers = { ...req.headers, host: upstream.host }
+    let answered = false
     const up = request({ agent, host: upstream.hostname.replace(/^\[|\]$/g, ''), port: upstream.port, method: req.method, path: upstream.pathname.replace(/\/$/, '') + (req.url ?? '/'), headers, timeout: UPSTREAM_TIMEOUT_MS }, (answer) => {
+      answered = true
       later(delays.response, () => {
         if (res.destroyed) return answer.resume()
         res.writeHead(answer.statusCode ?? 502, answer.headers)
@@ -105,7 +107,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       })
     })
     up.on('timeout', () => up.destroy(new Error('upstream timeout')))
-    up.on('error', () => {
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the upstream closed (its keepAliveTimeout) just as this request went out on
+      // it: nothing was answered, so it is sent once more on a fresh connection, as Node's docs advise
+      // (request.reusedSocket) and reverse proxies do. Answering 502 turned an idle gap of 5 s into a
+      // failed probe (seen: a far-deployment check skipped on "first call answered 502").
+      if (!again && !answered && up.reusedSocket && err.code === 'ECONNRESET') return forward(req, res, body, true)
       if (!res.headersSent) problem(res, 502, 'Bad Gateway', {})
       else res.destroy()
     })

@@ -91,7 +91,7 @@ export function render(report: AuditReport): string {
     `**Checks:** ${c.passed} passed · ${c.failed} failed · ${c.inconclusive} inconclusive · ${c.skipped} skipped · ${c.error} error  `,
     `**Findings:** ${counts.totalFindings === 0 ? 'none' : severityBreakdown(counts)}  `,
     `**Requests:** ${report.run.requests} · **Duration:** ${formatDuration(report.run.durationMs)} · **Faults:** ${report.run.faults.length === 0 ? 'none' : cell(report.run.faults.join(', '))}  `,
-    `**Throttling:** ${traffic.throttled} throttled answers, ${traffic.resends} resent, ${formatDuration(traffic.waitedMs)} of requests held (summed over requests) · **Tokens:** ${traffic.renewals} renewed${traffic.renewalFailures ? ` (${traffic.renewalFailures} failed)` : ''}, ${traffic.unauthorizedResends} resent after 401`,
+    `**Throttling:** ${traffic.throttled} throttled answers, ${traffic.resends} resent, ${formatDuration(traffic.waitedMs)} held by the target's limits (summed over requests) · **Tokens:** ${traffic.renewals} renewed${traffic.renewalFailures ? ` (${traffic.renewalFailures} failed)` : ''}, ${traffic.unauthorizedResends} resent after 401`,
     '',
     '_Full evidence and the isolation matrix: `report.html`; machine-readable: `findings.json`, `results.sarif`._',
     '',

@@ -11,9 +11,8 @@ import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
  * notes, the traffic, the matrix, every finding with its id, severity, message, dedup key,
  * counterexample and replay path — must be the same, whatever order the concurrent answers came in.
  * Two things vary between runs of one seed with or without concurrency, and are left out: request
- * counts outside the access suite (the audit checks poll the trail until an event appears and page
- * through trails that grow, and forgery's lifetime checks time a token's life, so how many requests
- * they need depends on time), with the event counts in their notes; and the first
+ * counts (the audit checks poll the trail until an event appears and page through trails that grow,
+ * so how many reads they need depends on time), with the event counts in their notes; and the first
  * list item a message quotes (the reference server orders lists by random ids). And what depends on
  * the clock by nature: the run's throttling traffic (a login met after the login checks' windows may
  * or may not find them spent), and the notes of the checks that time answers (CLOCKED: latencies,
@@ -25,10 +24,7 @@ const CLOCKED = new Set(['access/login-timing', 'ratelimit/cost-to-others'])
 function normalised(out: string): unknown {
   const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as Record<string, unknown> & { run: Record<string, unknown>; checks: Record<string, unknown>[] }
   const { id: _id, startedAt: _s, durationMs: _d, phases: _p, requests: _r, traffic: _t, ...run } = report.run
-  // The access suite's checks send the same requests, so the same number of them: property runs, walks and shrinking.
-  const checks = report.checks.map(({ durationMs: _cd, startedAt: _cs, requests, ...c }) => ({
-    ...c, ...(CLOCKED.has(c.id as string) ? { notes: '<timed>' } : {}), ...((c.id as string).startsWith('access/') ? { requests } : {}),
-  }))
+  const checks = report.checks.map(({ durationMs: _cd, startedAt: _cs, requests: _cr, ...c }) => (CLOCKED.has(c.id as string) ? { ...c, notes: '<timed>' } : c))
   const findings = (report.findings as Record<string, unknown>[]).map(({ evidence: _e, ...f }) => ({ ...f, repro: { ...(f.repro as object), curl: undefined } }))
   return JSON.parse(
     JSON.stringify({ ...report, run, checks, findings })

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
@@ -13,24 +13,22 @@ const read = (out: string) => JSON.parse(readFileSync(join(out, 'findings.json')
 const normalise = (s: string) => s.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>').replace(/zq[0-9a-f]{6}x[0-9a-z]+q/g, '<canary>')
 const FAULTED = ['run', '--faults', 'document-read-ignores-workspace', '--checks', 'access/cross-tenant-read', '--seed', '11', '--topology', 'small']
 
-/**
- * That the same seed gives the same topology, requests, findings and shrunk counterexamples is
- * test/determinism-concurrent.test.ts's (two whole audits at once, compared field by field). Here: one
- * faulted run, shrunk and replayed, against the faulty server and against the clean one.
- */
-describe('shrinking and replay', { timeout: CLI_TIMEOUT }, () => {
-  let faulted: Promise<string> | undefined
-  /** The one faulted run both tests start from (exit 1), its findings.json's path. */
-  const faultedReport = () => (faulted ??= (async () => {
-    const out = tempOut('faulted')
-    const res = await runCli([...FAULTED, '--out', out])
-    expect(res.code, res.stderr).toBe(1)
-    return join(out, 'findings.json')
-  })())
+describe('determinism, shrinking and replay', { timeout: CLI_TIMEOUT }, () => {
+  it('the same --seed gives the same topology, the same requests and the same findings', async () => {
+    const [a, b] = [tempOut('a'), tempOut('b')]
+    expect((await runCli([...FAULTED, '--out', a])).code).toBe(1)
+    expect((await runCli([...FAULTED, '--out', b])).code).toBe(1)
+    const [ra, rb] = [read(a), read(b)]
+    expect(rb.checks.map((c) => [c.id, c.requests, c.status])).toEqual(ra.checks.map((c) => [c.id, c.requests, c.status]))
+    expect(rb.findings.map((f) => normalise(f.message))).toEqual(ra.findings.map((f) => normalise(f.message)))
+    expect(rb.findings.map((f) => f.repro?.path)).toEqual(ra.findings.map((f) => f.repro?.path))
+    expect(normalise(JSON.stringify(rb.findings.map((f) => f.repro?.counterexample)))).toEqual(normalise(JSON.stringify(ra.findings.map((f) => f.repro?.counterexample))))
+  })
 
   it('the counterexample is shrunk to one actor and one request, and replay reproduces it', async () => {
-    const file = await faultedReport()
-    const [finding] = read(dirname(file)).findings
+    const out = tempOut('shrink')
+    expect((await runCli([...FAULTED, '--out', out])).code).toBe(1)
+    const [finding] = read(out).findings
     expect(finding).toBeDefined()
     const example = finding!.repro!.counterexample!
     // One probe: an actor (by label), one operation, one object; nothing else survived shrinking.
@@ -41,7 +39,7 @@ describe('shrinking and replay', { timeout: CLI_TIMEOUT }, () => {
     expect(finding!.repro!.path).toMatch(/^\d+(:\d+)*$/)
 
     const replayOut = tempOut('replay')
-    const replay = await runCli(['replay', file, '--finding', finding!.id, '--out', replayOut])
+    const replay = await runCli(['replay', join(out, 'findings.json'), '--finding', finding!.id, '--out', replayOut])
     expect(replay.code, replay.stderr).toBe(1)
     const again = read(replayOut)
     // Replay runs the one counterexample (plus the re-run that captures evidence), not a new search.
@@ -50,11 +48,12 @@ describe('shrinking and replay', { timeout: CLI_TIMEOUT }, () => {
   })
 
   it('replay against the clean server says it no longer reproduces (exit 0)', async () => {
-    // The faulted report with its fault taken off, in a folder of its own.
-    const report = JSON.parse(readFileSync(await faultedReport(), 'utf8')) as { run: { faults: string[] } }
+    const out = tempOut('fixed')
+    expect((await runCli([...FAULTED, '--out', out])).code).toBe(1)
+    const file = join(out, 'findings.json')
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { run: { faults: string[] } }
     report.run.faults = []
-    const file = join(tempOut('fixed'), 'findings.json')
-    mkdirSync(dirname(file), { recursive: true })
+    const { writeFileSync } = await import('node:fs')
     writeFileSync(file, JSON.stringify(report))
     const res = await runCli(['replay', file, '--out', tempOut('fixed-replay')])
     expect(res.code, res.stderr).toBe(0)

@@ -1,7 +1,7 @@
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
+import AuditReporter from './reporter.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -45,9 +45,6 @@ export default defineConfig({
     // (~1 s of its start, paid by every fault self-audit in npm test).
     experimental: { fsModuleCache: true },
     hookTimeout: 10 * 60_000,
-    // By path, not imported here: Vite bundles the config file with everything it imports, and every
-    // module's cache key (fsModuleCache) hashes the text of all of it again (~100 KB, the reporter and
-    // the report renderers: ~0.2 s of each audit's start). The run state reaches it through globalThis.
-    reporters: [join(root, 'harness/vitest/reporter.ts'), ...(process.env.TENANT_AUDIT_CLI === '1' ? [] : ['default' as const])],
+    reporters: [new AuditReporter(), ...(process.env.TENANT_AUDIT_CLI === '1' ? [] : ['default' as const])],
   },
 })

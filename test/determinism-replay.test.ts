@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CLI_TIMEOUT, runCli, tempOut } from './cli.js'
 
@@ -13,10 +13,23 @@ const read = (out: string) => JSON.parse(readFileSync(join(out, 'findings.json')
 const normalise = (s: string) => s.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>').replace(/zq[0-9a-f]{6}x[0-9a-z]+q/g, '<canary>')
 const FAULTED = ['run', '--faults', 'document-read-ignores-workspace', '--checks', 'access/cross-tenant-read', '--seed', '11', '--topology', 'small']
 
+/**
+ * The first faulted run, made once and read by every test (a test run alone with -t makes it itself):
+ * each test needs a faulted run's report, and any run of this seed is as good as another — which is
+ * what the first test shows, with a second run of its own. Read only; the clean-replay test edits a copy.
+ */
+let firstRun: Promise<string> | undefined
+const faulted = (): Promise<string> =>
+  (firstRun ??= (async () => {
+    const out = tempOut('a')
+    const res = await runCli([...FAULTED, '--out', out])
+    expect(res.code, res.stderr).toBe(1)
+    return out
+  })())
+
 describe('determinism, shrinking and replay', { timeout: CLI_TIMEOUT }, () => {
   it('the same --seed gives the same topology, the same requests and the same findings', async () => {
-    const [a, b] = [tempOut('a'), tempOut('b')]
-    expect((await runCli([...FAULTED, '--out', a])).code).toBe(1)
+    const [a, b] = [await faulted(), tempOut('b')]
     expect((await runCli([...FAULTED, '--out', b])).code).toBe(1)
     const [ra, rb] = [read(a), read(b)]
     expect(rb.checks.map((c) => [c.id, c.requests, c.status])).toEqual(ra.checks.map((c) => [c.id, c.requests, c.status]))
@@ -26,8 +39,7 @@ describe('determinism, shrinking and replay', { timeout: CLI_TIMEOUT }, () => {
   })
 
   it('the counterexample is shrunk to one actor and one request, and replay reproduces it', async () => {
-    const out = tempOut('shrink')
-    expect((await runCli([...FAULTED, '--out', out])).code).toBe(1)
+    const out = await faulted()
     const [finding] = read(out).findings
     expect(finding).toBeDefined()
     const example = finding!.repro!.counterexample!
@@ -48,12 +60,11 @@ describe('determinism, shrinking and replay', { timeout: CLI_TIMEOUT }, () => {
   })
 
   it('replay against the clean server says it no longer reproduces (exit 0)', async () => {
-    const out = tempOut('fixed')
-    expect((await runCli([...FAULTED, '--out', out])).code).toBe(1)
-    const file = join(out, 'findings.json')
-    const report = JSON.parse(readFileSync(file, 'utf8')) as { run: { faults: string[] } }
+    // A copy of the faulted run's report, as if the fault had been fixed since.
+    const report = JSON.parse(readFileSync(join(await faulted(), 'findings.json'), 'utf8')) as { run: { faults: string[] } }
     report.run.faults = []
-    const { writeFileSync } = await import('node:fs')
+    const file = join(tempOut('fixed'), 'findings.json')
+    mkdirSync(dirname(file), { recursive: true })
     writeFileSync(file, JSON.stringify(report))
     const res = await runCli(['replay', file, '--out', tempOut('fixed-replay')])
     expect(res.code, res.stderr).toBe(0)

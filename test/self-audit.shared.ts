@@ -18,6 +18,9 @@ export function accessFaults(part: 0 | 1) {
  * start-up is paid once per file, not once per fault. The seed is fixed, and a failure prints the
  * command line that reproduces it alone.
  */
+/** A fault's run takes 5-60 s here; one still going after this is stuck, and fails its own test with what it had open. */
+const FAULT_RUN_LIMIT = 5 * 60_000
+
 export function faultsAreCaught(faults: readonly { name: string; detectedBy: readonly string[] }[]): void {
   let each: RunEach | undefined
   afterAll(() => each?.close(60_000))
@@ -26,7 +29,7 @@ export function faultsAreCaught(faults: readonly { name: string; detectedBy: rea
       const checks = fault.detectedBy.filter((id) => registry.get(id))
       expect(checks, `no registered check for ${fault.name}`).not.toHaveLength(0)
       const out = tempOut(fault.name)
-      const res = await (each ??= runEachCli()).run(fault.name, ['--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--runs', '40', '--topology', 'small', '--out', out])
+      const res = await (each ??= runEachCli()).run(fault.name, ['--faults', fault.name, '--checks', checks.join(','), '--seed', '7', '--runs', '40', '--topology', 'small', '--out', out], undefined, FAULT_RUN_LIMIT)
       const again = `reproduce: ${res.command}`
       expect(res.code, `${again}\n${res.stderr}`).toBe(1)
       const report = JSON.parse(readFileSync(join(out, 'findings.json'), 'utf8')) as {

@@ -16,7 +16,9 @@ import { run, type RunOptions } from './run.js'
  * `{ name, args, env? }` (`args` a `run` command line: `['--faults', 'x', '--checks', '…', …]`;
  * `env` set for that run only), runs them in order, and prints one line per run as it ends:
  * `{"runEach":{name, code, stderr, command}}`, `command` being the CLI line that reproduces it.
- * It exits when stdin ends and the last run is over.
+ * It exits when stdin ends and the last run is over. On SIGUSR2 it writes the run it is making and
+ * what the process has open (timers, sockets, child processes) to stderr: what a caller that gave up
+ * on a run reads before it kills it.
  */
 export interface EachSpec { name: string; args: string[]; env?: Record<string, string> }
 export interface EachResult { name: string; code: number; stderr: string; command: string }
@@ -74,9 +76,18 @@ export async function runOne(spec: EachSpec): Promise<EachResult> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  let making: { name: string; since: number } | undefined
+  // A caller that gives up on a run (test/cli.ts: past its limit) asks what is still open before it kills us.
+  process.on('SIGUSR2', () => {
+    const open = process.getActiveResourcesInfo().reduce<Record<string, number>>((n, r) => ({ ...n, [r]: (n[r] ?? 0) + 1 }), {})
+    process.stderr.write(`run-each: ${making ? `still making ${making.name}, for ${((Date.now() - making.since) / 1000).toFixed(0)} s` : 'between runs'}; open: ${JSON.stringify(open)}\n`)
+  })
   for await (const line of createInterface({ input: process.stdin })) {
     if (!line.trim()) continue
-    const result = await runOne(JSON.parse(line) as EachSpec)
+    const spec = JSON.parse(line) as EachSpec
+    making = { name: spec.name, since: Date.now() }
+    const result = await runOne(spec)
+    making = undefined
     process.stdout.write(`${JSON.stringify({ runEach: result })}\n`)
   }
   // Vitest's Node API may leave handles behind (timers, closed servers' sockets): the runs are over.

@@ -10,6 +10,9 @@ export function accessFaults(part: 0 | 1) {
   return FAULTS.filter((f) => f.suite === 'access' && !('needs' in f)).filter((_, i) => i % 2 === part)
 }
 
+/** A fault's run takes 5-60 s here; one still going after this is stuck, and fails its own test with what it had open. */
+const FAULT_RUN_LIMIT = 5 * 60_000
+
 /**
  * Each fault, audited with the checks that claim to catch it: exit 1 and a finding from one of them.
  * Every fault is its own whole `run` (a freshly started embedded server, the migrated template
@@ -18,9 +21,6 @@ export function accessFaults(part: 0 | 1) {
  * start-up is paid once per file, not once per fault. The seed is fixed, and a failure prints the
  * command line that reproduces it alone.
  */
-/** A fault's run takes 5-60 s here; one still going after this is stuck, and fails its own test with what it had open. */
-const FAULT_RUN_LIMIT = 5 * 60_000
-
 export function faultsAreCaught(faults: readonly { name: string; detectedBy: readonly string[] }[]): void {
   let each: RunEach | undefined
   afterAll(() => each?.close(60_000))

@@ -6,10 +6,12 @@ export default defineConfig({
     include: ['reference-server/**/*.test.ts', 'harness/**/*.test.ts', 'suites/**/*.test.ts', 'load/**/*.test.ts', 'test/**/*.test.ts', 'fixtures/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
-    // Three on two cores: one of them spends ~9 minutes on the blind target's file, nearly all of it waiting
-    // on that target's own limits (lockouts, token lifetime, 30 requests/s), while the other two keep the
-    // cores busy. Measured under CI=true here: 866 s with three, 1,080 s with two (each file 20-50 % slower).
-    maxWorkers: 3,
+    // Four on two cores: several files mostly wait — the blind target's (~7 minutes on that target's own
+    // lockouts, token lifetime and 30 requests/s), far-deployment's (a 20-ms proxy), throttling's (windows)
+    // — and with three, two of them waiting at once left a core idle (vmstat: 14 % idle over the run,
+    // up to 45 % for minutes). Measured under CI=true here, same machine, same day: 681 s with three
+    // (1,055 CPU-s), 588 s with four (1,051 CPU-s, 6 % idle). Earlier: 866 s with three, 1,080 s with two.
+    maxWorkers: 4,
     sequence: { sequencer: LongestFirst },
     testTimeout: 60_000,
     hookTimeout: 120_000,

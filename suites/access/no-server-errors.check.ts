@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { defineCheck } from '../../harness/core/check.js'
+import { expected } from '../../harness/core/oracle.js'
 import { fillPath } from '../../harness/core/contract.js'
 import type { FindingInput } from '../../harness/core/finding.js'
 import type { Actor } from '../../harness/core/topology.js'
@@ -8,7 +9,7 @@ import type { Op } from '../../harness/engine/judge.js'
 import { safeCalls, type SafeCall } from '../../harness/engine/safe-calls.js'
 import { deferCreated } from '../../harness/engine/spares.js'
 import { representatives } from '../../harness/engine/targets.js'
-import { BAD_IDS, BAD_QUERY, BAD_VALUES, RAW_BODIES, describeMutation, mutationsFor, valueOf, type Mutation } from '../../fixtures/arbitraries/malformed.js'
+import { BAD_IDS, BAD_QUERY, BAD_VALUES, RAW_BODIES, coverageFor, describeMutation, mutationsFor, valueOf, type Mutation } from '../../fixtures/arbitraries/malformed.js'
 
 // A stack frame or a source path in a body tells an attacker what runs where (EvoMaster 209).
 const INTERNALS = [/(?:\n|\\n)\s*at (?:async )?[\w$.<>]+(?: \[as [\w$]+\])? \(/, /\bat (?:async )?(?:file:\/\/)?\/[\w./-]+:\d+/, /[\w-]+\.(?:ts|mts|js|mjs|cjs):\d+/, /\/node_modules\//]
@@ -64,7 +65,9 @@ async function attempt(ctx: CheckContext, base: SafeCall, op: Op, actor: Actor, 
  * goes, unicode and control characters, huge numbers, unknown or repeated query parameters,
  * wrong content types, empty or non-JSON bodies, or a method its path does not document (which
  * must be refused). One property per operation, so each failure shrinks to one actor and one
- * broken part. Nothing destructive: deletes name unknown ids, updates hit throwaways, and the
+ * broken part; each property first sends the fixed breaks of `coverageFor` (a non-UUID id in every
+ * path parameter, a truncated body, an undocumented method), so the commonest 5xx never rests on
+ * the draw (the fault malformed-id-500 went unseen by this check at --runs 40). Nothing destructive: deletes name unknown ids, updates hit throwaways, and the
  * Portal is probed on a throwaway account.
  */
 export const noServerErrors = defineCheck<CheckContext>({
@@ -82,8 +85,12 @@ export const noServerErrors = defineCheck<CheckContext>({
       const documented = new Set(ctx.contract.operations.filter((o) => o.path === op.path).map((o) => o.method))
       const methods = ['get', 'post', 'put', 'patch', 'delete'].filter((m) => !documented.has(m as never))
       const arb = fc.record({ actor: fc.constantFrom(...actors), mutation: mutationsFor(ctx.contract, op, methods) })
+      // The fixed breaks first, sent by an actor the policy lets through (a refusal before the handler shows nothing),
+      // then numRuns drawn ones.
+      const caller = actors.find((a) => a.kind !== 'anonymous' && expected(op, a, { accountId: a.accountId, workspaceId: a.workspaceId }) === 'allow') ?? actors[0]!
+      const examples = coverageFor(op, methods).map((mutation) => ({ actor: caller, mutation }))
       // A replay path belongs to one operation's property; on the others it may point nowhere.
-      const result = await ctx.property(arb, async ({ actor, mutation }) => attempt(ctx, await bases(op, actor), op, actor, mutation), (a) => a.problems.length === 0, { numRuns })
+      const result = await ctx.property(arb, async ({ actor, mutation }) => attempt(ctx, await bases(op, actor), op, actor, mutation), (a) => a.problems.length === 0, { numRuns: numRuns + examples.length, examples })
         .catch((err: unknown) => { if (ctx.fc.path) return undefined; throw err })
       if (!result) continue
       findings.push(...await ctx.findingsFrom(result, async ({ actor, mutation }) => {

@@ -11,7 +11,10 @@ export interface FaultSpec {
   readonly name: string
   readonly suite: FaultSuite
   readonly description: string
-  /** Check ids of which at least one must report a finding when this fault is on. */
+  /**
+   * Check ids of which every one reports a finding when this fault is on (the self-audit runs them all
+   * and requires each): a check is named here only where it catches the fault, never where it only might.
+   */
   readonly detectedBy: readonly string[]
   /**
    * `postgres`: the fault shows only where transactions overlap (real Postgres, not the embedded PGlite); its self-audit is test/race.test.ts.

@@ -67,8 +67,9 @@ async function attempt(ctx: CheckContext, base: SafeCall, op: Op, actor: Actor, 
  * must be refused). One property per operation, so each failure shrinks to one actor and one
  * broken part; each property first sends the fixed breaks of `coverageFor` (a non-UUID id in every
  * path parameter, a truncated body, an undocumented method), so the commonest 5xx never rests on
- * the draw (the fault malformed-id-500 went unseen by this check at --runs 40). Nothing destructive: deletes name unknown ids, updates hit throwaways, and the
- * Portal is probed on a throwaway account.
+ * the draw (the fault malformed-id-500 went unseen by this check at --runs 40). Nothing
+ * destructive: deletes name unknown ids, updates hit throwaways, and the Portal is probed on a
+ * throwaway account.
  */
 export const noServerErrors = defineCheck<CheckContext>({
   id: 'access/no-server-errors',
